@@ -1,0 +1,102 @@
+import { parseDocument, isMap, isScalar, parse as parseYaml } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { joinFrontmatter, splitFrontmatter } from './frontmatter.js';
+import { loadYamlMap } from './parse.js';
+import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue } from './task.js';
+import { InternalError } from '../errors.js';
+
+/**
+ * Rewrites only nightshift-owned keys of a task file's text. Each owned key that changes is replaced in
+ * place on its own line(s); new keys are appended before the closing fence; the user's keys, comments,
+ * line endings, BOM and body are kept byte for byte. Pure: text in, text out.
+ */
+export function updateTaskText(text: string, changes: OwnedChanges): string {
+  const split = splitFrontmatter(text);
+  if (split.kind === 'invalid') throw new InternalError(`cannot update an unparsable task file: ${split.reason}`);
+  const file = split.file;
+  const { eol } = file;
+  const doc = parseDocument(file.yaml, { uniqueKeys: true });
+  const map = doc.contents;
+  if (doc.errors.length > 0 || !isMap(map)) throw new InternalError('cannot update a task file whose frontmatter is not a map');
+
+  // Line start offsets of the YAML block, to turn node ranges into whole lines.
+  const lineStarts = [0];
+  for (let i = 0; i < file.yaml.length; i++) if (file.yaml[i] === '\n') lineStarts.push(i + 1);
+  const lineOf = (offset: number): number => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((lineStarts[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+
+  type Edit = { from: number; to: number; text: string };
+  const edits: Edit[] = [];
+  const pending = new Map<OwnedKey, OwnedValue>();
+  for (const key of OWNED_KEYS) if (key in changes) pending.set(key, changes[key] as OwnedValue);
+
+  for (const pair of map.items) {
+    if (!isScalar(pair.key) || typeof pair.key.value !== 'string') continue;
+    const key = pair.key.value as OwnedKey;
+    if (!pending.has(key)) continue;
+    const value = pending.get(key) as OwnedValue;
+    pending.delete(key);
+    const keyRange = pair.key.range;
+    if (!keyRange) continue;
+    const valueNode = pair.value as { range?: [number, number, number] } | null;
+    const lastOffset = Math.max(keyRange[1], valueNode?.range ? valueNode.range[1] - 1 : keyRange[1]);
+    const firstLine = lineOf(keyRange[0]);
+    const lastLine = lineOf(Math.max(lastOffset, keyRange[0]));
+    const from = lineStarts[firstLine] as number;
+    const to = lastLine + 1 < lineStarts.length ? (lineStarts[lastLine + 1] as number) : file.yaml.length;
+    const replaced = file.yaml.slice(from, to);
+    const ending = replaced.endsWith('\n') ? (replaced.endsWith('\r\n') ? '\r\n' : '\n') : '';
+    edits.push({ from, to, text: value === null ? '' : `${key}: ${formatScalar(value)}${ending || (to === file.yaml.length ? '' : eol)}` });
+  }
+
+  let yaml = file.yaml;
+  for (const edit of edits.sort((a, b) => b.from - a.from)) yaml = yaml.slice(0, edit.from) + edit.text + yaml.slice(edit.to);
+  let appended = '';
+  for (const [key, value] of pending) if (value !== null) appended += `${key}: ${formatScalar(value)}${eol}`;
+  if (appended) {
+    if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += eol;
+    yaml += appended;
+  }
+
+  const next = joinFrontmatter({ ...file, yaml });
+  verify(file.yaml, yaml, changes);
+  return next;
+}
+
+/** A scalar as YAML: plain when it reads back as the same value, else JSON-quoted (valid YAML). */
+export function formatScalar(value: string | number): string {
+  if (typeof value === 'number') return String(value);
+  const flat = value.replace(/[\r\n]+/g, ' ');
+  if (/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(flat)) {
+    try {
+      if (parseYaml(flat) === flat) return flat;
+    } catch {
+      // fall through to quoting
+    }
+  }
+  return JSON.stringify(flat);
+}
+
+/** Belt and braces: the rewritten YAML must hold the user's keys unchanged and ours as intended. */
+function verify(before: string, after: string, changes: OwnedChanges): void {
+  const old = loadYamlMap(before, 2);
+  const neu = loadYamlMap(after, 2);
+  if (old.kind !== 'ok' || neu.kind !== 'ok') throw new InternalError('task frontmatter did not survive an update');
+  const owned = new Set<string>(OWNED_KEYS);
+  for (const key of new Set([...Object.keys(old.value), ...Object.keys(neu.value)])) {
+    const expected = owned.has(key) && key in changes ? (changes[key as OwnedKey] ?? undefined) : old.value[key];
+    const actual = neu.value[key];
+    const expectedFlat = typeof expected === 'string' ? expected.replace(/[\r\n]+/g, ' ') : expected;
+    if (!isDeepStrictEqual(actual, expectedFlat)) {
+      throw new InternalError(`task frontmatter update changed key ${JSON.stringify(key)} unexpectedly`);
+    }
+  }
+}
