@@ -4,15 +4,17 @@ export const MAX_ID_LENGTH = 100;
 
 /** Why `id` is not a valid task id, or undefined when it is. */
 export function idProblem(id: string): string | undefined {
+  // JSON.stringify keeps the message on one line whatever the id holds (a newline, a quote).
+  const shown = JSON.stringify(id);
   if (id.length === 0) return 'the id is empty';
   if (id.length > MAX_ID_LENGTH) return `the id is ${id.length} characters long (at most ${MAX_ID_LENGTH})`;
   if (!ID_PATTERN.test(id)) {
-    return `"${id}" is not a valid task id (use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)`;
+    return `${shown} is not a valid task id (use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)`;
   }
   // `..` would be harmless as a path segment here (no slash is allowed) but git refuses it in a
   // ref name, and `.lock` suffixes are reserved by git too.
-  if (id.includes('..')) return `"${id}" is not a valid task id (it contains "..")`;
-  if (id.endsWith('.lock') || id.endsWith('.')) return `"${id}" is not a valid task id (it may not end in "." or ".lock")`;
+  if (id.includes('..')) return `${shown} is not a valid task id (it contains "..")`;
+  if (id.endsWith('.lock') || id.endsWith('.')) return `${shown} is not a valid task id (it may not end in "." or ".lock")`;
   return undefined;
 }
 

@@ -21,7 +21,9 @@ export function parseTask(id: string, file: string, bytes: Uint8Array): ParseRes
 
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // ignoreBOM keeps a byte order mark in the text (the default drops it), so `task.text` is the file
+    // exactly and an update writes the BOM back.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     return invalid('the file is not UTF-8 text; save it as UTF-8');
   }
@@ -56,21 +58,26 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
     const v = fm[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'number' && Number.isInteger(v) && v >= min) return v;
-    problems.push(`${key} must be a whole number of at least ${min}, got ${describe(v)}`);
+    problems.push(`${key} must be a whole number of at least ${min} (like ${key}: ${Math.max(min, 3)}), got ${describe(v)}`);
     return undefined;
   };
   const num = (key: string): number | undefined => {
     const v = fm[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-    problems.push(`${key} must be a number, got ${describe(v)}`);
+    problems.push(`${key} must be a number of at least 0 (like ${key}: 0.42), got ${describe(v)}`);
     return undefined;
   };
   const list = (key: string, example: string): string[] | undefined => {
     const v = fm[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'string') return [v];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v)) {
+      const bad = v.findIndex((x) => typeof x !== 'string');
+      if (bad === -1) return v as string[];
+      problems.push(`${key} must be a list of text, like ${key}: ${example}; item ${bad + 1} is ${describe(v[bad])} (quote it)`);
+      return undefined;
+    }
     problems.push(`${key} must be a list of text, like ${key}: ${example}; got ${describe(v)}`);
     return undefined;
   };
@@ -78,42 +85,50 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
   const titleRaw = fm.title;
   let title = '';
   if (titleRaw === undefined || titleRaw === null) problems.push('missing title: add a line "title: <what this task does>"');
-  else if (typeof titleRaw !== 'string' && typeof titleRaw !== 'number') problems.push(`title must be text, got ${describe(titleRaw)}`);
-  else if (String(titleRaw).trim() === '') problems.push('title is empty: say what this task does');
+  else if (typeof titleRaw !== 'string' && typeof titleRaw !== 'number') {
+    problems.push(`title must be text, got ${describe(titleRaw)}; write it like "title: Add login form" (quote it if needed)`);
+  } else if (String(titleRaw).trim() === '') problems.push('title is empty: write what this task does, like "title: Add login form"');
   else title = String(titleRaw).trim();
 
   let status: Status = 'queued';
   const statusRaw = fm.status;
   if (statusRaw !== undefined && statusRaw !== null) {
     if (typeof statusRaw === 'string' && (STATUSES as readonly string[]).includes(statusRaw)) status = statusRaw as Status;
-    else problems.push(`unknown status ${JSON.stringify(statusRaw)}: use one of ${STATUSES.join(', ')}`);
+    else problems.push(`unknown status ${typeof statusRaw === 'string' ? JSON.stringify(statusRaw) : describe(statusRaw)}: use one of ${STATUSES.join(', ')}`);
   }
 
   const priority = fm.priority === undefined || fm.priority === null ? 0 : fm.priority;
-  if (typeof priority !== 'number' || !Number.isInteger(priority)) problems.push(`priority must be a whole number, got ${describe(priority)}`);
+  if (typeof priority !== 'number' || !Number.isInteger(priority)) {
+    problems.push(`priority must be a whole number (like priority: 1; higher runs first), got ${describe(priority)}`);
+  }
 
   const dependsOn = list('depends_on', '[001-setup-db]') ?? [];
   for (const dep of dependsOn) {
     const issue = idProblem(dep);
-    if (issue) problems.push(`depends_on: ${issue}`);
-    else if (dep === id) problems.push('depends_on lists the task itself');
+    if (issue) problems.push(`depends_on: ${issue}; list task ids (file names without .md)`);
+    else if (dep === id) problems.push('depends_on lists the task itself; remove it');
   }
 
   const executor = str('executor');
   if (executor !== undefined && !EXECUTOR_NAME.test(executor)) {
-    problems.push(`executor ${JSON.stringify(executor)} is not an executor name (lowercase letters, digits, '-' and '_')`);
+    problems.push(`executor ${JSON.stringify(executor)} is not an executor name; use lowercase letters, digits, '-' and '_', like executor: codex`);
   }
   const kind = str('kind');
-  if (kind !== undefined && !EXECUTOR_NAME.test(kind)) problems.push(`kind ${JSON.stringify(kind)} must be lowercase letters, digits, '-' and '_'`);
+  if (kind !== undefined && !EXECUTOR_NAME.test(kind)) {
+    problems.push(`kind ${JSON.stringify(kind)} is not a kind name; use lowercase letters, digits, '-' and '_', like kind: code`);
+  }
 
   let timeoutMs: number | undefined;
   if (fm.timeout !== undefined && fm.timeout !== null) {
     timeoutMs = parseDuration(fm.timeout);
-    if (timeoutMs === undefined) problems.push(`timeout ${JSON.stringify(fm.timeout)} is not a duration; write it like 30m, 1h or 90s`);
+    if (timeoutMs === undefined) {
+      const shown = typeof fm.timeout === 'string' || typeof fm.timeout === 'number' ? JSON.stringify(fm.timeout) : describe(fm.timeout);
+      problems.push(`timeout ${shown} is not a duration; write it like 30m, 1h or 90s`);
+    }
   }
   const skills = list('skills', '[upgrade-deps]');
   for (const skill of skills ?? []) {
-    if (!EXECUTOR_NAME.test(skill)) problems.push(`skills: ${JSON.stringify(skill)} is not a skill name`);
+    if (!EXECUTOR_NAME.test(skill)) problems.push(`skills: ${JSON.stringify(skill)} is not a skill name; use lowercase letters, digits, '-' and '_'`);
   }
 
   const task: Task = {
@@ -160,8 +175,20 @@ export function loadYamlMap(yaml: string, firstLine: number): YamlMapResult {
   if (error) {
     const yamlLine = error.linePos?.[0]?.line;
     const where = yamlLine === undefined ? '' : ` at line ${yamlLine + firstLine - 1}`;
-    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    return { kind: 'invalid', reason: `invalid YAML in frontmatter${where}: ${message}` };
+    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '').trim();
+    if (error.code === 'DUPLICATE_KEY') {
+      const lineText = yamlLine === undefined ? '' : (yaml.split('\n')[yamlLine - 1] ?? '');
+      const key = /^\s*([A-Za-z0-9_.-]+)\s*:/.exec(lineText)?.[1];
+      const which = key === undefined ? 'a key' : `key "${key}"`;
+      return { kind: 'invalid', reason: `duplicate ${which} in frontmatter${where}: each key may appear once; remove or merge the repeated one` };
+    }
+    if (error.code === 'MULTIPLE_DOCS') {
+      return { kind: 'invalid', reason: `invalid YAML in frontmatter${where}: a line starts with "---" inside it; the frontmatter ends at the first plain "---" line` };
+    }
+    return {
+      kind: 'invalid',
+      reason: `invalid YAML in frontmatter${where}: ${message}; fix that line (quote values that contain ": ", " #" or start with a special character)`,
+    };
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) {
@@ -183,10 +210,15 @@ export function loadYamlMap(yaml: string, firstLine: number): YamlMapResult {
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
-    if (err instanceof ReferenceError) {
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    if (/excessive alias count/i.test(message)) {
       return { kind: 'invalid', reason: 'refused: the frontmatter expands too many YAML aliases (an alias bomb?); remove the * references' };
     }
-    throw err;
+    if (/unresolved alias/i.test(message)) {
+      return { kind: 'invalid', reason: 'invalid YAML in frontmatter: a *alias refers to no &anchor defined before it; quote values that start with "*"' };
+    }
+    // Never throw on user input: anything else the YAML library refuses is an invalid file too.
+    return { kind: 'invalid', reason: `invalid YAML in frontmatter: ${message}; fix or simplify the frontmatter` };
   }
   return { kind: 'ok', value: value as Record<string, unknown> };
 }

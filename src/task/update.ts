@@ -1,7 +1,7 @@
 import { parseDocument, isMap, isScalar, parse as parseYaml } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { joinFrontmatter, splitFrontmatter } from './frontmatter.js';
-import { loadYamlMap } from './parse.js';
+import { loadYamlMap, parseTaskText } from './parse.js';
 import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue } from './task.js';
 import { InternalError } from '../errors.js';
 
@@ -18,6 +18,7 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
   const doc = parseDocument(file.yaml, { uniqueKeys: true });
   const map = doc.contents;
   if (doc.errors.length > 0 || !isMap(map)) throw new InternalError('cannot update a task file whose frontmatter is not a map');
+  if (map.flow) throw new InternalError('cannot update a task file whose frontmatter is a {...} flow map');
 
   // Line start offsets of the YAML block, to turn node ranges into whole lines.
   const lineStarts = [0];
@@ -36,7 +37,11 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
   type Edit = { from: number; to: number; text: string };
   const edits: Edit[] = [];
   const pending = new Map<OwnedKey, OwnedValue>();
-  for (const key of OWNED_KEYS) if (key in changes) pending.set(key, changes[key] as OwnedValue);
+  // A key given as undefined is no change (Partial<>); null removes the key.
+  for (const key of OWNED_KEYS) if (changes[key] !== undefined) pending.set(key, changes[key] as OwnedValue);
+  // Keys we append line up with the map's own indentation (normally none).
+  const firstKey = map.items[0]?.key as { range?: [number, number, number] } | null | undefined;
+  const mapIndent = firstKey?.range ? indentBefore(file.yaml, firstKey.range[0]) : '';
 
   for (const pair of map.items) {
     if (!isScalar(pair.key) || typeof pair.key.value !== 'string') continue;
@@ -54,13 +59,25 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
     const to = lastLine + 1 < lineStarts.length ? (lineStarts[lastLine + 1] as number) : file.yaml.length;
     const replaced = file.yaml.slice(from, to);
     const ending = replaced.endsWith('\n') ? (replaced.endsWith('\r\n') ? '\r\n' : '\n') : '';
-    edits.push({ from, to, text: value === null ? '' : `${key}: ${formatScalar(value)}${ending || (to === file.yaml.length ? '' : eol)}` });
+    if (value === null) {
+      edits.push({ from, to, text: '' });
+      continue;
+    }
+    // A comment after a one-line value ("status: queued   # queued | running | ...") is the user's: keep it.
+    let comment = '';
+    if (firstLine === lastLine) {
+      const valueEnd = Math.max(keyRange[1], valueNode?.range ? valueNode.range[1] : keyRange[1]);
+      const tail = file.yaml.slice(valueEnd, to - ending.length);
+      comment = /^(?:[ \t]*:)?([ \t]+#[^\r\n]*)$/.exec(tail)?.[1] ?? '';
+    }
+    const indent = indentBefore(file.yaml, keyRange[0]);
+    edits.push({ from, to, text: `${indent}${key}: ${formatScalar(value)}${comment}${ending || (to === file.yaml.length ? '' : eol)}` });
   }
 
   let yaml = file.yaml;
   for (const edit of edits.sort((a, b) => b.from - a.from)) yaml = yaml.slice(0, edit.from) + edit.text + yaml.slice(edit.to);
   let appended = '';
-  for (const [key, value] of pending) if (value !== null) appended += `${key}: ${formatScalar(value)}${eol}`;
+  for (const [key, value] of pending) if (value !== null) appended += `${mapIndent}${key}: ${formatScalar(value)}${eol}`;
   if (appended) {
     if (yaml.length > 0 && !yaml.endsWith('\n')) yaml += eol;
     yaml += appended;
@@ -68,12 +85,31 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
 
   const next = joinFrontmatter({ ...file, yaml });
   verify(file.yaml, yaml, changes);
+  // A task file that parsed before must still parse: an owned value the schema refuses (status: bogus,
+  // attempts: -1) is a caller bug, and writing it would turn a good task into an invalid one.
+  if (parseTaskText(PROBE_ID, '', text).kind === 'ok') {
+    const after = parseTaskText(PROBE_ID, '', next);
+    if (after.kind !== 'ok') throw new InternalError(`task frontmatter update would make the task invalid: ${after.reason}`);
+  }
   return next;
+}
+
+/** Any valid id: parse results only depend on the id for depends_on self-references, the same before and after. */
+const PROBE_ID = 'nightshift-update-probe';
+
+/** The spaces/tabs between the start of offset's line and offset, or "" when something else is there. */
+function indentBefore(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const before = text.slice(lineStart, offset);
+  return /^[ \t]*$/.test(before) ? before : '';
 }
 
 /** A scalar as YAML: plain when it reads back as the same value, else JSON-quoted (valid YAML). */
 export function formatScalar(value: string | number): string {
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InternalError(`cannot write ${value} into a task file; owned numbers must be finite`);
+    return String(value);
+  }
   const flat = value.replace(/[\r\n]+/g, ' ');
   if (/^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(flat)) {
     try {
@@ -92,7 +128,8 @@ function verify(before: string, after: string, changes: OwnedChanges): void {
   if (old.kind !== 'ok' || neu.kind !== 'ok') throw new InternalError('task frontmatter did not survive an update');
   const owned = new Set<string>(OWNED_KEYS);
   for (const key of new Set([...Object.keys(old.value), ...Object.keys(neu.value)])) {
-    const expected = owned.has(key) && key in changes ? (changes[key as OwnedKey] ?? undefined) : old.value[key];
+    const change = owned.has(key) ? changes[key as OwnedKey] : undefined;
+    const expected = change === undefined ? old.value[key] : change === null ? undefined : change;
     const actual = neu.value[key];
     const expectedFlat = typeof expected === 'string' ? expected.replace(/[\r\n]+/g, ' ') : expected;
     if (!isDeepStrictEqual(actual, expectedFlat)) {

@@ -1,0 +1,163 @@
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { rm } from 'node:fs/promises';
+import { isValidId } from '../task/id.js';
+import { InternalError, TaskError } from '../errors.js';
+
+/**
+ * Every git call nightshift makes goes through here. Arguments are arrays (never a shell string), and
+ * every value that came from a file is either a validated task id or sits after `--end-of-options`/`--`.
+ */
+export interface Git {
+  readonly dir: string;
+  raw(args: string[]): Promise<string>;
+  /** Like raw, but returns the exit code instead of throwing on a non-zero one. */
+  status(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+const IDENTITY = ['user.name=nightshift', 'user.email=nightshift@localhost'];
+
+export function openGit(dir: string, options: { identity?: boolean } = {}): Git {
+  const make = (strict: boolean): SimpleGit =>
+    simpleGit({
+      baseDir: dir,
+      maxConcurrentProcesses: 4,
+      trimmed: false,
+      config: options.identity ? IDENTITY : [],
+      // simple-git's default treats "non-zero exit but empty stderr" as success; nightshift wants exit
+      // codes to mean what git says they mean.
+      errors: (error, result) => {
+        if (!strict) return undefined;
+        if (error) return error;
+        if (result.exitCode !== 0) return new Error(Buffer.concat(result.stdErr).toString('utf8') || `git exited ${result.exitCode}`);
+        return undefined;
+      },
+    }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', GIT_MERGE_AUTOEDIT: 'no', LC_ALL: 'C' });
+  const strict = make(true);
+  return {
+    dir,
+    raw: (args) => strict.raw(args),
+    status: (args) =>
+      new Promise((resolve, reject) => {
+        let code = 0;
+        let stderr = '';
+        const git = simpleGit({
+          baseDir: dir,
+          trimmed: false,
+          config: options.identity ? IDENTITY : [],
+          errors: (_error, result) => {
+            code = result.exitCode;
+            stderr = Buffer.concat(result.stdErr).toString('utf8');
+            return undefined;
+          },
+        }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
+        git.raw(args).then((stdout) => resolve({ code, stdout, stderr }), reject);
+      }),
+  };
+}
+
+export async function repoRoot(cwd: string): Promise<string | undefined> {
+  const { code, stdout } = await openGit(cwd).status(['rev-parse', '--show-toplevel']);
+  return code === 0 ? stdout.trim() : undefined;
+}
+
+export async function currentBranch(git: Git): Promise<string | undefined> {
+  const { code, stdout } = await git.status(['symbolic-ref', '--short', '-q', 'HEAD']);
+  return code === 0 && stdout.trim() ? stdout.trim() : undefined;
+}
+
+/** The commit a ref names, or undefined if it names none. */
+export async function resolveCommit(git: Git, ref: string): Promise<string | undefined> {
+  const { code, stdout } = await git.status(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
+  return code === 0 ? stdout.trim() : undefined;
+}
+
+export async function hasIdentity(git: Git): Promise<boolean> {
+  const { code, stdout } = await git.status(['config', 'user.email']);
+  return code === 0 && stdout.trim() !== '';
+}
+
+export function taskBranch(id: string): string {
+  if (!isValidId(id)) throw new InternalError(`refusing to build a branch name from invalid id ${JSON.stringify(id)}`);
+  return `nightshift/${id}`;
+}
+
+/** A fresh worktree on branch nightshift/<id>, reset to `commit` (a retry starts again from base). */
+export async function addWorktree(git: Git, path: string, branch: string, commit: string): Promise<void> {
+  await git.raw(['worktree', 'prune']);
+  // -B moves the branch if an earlier attempt left it; --force lets us reuse a branch whose old worktree
+  // was deleted by hand but not yet pruned.
+  await git.raw(['worktree', 'add', '--force', '--quiet', '-B', branch, path, commit]);
+}
+
+/** Removes a worktree and its folder, also when git no longer knows it or it is locked. Never throws. */
+export async function removeWorktree(git: Git, path: string): Promise<void> {
+  await git.status(['worktree', 'remove', '--force', '--force', path]);
+  await rm(path, { recursive: true, force: true });
+  await git.status(['worktree', 'prune']);
+}
+
+export async function deleteBranch(git: Git, branch: string): Promise<void> {
+  await git.status(['branch', '-D', '--', branch]);
+}
+
+export async function headCommit(git: Git): Promise<string> {
+  return (await git.raw(['rev-parse', '--verify', 'HEAD'])).trim();
+}
+
+export async function isAncestor(git: Git, ancestor: string, descendant: string): Promise<boolean> {
+  const { code } = await git.status(['merge-base', '--is-ancestor', ancestor, descendant]);
+  return code === 0;
+}
+
+/** Stages the whole change of the worktree against `base`, folding in any commits the executor made. */
+export async function stageChangeSince(git: Git, base: string): Promise<string[]> {
+  const head = await headCommit(git);
+  if (head !== base) {
+    if (!(await isAncestor(git, base, head))) {
+      throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
+    }
+    await git.raw(['reset', '--soft', base]);
+  }
+  await git.raw(['add', '--all']);
+  const out = await git.raw(['diff', '--cached', '--name-only', '-z', base]);
+  return out.split('\0').filter(Boolean);
+}
+
+/** Changed paths with their status letter (A, M, D, R...) against base, index side. */
+export async function stagedChanges(git: Git, base: string): Promise<Array<{ status: string; path: string; from?: string }>> {
+  const out = await git.raw(['diff', '--cached', '--name-status', '-z', '-M', base]);
+  const fields = out.split('\0').filter((f) => f !== '');
+  const changes: Array<{ status: string; path: string; from?: string }> = [];
+  for (let i = 0; i < fields.length; ) {
+    const status = fields[i++] as string;
+    if (status.startsWith('R') || status.startsWith('C')) {
+      const from = fields[i++] as string;
+      changes.push({ status: status[0] as string, from, path: fields[i++] as string });
+    } else changes.push({ status: status[0] as string, path: fields[i++] as string });
+  }
+  return changes;
+}
+
+/** Commits the index with a message read from a file (so no task text is ever an argument). */
+export async function commitFromFile(git: Git, messageFile: string): Promise<string> {
+  await git.raw(['commit', '--quiet', '--cleanup=whitespace', '--file', messageFile]);
+  return headCommit(git);
+}
+
+/**
+ * Pushes nightshift/<id> to the remote. The lease makes the push fail rather than overwrite a branch of
+ * the same name that someone else pushed; our own earlier push of it is what the lease expects.
+ */
+export async function pushBranch(git: Git, remote: string, branch: string): Promise<void> {
+  const ref = `refs/heads/${branch}`;
+  await git.raw(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}`, remote, `${ref}:${ref}`]);
+}
+
+export async function remoteExists(git: Git, remote: string): Promise<boolean> {
+  const { code } = await git.status(['remote', 'get-url', '--', remote]);
+  return code === 0;
+}
+
+export async function branchCommit(git: Git, branch: string): Promise<string | undefined> {
+  return resolveCommit(git, `refs/heads/${branch}`);
+}
