@@ -135,6 +135,18 @@ describe('parseTask: invalid files', () => {
     expect(reason(parse(`${exact}x`))).toMatch(/limited to 1 MB/);
   });
 
+  it('refuses an oversized frontmatter before parsing it', () => {
+    const nested = '['.repeat(500_000);
+    const start = performance.now();
+    const why = reason(parse(`---\ntitle: x\nk: ${nested}\n---\nbody\n`));
+    expect(performance.now() - start).toBeLessThan(200);
+    expect(why).toMatch(/the frontmatter is 489 KB; keep it under 64 KB and put long text in the markdown body/);
+  });
+
+  it('refuses deeply nested YAML without throwing', () => {
+    expect(reason(parse(`---\ntitle: x\nk: ${'['.repeat(5000)}${']'.repeat(5000)}\n---\n`))).toMatch(/invalid YAML in frontmatter/);
+  });
+
   it('refuses a billion-laughs alias bomb fast and without expanding it', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const start = performance.now();

@@ -38,6 +38,25 @@ export function ownerId(): string {
  * where the user and the watcher live); mkdir is atomic, so of two claimants exactly one wins.
  */
 export async function claimTask(locksDir: string, id: string): Promise<ClaimResult> {
+  const first = await tryClaim(locksDir, id);
+  if (first.kind === 'claimed') return first;
+  // A lock whose owner died on this host moments ago is not stale by age yet; its pid tells us now.
+  const owner = await readLockOwner(locksDir, id);
+  if (!owner || owner.host !== hostname() || pidAlive(owner.pid)) return first;
+  await rm(join(locksDir, `${id}.lock`), { recursive: true, force: true });
+  return tryClaim(locksDir, id);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !hasCode(err, 'ESRCH');
+  }
+}
+
+async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   await mkdir(locksDir, { recursive: true });
   const target = join(locksDir, id);
   const ownerFile = join(locksDir, `${id}.owner.json`);

@@ -6,6 +6,11 @@ import { parseDuration } from '../util/duration.js';
 
 /** Task files above this size are refused unread: a spec this long is a mistake, and we keep memory bounded. */
 export const MAX_TASK_BYTES = 1024 * 1024;
+/**
+ * The frontmatter holds short settings; long text belongs in the body. The cap bounds YAML parse time
+ * (deeply nested flow collections cost seconds per megabyte).
+ */
+export const MAX_FRONTMATTER_CHARS = 64 * 1024;
 /** Aliases allowed in one frontmatter; a handful is plenty, thousands is an alias bomb. */
 const MAX_ALIASES = 50;
 const EXECUTOR_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -40,6 +45,11 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
   const split = splitFrontmatter(text);
   if (split.kind === 'invalid') return split;
   const { yaml, yamlFirstLine, body } = split.file;
+  if (yaml.length > MAX_FRONTMATTER_CHARS) {
+    return invalid(
+      `the frontmatter is ${Math.ceil(yaml.length / 1024)} KB; keep it under ${MAX_FRONTMATTER_CHARS / 1024} KB and put long text in the markdown body`,
+    );
+  }
 
   const loaded = loadYamlMap(yaml, yamlFirstLine);
   if (loaded.kind === 'invalid') return loaded;

@@ -66,7 +66,9 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
     // A comment after a one-line value ("status: queued   # queued | running | ...") is the user's: keep it.
     let comment = '';
     if (firstLine === lastLine) {
-      const valueEnd = Math.max(keyRange[1], valueNode?.range ? valueNode.range[1] : keyRange[1]);
+      // An empty value's node sits where its comment starts; then the tail starts right after the key.
+      const hasValue = valueNode?.range !== undefined && valueNode.range[1] > valueNode.range[0];
+      const valueEnd = hasValue ? Math.max(keyRange[1], (valueNode.range as [number, number, number])[1]) : keyRange[1];
       const tail = file.yaml.slice(valueEnd, to - ending.length);
       comment = /^(?:[ \t]*:)?([ \t]+#[^\r\n]*)$/.exec(tail)?.[1] ?? '';
     }
@@ -129,10 +131,11 @@ function verify(before: string, after: string, changes: OwnedChanges): void {
   const owned = new Set<string>(OWNED_KEYS);
   for (const key of new Set([...Object.keys(old.value), ...Object.keys(neu.value)])) {
     const change = owned.has(key) ? changes[key as OwnedKey] : undefined;
-    const expected = change === undefined ? old.value[key] : change === null ? undefined : change;
+    // Only the values we wrote are flattened to one line; a user's multi-line value must come back as it was.
+    const expected =
+      change === undefined ? old.value[key] : change === null ? undefined : typeof change === 'string' ? change.replace(/[\r\n]+/g, ' ') : change;
     const actual = neu.value[key];
-    const expectedFlat = typeof expected === 'string' ? expected.replace(/[\r\n]+/g, ' ') : expected;
-    if (!isDeepStrictEqual(actual, expectedFlat)) {
+    if (!isDeepStrictEqual(actual, expected)) {
       throw new InternalError(`task frontmatter update changed key ${JSON.stringify(key)} unexpectedly`);
     }
   }

@@ -1,0 +1,67 @@
+import type { Rules } from '../config/rules.js';
+import type { Task } from '../task/task.js';
+
+/** What an attempt needs to start an executor: values nightshift made, never raw task fields. */
+export interface ExecutorContext {
+  taskId: string;
+  attempt: number;
+  promptFile: string;
+  taskFile: string;
+  worktree: string;
+}
+
+export type ExecutorPlan =
+  | { kind: 'run'; name: string; argv: [string, ...string[]] }
+  | { kind: 'unavailable'; name: string; reason: string };
+
+/** Which executor runs a task: the task's own choice, else the route for its kind, else the default. */
+export function chooseExecutor(task: Task, rules: Rules): string | undefined {
+  if (task.executor) return task.executor;
+  if (task.kind && rules.routes[task.kind]) return rules.routes[task.kind];
+  if (rules.executor) return rules.executor;
+  return task.run !== undefined ? 'shell' : undefined;
+}
+
+const PLACEHOLDERS: Record<string, (ctx: ExecutorContext) => string> = {
+  '{prompt_file}': (c) => c.promptFile,
+  '{task_file}': (c) => c.taskFile,
+  '{worktree}': (c) => c.worktree,
+  '{task_id}': (c) => c.taskId,
+  '{attempt}': (c) => String(c.attempt),
+};
+
+/**
+ * Substitutes placeholders inside each template argument. Each argument stays exactly one argument: no
+ * shell ever sees the result, so a path with spaces or quotes is just a path.
+ */
+export function expandTemplate(template: string[], ctx: ExecutorContext): string[] {
+  return template.map((arg) => arg.replace(/\{[a-z_]+\}/g, (m) => (PLACEHOLDERS[m] ? PLACEHOLDERS[m](ctx) : m)));
+}
+
+export function planExecutor(task: Task, rules: Rules, ctx: ExecutorContext): ExecutorPlan {
+  const name = chooseExecutor(task, rules);
+  if (name === undefined) {
+    return {
+      kind: 'unavailable',
+      name: '(none)',
+      reason: 'no executor: set executor: in the task or in rules.md, or give the task a run: command for the shell executor',
+    };
+  }
+  if (name === 'shell') {
+    if (task.run === undefined || task.run.trim() === '') {
+      return { kind: 'unavailable', name, reason: 'the shell executor needs a run: command in the task' };
+    }
+    // By design the one task field that reaches a shell: the user asked for a shell command.
+    return { kind: 'run', name, argv: ['sh', '-c', task.run] };
+  }
+  const custom = rules.executors[name];
+  if (!custom) {
+    return {
+      kind: 'unavailable',
+      name,
+      reason: `executor "${name}" is not defined: add it under executors: in rules.md (built in: shell)`,
+    };
+  }
+  const [file, ...args] = expandTemplate(custom.command, ctx);
+  return { kind: 'run', name, argv: [file as string, ...args] };
+}

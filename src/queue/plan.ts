@@ -1,0 +1,89 @@
+import type { Task, TaskEntry } from '../task/task.js';
+
+export type Readiness =
+  | { kind: 'ready' }
+  | { kind: 'waiting'; on: string[] }
+  | { kind: 'blocked'; reason: string };
+
+/**
+ * Decides, for each queued task, whether it can run now, must wait for dependencies, or can never run
+ * as things stand (cycle, missing, failed or invalid dependency). Pure: the same files give the same plan.
+ */
+export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
+  const tasks = new Map<string, Task>();
+  const invalid = new Set<string>();
+  for (const e of entries) {
+    if (e.kind === 'task') tasks.set(e.task.id, e.task);
+    else invalid.add(e.invalid.id);
+  }
+  const cycles = findCycles(tasks);
+  const result = new Map<string, Readiness>();
+  for (const task of tasks.values()) {
+    if (task.status !== 'queued') continue;
+    const cycle = cycles.get(task.id);
+    if (cycle) {
+      result.set(task.id, { kind: 'blocked', reason: `dependency cycle: ${cycle.join(' -> ')}` });
+      continue;
+    }
+    const waiting: string[] = [];
+    let blocked: string | undefined;
+    for (const dep of task.dependsOn) {
+      const other = tasks.get(dep);
+      if (!other) {
+        blocked = invalid.has(dep)
+          ? `dependency ${dep} is an invalid task file; fix it, then requeue this task`
+          : `dependency ${dep} does not exist in tasks/`;
+        break;
+      }
+      if (other.status === 'done') continue;
+      if (other.status === 'failed' || other.status === 'cancelled' || other.status === 'blocked') {
+        blocked = `dependency ${dep} is ${other.status}`;
+        break;
+      }
+      waiting.push(dep);
+    }
+    if (blocked) result.set(task.id, { kind: 'blocked', reason: blocked });
+    else if (waiting.length > 0) result.set(task.id, { kind: 'waiting', on: waiting });
+    else result.set(task.id, { kind: 'ready' });
+  }
+  return result;
+}
+
+/** Ready tasks in run order: higher priority first, then file name. */
+export function readyInOrder(entries: TaskEntry[], readiness: Map<string, Readiness>): Task[] {
+  const ready: Task[] = [];
+  for (const e of entries) {
+    if (e.kind === 'task' && readiness.get(e.task.id)?.kind === 'ready') ready.push(e.task);
+  }
+  return ready.sort((a, b) => b.priority - a.priority || compareNames(a.file, b.file));
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** For each task on a dependency cycle, the cycle as a path of ids starting and ending at that task. */
+function findCycles(tasks: Map<string, Task>): Map<string, string[]> {
+  const onCycle = new Map<string, string[]>();
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): void => {
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of tasks.get(id)?.dependsOn ?? []) {
+      if (!tasks.has(dep)) continue;
+      const s = state.get(dep);
+      if (s === 'visiting') {
+        const loop = stack.slice(stack.indexOf(dep));
+        for (let i = 0; i < loop.length; i++) {
+          const member = loop[i] as string;
+          if (!onCycle.has(member)) onCycle.set(member, [...loop.slice(i), ...loop.slice(0, i), member]);
+        }
+      } else if (s === undefined) visit(dep);
+    }
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const id of [...tasks.keys()].sort()) if (!state.has(id)) visit(id);
+  return onCycle;
+}

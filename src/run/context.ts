@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Rules } from '../config/rules.js';
+import type { Git } from '../git/git.js';
+import type { Paths } from '../paths.js';
+import type { ProgressLog } from '../state/progress.js';
+import type { DaemonEvents } from './events.js';
+
+/** Everything a task run needs from the daemon, passed explicitly (no globals, no process.cwd()). */
+export interface RunContext {
+  paths: Paths;
+  rules: Rules;
+  scopeBody: string;
+  /** The repository itself (root checkout). */
+  git: Git;
+  /** Commit with nightshift's own identity when the repository has none configured. */
+  identity: boolean;
+  /** Branch tasks start from. */
+  base: string;
+  progress: ProgressLog;
+  logger: Logger;
+  events: DaemonEvents;
+  /** Aborted when the daemon stops: running executors are stopped and their tasks requeued. */
+  stopSignal: AbortSignal;
+  ownerId: string;
+}

@@ -1,0 +1,38 @@
+import { open, stat, appendFile } from 'node:fs/promises';
+
+/** Current size of a transcript, to read back only what one step wrote. */
+export async function logSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last `maxLines` lines written to `file` after byte `from` (reads at most 16 KiB). */
+export async function tailSince(file: string, from: number, maxLines = 40): Promise<string> {
+  const size = await logSize(file);
+  const start = Math.max(from, size - 16 * 1024);
+  if (size <= start) return '';
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    const lines = buffer.toString('utf8').split(/\r?\n/);
+    while (lines.length > 0 && lines[lines.length - 1]?.trim() === '') lines.pop();
+    return lines.slice(-maxLines).join('\n');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The last non-empty line of a tail, for one-line error reasons. */
+export function lastLine(tail: string): string {
+  const lines = tail.split('\n').filter((l) => l.trim() !== '');
+  return lines[lines.length - 1]?.trim() ?? '';
+}
+
+/** A section header in the transcript so a reader sees which step wrote what. */
+export async function logHeader(file: string, text: string): Promise<void> {
+  await appendFile(file, `\n==> ${new Date().toISOString()} ${text}\n`);
+}

@@ -1,0 +1,180 @@
+import { join } from 'node:path';
+import { oneLine } from '../errors.js';
+import { chooseExecutor } from '../exec/executors.js';
+import { deleteBranch, removeWorktree, resolveCommit, taskBranch } from '../git/git.js';
+import { claimTask, type Claim } from '../state/locks.js';
+import { utcStamp } from '../state/progress.js';
+import { readTaskEntry, updateTask } from '../task/store.js';
+import type { OwnedChanges, Task } from '../task/task.js';
+import { formatDuration } from '../util/duration.js';
+import { runAttempt, type AttemptOutcome } from './attempt.js';
+import type { RunContext } from './context.js';
+
+export type TaskRunResult =
+  | { kind: 'done'; commit: string }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'blocked'; reason: string }
+  | { kind: 'cancelled' }
+  | { kind: 'requeued' }
+  /** Someone else claimed it first, or it changed before we could start: not ours to run. */
+  | { kind: 'skipped' };
+
+/**
+ * Runs one task to a final state: claim, attempts with retries, final status, cleanup. Every status
+ * write re-reads the file under its edit lock and checks that we still own the task.
+ */
+export async function runTask(ctx: RunContext, candidate: Task): Promise<TaskRunResult> {
+  const claimed = await claimTask(ctx.paths.locks, candidate.id);
+  if (claimed.kind === 'lost-race') {
+    ctx.logger.debug({ task: candidate.id }, 'claim lost to another process');
+    return { kind: 'skipped' };
+  }
+  const claim = claimed.claim;
+  try {
+    return await runClaimed(ctx, candidate, claim);
+  } finally {
+    await claim.release();
+  }
+}
+
+async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promise<TaskRunResult> {
+  // Re-read under the lock: the file may have changed (cancelled, edited, done by another daemon).
+  const entry = await readTaskEntry(candidate.file, candidate.id).catch(() => undefined);
+  if (!entry || entry.kind !== 'task' || entry.task.status !== 'queued') return { kind: 'skipped' };
+  let task = entry.task;
+  const branch = taskBranch(task.id);
+  const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
+  const claimedAt = Date.now();
+  const worktree = join(ctx.paths.worktrees, task.id);
+  const mine = (t: Task) => t.status === 'running' && t.claimedBy === ctx.ownerId;
+  const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
+    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => (guard(t) ? changes : undefined));
+    if (result.kind === 'updated') task = result.task;
+    return result.kind === 'updated';
+  };
+
+  const baseCommit = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
+  if (!baseCommit) {
+    const reason = `base branch ${ctx.base} does not exist; set base: in rules.md`;
+    await write({ status: 'blocked', error: reason, finished_at: utcStamp() }, (t) => t.status === 'queued');
+    await ctx.progress.append(task.id, 'blocked', { reason });
+    ctx.events.emit('task:blocked', { id: task.id, reason });
+    return { kind: 'blocked', reason };
+  }
+
+  const started = await write(
+    {
+      status: 'running',
+      attempts: task.attempts,
+      claimed_by: ctx.ownerId,
+      started_at: utcStamp(),
+      finished_at: null,
+      error: null,
+      commit: null,
+      branch,
+      base_commit: baseCommit,
+    },
+    (t) => t.status === 'queued',
+  );
+  if (!started) return { kind: 'skipped' };
+  await ctx.progress.append(task.id, 'claimed', { by: ctx.ownerId, executor: chooseExecutor(task, ctx.rules) ?? 'none' });
+
+  let previousFailure: string | undefined;
+  for (;;) {
+    const attempt = task.attempts + 1;
+    if (!(await write({ attempts: attempt }))) return { kind: 'cancelled' };
+    ctx.events.emit('task:claimed', { id: task.id, attempt });
+    await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
+    const log = ctx.logger.child({ task: task.id, attempt });
+    log.info({ worktree, branch }, 'attempt started');
+
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await runAttempt(ctx, {
+        task,
+        attempt,
+        baseCommit,
+        branch,
+        worktree,
+        claim,
+        previousFailure,
+        stillOurs: async () => {
+          const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
+          return now?.kind === 'task' && mine(now.task);
+        },
+      });
+    } catch (err) {
+      // A bug or an environment failure (disk full, git broken): fail this attempt, keep the daemon alive.
+      log.error({ err }, 'attempt crashed');
+      const reason = `internal error: ${oneLine((err as Error).message ?? String(err), 200)}`;
+      outcome = { kind: 'failure', reason, detail: reason, retry: true };
+    } finally {
+      await removeWorktree(ctx.git, worktree);
+    }
+    log.info({ outcome: outcome.kind }, 'attempt finished');
+
+    switch (outcome.kind) {
+      case 'success': {
+        const written = await write({ status: 'done', commit: outcome.commit, branch, finished_at: utcStamp(), error: null, claimed_by: null });
+        if (!written) return { kind: 'cancelled' };
+        await ctx.progress.append(task.id, 'done', {
+          attempt,
+          duration: formatDuration(Date.now() - claimedAt),
+          commit: outcome.commit.slice(0, 7),
+          branch,
+        });
+        ctx.events.emit('task:done', { id: task.id, attempt, commit: outcome.commit, branch });
+        return { kind: 'done', commit: outcome.commit };
+      }
+      case 'failure': {
+        await dropEmptyBranch(ctx, branch, baseCommit);
+        await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
+        ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
+        if (outcome.retry && attempt < maxAttempts && !ctx.stopSignal.aborted) {
+          await ctx.progress.append(task.id, 'retry-scheduled', { attempt: attempt + 1 });
+          previousFailure = outcome.detail;
+          continue;
+        }
+        const written = await write({ status: 'failed', error: outcome.reason, finished_at: utcStamp(), claimed_by: null });
+        if (!written) return { kind: 'cancelled' };
+        await ctx.progress.append(task.id, 'failed', { attempts: attempt, reason: outcome.reason });
+        ctx.events.emit('task:failed', { id: task.id, attempt, reason: outcome.reason });
+        return { kind: 'failed', reason: outcome.reason };
+      }
+      case 'blocked': {
+        await dropEmptyBranch(ctx, branch, baseCommit);
+        // Not the task's fault: give the attempt back.
+        await write({ status: 'blocked', error: outcome.reason, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
+        await ctx.progress.append(task.id, 'blocked', { reason: outcome.reason });
+        ctx.events.emit('task:blocked', { id: task.id, reason: outcome.reason });
+        return { kind: 'blocked', reason: outcome.reason };
+      }
+      case 'interrupted': {
+        await dropEmptyBranch(ctx, branch, baseCommit);
+        await write({ status: 'queued', claimed_by: null, error: 'interrupted: the daemon stopped during the attempt' });
+        await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
+        ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
+        return { kind: 'requeued' };
+      }
+      case 'lost': {
+        await dropEmptyBranch(ctx, branch, baseCommit);
+        if (outcome.why === 'cancelled') {
+          ctx.events.emit('task:cancelled', { id: task.id });
+          return { kind: 'cancelled' };
+        }
+        log.warn({}, 'claim lost during the attempt; stopping without publishing');
+        return { kind: 'skipped' };
+      }
+      default: {
+        const never: never = outcome;
+        throw new Error(`unexpected attempt outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+/** A failed attempt leaves no branch behind unless it holds a commit. */
+async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<void> {
+  const at = await resolveCommit(ctx.git, `refs/heads/${branch}`);
+  if (at === baseCommit) await deleteBranch(ctx.git, branch);
+}
