@@ -16,6 +16,26 @@ export interface Git {
 
 const IDENTITY = ['user.name=nightshift', 'user.email=nightshift@localhost'];
 
+/**
+ * simple-git refuses to run when the environment sets things like GIT_SSH_COMMAND, GIT_ASKPASS or
+ * GIT_CONFIG_GLOBAL: a guard for apps that pass untrusted options to git. nightshift passes only its own
+ * fixed arguments and validated ids, and the environment is the user's own, which their git must honour.
+ */
+const TRUST_USER_ENVIRONMENT = {
+  allowUnsafeAskPass: true,
+  allowUnsafeConfigPaths: true,
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeEditor: true,
+  allowUnsafeSshCommand: true,
+  allowUnsafeGitProxy: true,
+  allowUnsafePager: true,
+  allowUnsafeCredentialHelper: true,
+  allowUnsafeFsMonitor: true,
+  allowUnsafeHooksPath: true,
+  allowUnsafeTemplateDir: true,
+};
+const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+
 export function openGit(dir: string, options: { identity?: boolean } = {}): Git {
   const make = (strict: boolean): SimpleGit =>
     simpleGit({
@@ -23,6 +43,7 @@ export function openGit(dir: string, options: { identity?: boolean } = {}): Git 
       maxConcurrentProcesses: 4,
       trimmed: false,
       config: options.identity ? IDENTITY : [],
+      unsafe: TRUST_USER_ENVIRONMENT,
       // simple-git's default treats "non-zero exit but empty stderr" as success; nightshift wants exit
       // codes to mean what git says they mean.
       errors: (error, result) => {
@@ -31,7 +52,7 @@ export function openGit(dir: string, options: { identity?: boolean } = {}): Git 
         if (result.exitCode !== 0) return new Error(Buffer.concat(result.stdErr).toString('utf8') || `git exited ${result.exitCode}`);
         return undefined;
       },
-    }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', GIT_MERGE_AUTOEDIT: 'no', LC_ALL: 'C' });
+    }).env({ ...process.env, ...GIT_ENV });
   const strict = make(true);
   return {
     dir,
@@ -44,12 +65,13 @@ export function openGit(dir: string, options: { identity?: boolean } = {}): Git 
           baseDir: dir,
           trimmed: false,
           config: options.identity ? IDENTITY : [],
+          unsafe: TRUST_USER_ENVIRONMENT,
           errors: (_error, result) => {
             code = result.exitCode;
             stderr = Buffer.concat(result.stdErr).toString('utf8');
             return undefined;
           },
-        }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' });
+        }).env({ ...process.env, ...GIT_ENV });
         git.raw(args).then((stdout) => resolve({ code, stdout, stderr }), reject);
       }),
   };
@@ -160,4 +182,19 @@ export async function remoteExists(git: Git, remote: string): Promise<boolean> {
 
 export async function branchCommit(git: Git, branch: string): Promise<string | undefined> {
   return resolveCommit(git, `refs/heads/${branch}`);
+}
+
+/**
+ * Combines several commits into one merge commit without a worktree (git >= 2.38 merge-tree). Returns
+ * undefined when they conflict. Used to start a task on top of all its not-yet-landed dependencies.
+ */
+export async function mergeCommits(git: Git, commits: string[], message: string): Promise<string | undefined> {
+  let current = commits[0] as string;
+  for (const next of commits.slice(1)) {
+    const merged = await git.status(['merge-tree', '--write-tree', '--no-messages', current, next]);
+    if (merged.code !== 0) return undefined;
+    const tree = merged.stdout.split('\n')[0]?.trim() as string;
+    current = (await git.raw(['commit-tree', tree, '-p', current, '-p', next, '-m', message])).trim();
+  }
+  return current;
 }

@@ -8,6 +8,7 @@ import { readTaskEntry, updateTask } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
+import { startPoint } from './startPoint.js';
 import type { RunContext } from './context.js';
 
 export type TaskRunResult =
@@ -53,15 +54,19 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  const baseCommit = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
-  if (!baseCommit) {
-    const reason = `base branch ${ctx.base} does not exist; set base: in rules.md`;
+  const baseHead = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
+  const start = baseHead
+    ? await startPoint(ctx.git, ctx.base, baseHead, task, ctx.paths.tasks)
+    : ({ kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` } as const);
+  if (start.kind === 'blocked') {
+    const reason = start.reason;
     await write({ status: 'blocked', error: reason, finished_at: utcStamp() }, (t) => t.status === 'queued');
     await ctx.progress.append(task.id, 'blocked', { reason });
     ctx.events.emit('task:blocked', { id: task.id, reason });
     return { kind: 'blocked', reason };
   }
 
+  const baseCommit = start.commit;
   const started = await write(
     {
       status: 'running',
@@ -77,7 +82,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     (t) => t.status === 'queued',
   );
   if (!started) return { kind: 'skipped' };
-  await ctx.progress.append(task.id, 'claimed', { by: ctx.ownerId, executor: chooseExecutor(task, ctx.rules) ?? 'none' });
+  await ctx.progress.append(task.id, 'claimed', {
+    by: ctx.ownerId,
+    executor: chooseExecutor(task, ctx.rules) ?? 'none',
+    on: start.on.length > 0 ? start.on.join(',') : undefined,
+  });
 
   let previousFailure: string | undefined;
   for (;;) {

@@ -1,0 +1,130 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UsageError, toError } from '../errors.js';
+import { addTask } from '../commands/add.js';
+import { initRepo } from '../commands/init.js';
+import { listTasks, showTask } from '../commands/list.js';
+import { cancelTasks, requeueTasks } from '../commands/requeue.js';
+import { showLogs, tailProgress } from '../commands/tail.js';
+import { runDaemon } from '../commands/daemon.js';
+import { runDemo } from '../commands/demo.js';
+import type { Output } from '../commands/repo.js';
+
+const io: Output = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a whole number');
+  return n;
+}
+
+function idList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/**
+ * Parses argv and runs one command. Returns the exit code: 0 ok, 1 a task failed or the command failed,
+ * 2 usage or configuration error. Never throws.
+ */
+export async function main(argv: string[], cwd: string = process.cwd()): Promise<number> {
+  let code = 0;
+  const run = (fn: () => Promise<number>) => async () => {
+    code = await fn();
+  };
+  const program = new Command('nightshift')
+    .description('Git-native filesystem queue daemon for coding agents')
+    .version('0.1.0')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'nightshift: ')),
+    });
+
+  program.command('init').description('scaffold rules.md, scope.md, tasks/ and .gitignore entries')
+    .action(run(() => initRepo({ cwd }, io)));
+
+  program.command('add').description('add a task file to tasks/')
+    .argument('<title>', 'what the task does')
+    .option('--body <text>', 'the spec (markdown)')
+    .option('--file <path>', 'read the spec from a file')
+    .option('--depends-on <ids>', 'task ids that must be done first (comma separated)', idList)
+    .option('--kind <kind>', 'routing key (rules.md routes)')
+    .option('--executor <name>', 'executor to use')
+    .option('--priority <n>', 'higher runs first', integer)
+    .option('--run <command>', 'shell command for the shell executor')
+    .action((title: string, o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string }) =>
+      run(() => addTask({ cwd, title, ...o }, io))());
+
+  program.command('list').description('every task: id, status, attempts, branch, error; invalid files too')
+    .option('--status <status>', 'only tasks with this status')
+    .option('--json', 'one JSON array')
+    .action((o: { status?: string; json?: boolean }) => run(() => listTasks({ cwd, ...o }, io))());
+
+  program.command('show').description('one task in full').argument('<id>').option('--json', 'JSON object')
+    .action((id: string, o: { json?: boolean }) => run(() => showTask({ cwd, id, ...o }, io))());
+
+  program.command('requeue').description('put failed, blocked, cancelled or done tasks back in the queue')
+    .argument('[ids...]').option('--failed', 'every failed task')
+    .action((ids: string[], o: { failed?: boolean }) => run(() => requeueTasks({ cwd, ids, ...o }, io))());
+
+  program.command('cancel').description('cancel tasks; a running one has its executor stopped')
+    .argument('<ids...>')
+    .action((ids: string[]) => run(() => cancelTasks({ cwd, ids }, io))());
+
+  const daemon = program.command('daemon').description('run the queue');
+  daemon.command('start').description('claim and run ready tasks')
+    .option('--once', 'drain every task that can run, then exit')
+    .addOption(new Option('--concurrency <n>', 'tasks at once (default: rules.md, else 3)').argParser(positiveInt))
+    .option('--detach', 'run in the background')
+    .action((o: { once?: boolean; concurrency?: number; detach?: boolean }) => run(async () => {
+      if (o.detach) throw new UsageError('--detach is not available in this version yet', 'run it in the foreground, under nohup, tmux or a service manager');
+      return runDaemon({ cwd, once: o.once, concurrency: o.concurrency }, io);
+    })());
+
+  program.command('tail').description('show progress.txt')
+    .option('-f, --follow', 'keep printing new lines')
+    .addOption(new Option('-n, --lines <n>', 'how many lines').argParser(positiveInt).default(20))
+    .action((o: { follow?: boolean; lines: number }) => run(() => tailProgress({ cwd, ...o }, io))());
+
+  program.command('logs').description("one task's executor transcript").argument('<id>')
+    .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
+    .option('-f, --follow', 'keep printing new output')
+    .action((id: string, o: { attempt?: number; follow?: boolean }) => run(() => showLogs({ cwd, id, ...o }, io))());
+
+  program.command('demo').description('scratch repo + sample tasks, run to completion with the shell executor')
+    .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')
+    .action((o: { dir?: string }) => run(() => runDemo({ cwd, ...o }, io))());
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version "errors" are normal exits; commander already printed the message.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    io.err('  hint: nightshift --help lists the commands and options\n');
+    return 2;
+  }
+  if (err instanceof UsageError) {
+    io.err(`nightshift: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+    return 2;
+  }
+  const e = toError(err);
+  io.err(`nightshift: internal error: ${e.message}\n${e.stack ?? ''}\n`);
+  return 1;
+}

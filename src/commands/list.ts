@@ -1,0 +1,92 @@
+import { relative } from 'node:path';
+import { UsageError } from '../errors.js';
+import { STATUSES, type TaskEntry } from '../task/task.js';
+import type { Paths } from '../paths.js';
+import { loadTasks } from '../task/store.js';
+import { findEntry, openRepo, type Output } from './repo.js';
+
+export interface ListedTask {
+  id: string;
+  file: string;
+  status: string;
+  title: string | null;
+  attempts: number;
+  branch: string | null;
+  commit: string | null;
+  error: string | null;
+  depends_on: string[];
+}
+
+/** The `list --json` shape of one task file (contract). */
+export function listed(paths: Paths, entry: TaskEntry): ListedTask {
+  if (entry.kind === 'invalid') {
+    const { id, file, reason } = entry.invalid;
+    return { id, file: relative(paths.root, file), status: 'invalid', title: null, attempts: 0, branch: null, commit: null, error: reason, depends_on: [] };
+  }
+  const t = entry.task;
+  return {
+    id: t.id,
+    file: relative(paths.root, t.file),
+    status: t.status,
+    title: t.title,
+    attempts: t.attempts,
+    branch: t.branch ?? null,
+    commit: t.commit ?? null,
+    error: t.error ?? null,
+    depends_on: t.dependsOn,
+  };
+}
+
+export async function listTasks(opts: { cwd: string; status?: string; json?: boolean }, io: Output): Promise<number> {
+  const paths = await openRepo(opts.cwd);
+  if (opts.status !== undefined && opts.status !== 'invalid' && !(STATUSES as readonly string[]).includes(opts.status)) {
+    throw new UsageError(`unknown status "${opts.status}"`, `use one of ${[...STATUSES, 'invalid'].join(', ')}`);
+  }
+  const rows = (await loadTasks(paths.tasks)).map((e) => listed(paths, e)).filter((r) => opts.status === undefined || r.status === opts.status);
+  if (opts.json) {
+    io.out(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.out(opts.status ? `no ${opts.status} tasks\n` : 'no tasks in tasks/ (add one with: nightshift add "<title>")\n');
+    return 0;
+  }
+  io.out(table(['ID', 'STATUS', 'TRIES', 'BRANCH', 'TITLE / ERROR'], rows.map((r) => [
+    r.id,
+    r.status,
+    String(r.attempts),
+    r.branch ?? '-',
+    r.status === 'invalid' || r.status === 'failed' || r.status === 'blocked' ? `${r.title ? `${r.title}: ` : ''}${r.error ?? ''}` : (r.title ?? ''),
+  ])));
+  return 0;
+}
+
+export async function showTask(opts: { cwd: string; id: string; json?: boolean }, io: Output): Promise<number> {
+  const paths = await openRepo(opts.cwd);
+  const { entry } = await findEntry(paths, opts.id);
+  if (opts.json) {
+    const base = listed(paths, entry);
+    const all = entry.kind === 'task' ? { ...entry.task.frontmatter, ...base, status: entry.task.status } : base;
+    io.out(`${JSON.stringify(all, null, 2)}\n`);
+    return 0;
+  }
+  if (entry.kind === 'invalid') {
+    io.out(`${entry.invalid.id}  invalid\nfile: ${relative(paths.root, entry.invalid.file)}\nreason: ${entry.invalid.reason}\n`);
+    return 0;
+  }
+  const t = entry.task;
+  const lines = [`${t.id}  ${t.status}  ${t.title}`, `file: ${relative(paths.root, t.file)}`];
+  for (const [key, value] of Object.entries(t.frontmatter)) {
+    if (key === 'title' || key === 'status') continue;
+    lines.push(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  }
+  io.out(`${lines.join('\n')}\n\n${t.body.trim()}\n`);
+  return 0;
+}
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  return `${[fmt(header), ...rows.map(fmt)].join('\n')}\n`;
+}
