@@ -1,5 +1,6 @@
 import { startDaemon, type RunSummary } from '../daemon/start.js';
 import type { Output } from './repo.js';
+import { killAllGroups } from '../exec/spawn.js';
 
 export interface DaemonStartOptions {
   cwd: string;
@@ -15,15 +16,23 @@ export interface DaemonStartOptions {
  * failed or blocked; otherwise it watches tasks/ until SIGINT/SIGTERM (first = graceful, second = now).
  */
 export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<number> {
-  const handle = await startDaemon({ cwd: opts.cwd, once: opts.once, concurrency: opts.concurrency, worktreeRoot: opts.worktreeRoot });
-  if (opts.echo !== false) handle.events.on('progress', (line) => io.out(`${line}\n`));
+  const handle = await startDaemon({
+    cwd: opts.cwd,
+    once: opts.once,
+    concurrency: opts.concurrency,
+    worktreeRoot: opts.worktreeRoot,
+    onProgress: opts.echo === false ? undefined : (line) => io.out(`${line}\n`),
+  });
   let signals = 0;
   const onSignal = () => {
     signals++;
     if (signals === 1) {
       io.err('stopping: running attempts are stopped and their tasks requeued (signal again to exit now)\n');
       void handle.stop();
-    } else process.exit(130);
+    } else {
+      killAllGroups();
+      process.exit(130);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -101,8 +101,13 @@ export async function runDemo(opts: { cwd: string; dir?: string }, io: Output): 
   io.out(`2. wrote ${Object.keys(TASKS).length} tasks into tasks/, one depending on another, one that breaks the tests\n`);
   io.out('3. running: nightshift daemon start --once\n\n');
 
-  const handle = await startDaemon({ cwd: project, once: true, concurrency: 1, worktreeRoot: join(dir, 'worktrees') });
-  handle.events.on('progress', (line) => io.out(`   ${line}\n`));
+  const handle = await startDaemon({
+    cwd: project,
+    once: true,
+    concurrency: 1,
+    worktreeRoot: join(dir, 'worktrees'),
+    onProgress: (line) => io.out(`   ${line}\n`),
+  });
   const summary = await handle.done;
 
   io.out('\n4. the queue afterwards (nightshift list):\n\n');

@@ -1,4 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createFileExclusive } from '../util/atomic.js';
 import { pino, type Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
 import { loadRules, type Rules } from '../config/rules.js';
@@ -25,6 +27,8 @@ export interface StartOptions {
   worktreeRoot?: string;
   /** Full rescan interval in watch mode (events are only hints). */
   rescanMs?: number;
+  /** Receives each progress.txt line as it is written, from the first (daemon-start) on. */
+  onProgress?: (line: string) => void;
 }
 
 export interface RunSummary {
@@ -60,8 +64,11 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const concurrency = opts.concurrency ?? rules.concurrency;
   await mkdir(paths.locks, { recursive: true });
   await mkdir(paths.logs, { recursive: true });
+  // Runtime state never belongs in the user's commits, even where .gitignore does not say so.
+  await createFileExclusive(join(paths.state, '.gitignore'), '*\n');
 
   const events = new DaemonEvents();
+  if (opts.onProgress) events.on('progress', opts.onProgress);
   const logger = pino({ base: { pid: process.pid } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();

@@ -24,6 +24,15 @@ export type SpawnOutcome =
   | { kind: 'aborted'; durationMs: number }
   | { kind: 'not-found'; message: string; durationMs: number };
 
+/** Process groups this process started and that may still run: killed on a forced exit. */
+const liveGroups = new Set<number>();
+
+/** For a forced exit: SIGKILL every process group we started (detached groups outlive us otherwise). */
+export function killAllGroups(): void {
+  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  liveGroups.clear();
+}
+
 /** Grace between SIGTERM and SIGKILL when stopping a process group. */
 export const KILL_GRACE_MS = 3000;
 
@@ -53,7 +62,10 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     } satisfies Options;
     const child = execa(file, argv, options);
     const pid = child.pid;
-    if (pid !== undefined) req.onStart?.(pid);
+    if (pid !== undefined) {
+      liveGroups.add(pid);
+      req.onStart?.(pid);
+    }
 
     const stopGroup = (reason: 'timeout' | 'stall' | 'abort') => {
       if (stop || pid === undefined) return;
@@ -88,7 +100,10 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     const result = await child;
     req.signal?.removeEventListener('abort', onAbort);
     // The direct child is gone; anything it left behind in its group goes too.
-    if (pid !== undefined) await reapGroup(pid);
+    if (pid !== undefined) {
+      await reapGroup(pid);
+      liveGroups.delete(pid);
+    }
     const durationMs = Date.now() - started;
 
     if (stop) {

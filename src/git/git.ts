@@ -103,19 +103,34 @@ export function taskBranch(id: string): string {
   return `nightshift/${id}`;
 }
 
+/**
+ * git does not make worktree add/remove/prune safe against each other (prune can drop a worktree another
+ * call is still creating), so this process runs them one at a time.
+ */
+let worktreeQueue: Promise<unknown> = Promise.resolve();
+function serialised<T>(fn: () => Promise<T>): Promise<T> {
+  const next = worktreeQueue.then(fn, fn);
+  worktreeQueue = next.catch(() => undefined);
+  return next;
+}
+
 /** A fresh worktree on branch nightshift/<id>, reset to `commit` (a retry starts again from base). */
 export async function addWorktree(git: Git, path: string, branch: string, commit: string): Promise<void> {
-  await git.raw(['worktree', 'prune']);
-  // -B moves the branch if an earlier attempt left it; --force lets us reuse a branch whose old worktree
-  // was deleted by hand but not yet pruned.
-  await git.raw(['worktree', 'add', '--force', '--quiet', '-B', branch, path, commit]);
+  await serialised(async () => {
+    await git.raw(['worktree', 'prune']);
+    // -B moves the branch if an earlier attempt left it; --force lets us reuse a branch whose old worktree
+    // was deleted by hand but not yet pruned.
+    await git.raw(['worktree', 'add', '--force', '--quiet', '-B', branch, path, commit]);
+  });
 }
 
 /** Removes a worktree and its folder, also when git no longer knows it or it is locked. Never throws. */
 export async function removeWorktree(git: Git, path: string): Promise<void> {
-  await git.status(['worktree', 'remove', '--force', '--force', path]);
-  await rm(path, { recursive: true, force: true });
-  await git.status(['worktree', 'prune']);
+  await serialised(async () => {
+    await git.status(['worktree', 'remove', '--force', '--force', path]);
+    await rm(path, { recursive: true, force: true });
+    await git.status(['worktree', 'prune']);
+  });
 }
 
 export async function deleteBranch(git: Git, branch: string): Promise<void> {
