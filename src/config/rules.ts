@@ -64,7 +64,7 @@ export async function loadRules(file: string): Promise<Rules> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (hasCode(err, 'ENOENT')) return { ...DEFAULT_RULES };
+    if (hasCode(err, 'ENOENT')) return defaults('');
     throw err;
   }
   return parseRules(text);
@@ -72,20 +72,21 @@ export async function loadRules(file: string): Promise<Rules> {
 
 /** Validates rules.md into Rules, or throws one UsageError listing every problem. */
 export function parseRules(text: string): Rules {
-  const split = splitFrontmatter(text.replace(/^\uFEFF/, ''));
+  const unmarked = text.replace(/^\uFEFF/, '');
+  const split = splitFrontmatter(unmarked);
   if (split.kind === 'invalid') {
     // No frontmatter at all is fine: the whole file is rules for executors, settings stay default.
-    if (!/^\s*---/.test(text.replace(/^\uFEFF/, ''))) return { ...DEFAULT_RULES, body: text };
+    if (!/^\s*---/.test(unmarked)) return defaults(unmarked);
     throw configError([split.reason]);
   }
   const loaded = loadYamlMap(split.file.yaml, split.file.yamlFirstLine);
   if (loaded.kind === 'invalid') {
-    if (/frontmatter is empty/.test(loaded.reason)) return { ...DEFAULT_RULES, body: split.file.body };
+    if (/frontmatter is empty/.test(loaded.reason)) return defaults(split.file.body);
     throw configError([loaded.reason]);
   }
   const fm = loaded.value;
   const problems: string[] = [];
-  const rules: Rules = { ...DEFAULT_RULES, body: split.file.body };
+  const rules = defaults(split.file.body);
 
   for (const key of Object.keys(fm)) {
     if (!KNOWN_KEYS.has(key)) problems.push(`unknown key "${key}" (known: ${[...KNOWN_KEYS].join(', ')})`);
@@ -137,7 +138,6 @@ export function parseRules(text: string): Rules {
         if (typeof target === 'string' && NAME.test(target)) rules.routes[kind] = target;
         else problems.push(`routes.${kind} must be an executor name`);
       }
-      rules.routes = { ...rules.routes };
     } else problems.push('routes must be a map of kind to executor, like routes: { code: codex }');
   }
   rules.fallback = names('fallback') ?? [];
@@ -183,6 +183,14 @@ export function parseRules(text: string): Rules {
   }
   if (problems.length > 0) throw configError(problems);
   return rules;
+}
+
+/**
+ * A fresh copy of the defaults: a spread alone would share DEFAULT_RULES' maps and lists, and the routes
+ * one parse fills in would then leak into every later parse in the same process.
+ */
+function defaults(body: string): Rules {
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, body };
 }
 
 function configError(problems: string[]): UsageError {

@@ -71,7 +71,8 @@ function findCycles(tasks: Map<string, Task>): Map<string, string[]> {
     state.set(id, 'visiting');
     stack.push(id);
     for (const dep of tasks.get(id)?.dependsOn ?? []) {
-      if (!tasks.has(dep)) continue;
+      // A done task needs nothing more, so a loop through one (depends_on edited after it ran) is no deadlock.
+      if (!tasks.has(dep) || tasks.get(dep)?.status === 'done') continue;
       const s = state.get(dep);
       if (s === 'visiting') {
         const loop = stack.slice(stack.indexOf(dep));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TaskError, oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { planExecutor } from '../exec/executors.js';
-import { spawnLogged, type SpawnOutcome } from '../exec/spawn.js';
+import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import {
   addWorktree,
   commitFromFile,
@@ -59,10 +59,40 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await addWorktree(ctx.git, worktree, branch, baseCommit);
   const wt = openGit(worktree, { identity: ctx.identity });
 
+  // `cancel` (another process) marks the task cancelled, then signals the process group it finds in the
+  // claim's owner file. A step that starts after cancel looked there would run to its end unnoticed, so each
+  // step records its group first and then re-reads the task file, stopping itself if it was cancelled.
+  const cancelled = new AbortController();
+  const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
+  const runStep = async (req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs'>): Promise<SpawnOutcome | 'cancelled'> => {
+    let recorded: Promise<void> = Promise.resolve();
+    const outcome = await spawnLogged({
+      ...req,
+      cwd: worktree,
+      env,
+      logFile,
+      signal: stepSignal,
+      onStart: (pgid) => {
+        recorded = claim
+          .setExecutorGroup(pgid)
+          .then(() => input.stillOurs())
+          .then((ours) => {
+            if (!ours) cancelled.abort();
+          })
+          .catch(() => undefined);
+      },
+    });
+    // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
+    await recorded;
+    await claim.setExecutorGroup(undefined).catch(() => undefined);
+    return (await input.stillOurs()) ? outcome : 'cancelled';
+  };
+
   if (ctx.rules.setup) {
     const from = await logSize(logFile);
     await logHeader(logFile, `setup: ${ctx.rules.setup}`);
-    const outcome = await spawnLogged({ argv: ['sh', '-c', ctx.rules.setup], cwd: worktree, env, logFile, timeoutMs: ctx.rules.timeoutMs, signal: ctx.stopSignal });
+    const outcome = await runStep({ argv: ['sh', '-c', ctx.rules.setup], timeoutMs: ctx.rules.timeoutMs });
+    if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
     const failed = await stepFailure('setup', outcome, logFile, from, ctx);
     if (failed) return failed;
   }
@@ -74,18 +104,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
 
   const execFrom = await logSize(logFile);
   await logHeader(logFile, `executor ${plan.name}`);
-  const execOutcome = await spawnLogged({
-    argv: plan.argv,
-    cwd: worktree,
-    env,
-    logFile,
-    timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs,
-    stallTimeoutMs: ctx.rules.stallTimeoutMs,
-    signal: ctx.stopSignal,
-    onStart: (pgid) => void claim.setExecutorGroup(pgid).catch(() => undefined),
-  });
-  await claim.setExecutorGroup(undefined).catch(() => undefined);
-  if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
+  const execOutcome = await runStep({ argv: plan.argv, timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs, stallTimeoutMs: ctx.rules.stallTimeoutMs });
+  if (execOutcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
   if (execOutcome.kind === 'not-found') return { kind: 'blocked', reason: `executor ${plan.name}: ${execOutcome.message}` };
   const execFailed = await stepFailure(`executor ${plan.name}`, execOutcome, logFile, execFrom, ctx);
   if (execFailed) return execFailed;
@@ -111,7 +131,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (ctx.rules.test) {
     const from = await logSize(logFile);
     await logHeader(logFile, `test: ${ctx.rules.test}`);
-    const outcome = await spawnLogged({ argv: ['sh', '-c', ctx.rules.test], cwd: worktree, env, logFile, timeoutMs: ctx.rules.testTimeoutMs, signal: ctx.stopSignal });
+    const outcome = await runStep({ argv: ['sh', '-c', ctx.rules.test], timeoutMs: ctx.rules.testTimeoutMs });
+    if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
     const failed = await stepFailure('tests', outcome, logFile, from, ctx);
     if (failed) return failed;
     await ctx.progress.append(task.id, 'tests-passed', { attempt });

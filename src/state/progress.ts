@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { isValidId } from '../task/id.js';
 
 export type ProgressEvent =
   | 'daemon-start'
@@ -28,8 +29,12 @@ export function utcStamp(date: Date = new Date()): string {
 
 /** One progress.txt line (without newline). Values with spaces, quotes or '=' are double-quoted. */
 export function formatProgressLine(time: Date, id: string | undefined, event: ProgressEvent, fields: ProgressFields = {}): string {
-  const parts = [utcStamp(time), id ?? '-', event];
-  for (const [key, raw] of Object.entries(fields)) {
+  // An invalid file is reported under its file name, which need not be a task id ("Bad Name"): the id
+  // column must stay one token for readers that split on spaces, so such a name goes in a field.
+  const valid = id === undefined || isValidId(id);
+  const parts = [utcStamp(time), valid ? (id ?? '-') : '-', event];
+  const all = valid ? fields : { id, ...fields };
+  for (const [key, raw] of Object.entries(all)) {
     if (raw === undefined || raw === null || raw === '') continue;
     parts.push(`${key}=${formatValue(String(raw))}`);
   }
@@ -37,8 +42,11 @@ export function formatProgressLine(time: Date, id: string | undefined, event: Pr
 }
 
 function formatValue(value: string): string {
-  const flat = value.replace(/[\r\n\t]+/g, ' ');
-  return /[\s"=\\]/.test(flat) || flat === '' ? JSON.stringify(flat) : flat;
+  const flat = value.replace(/[\r\n\t\v\f\u0085\u2028\u2029]+/g, ' ');
+  // Control characters are quoted so they come out escaped: an ANSI sequence from an executor's output
+  // must not reach the terminal of someone running `tail`.
+  if (!/[\s"=\\\u0000-\u001f\u007f-\u009f]/.test(flat) && flat !== '') return flat;
+  return JSON.stringify(flat).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

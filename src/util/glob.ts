@@ -7,6 +7,13 @@ export function globToRegExp(pattern: string): RegExp {
   let p = pattern.trim().replace(/^\.\//, '');
   if (p.endsWith('/')) p += '**';
   const anchored = p.includes('/');
+  // Paths we match are relative, so a gitignore-style leading "/" (root only) would otherwise never
+  // match: a protect: entry like "/secrets/**" would silently protect nothing.
+  p = p.replace(/^\/+/, '');
+  return new RegExp(`^${anchored ? '' : '(?:.*/)?'}${translate(p)}(?:/.*)?$`);
+}
+
+function translate(p: string): string {
   let re = '';
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string;
@@ -21,12 +28,13 @@ export function globToRegExp(pattern: string): RegExp {
       const close = p.indexOf('}', i);
       if (close === -1) re += '\\{';
       else {
-        re += `(?:${p.slice(i + 1, close).split(',').map(escape).join('|')})`;
+        // Each alternative is a glob itself: "{*.md,docs/**}".
+        re += `(?:${p.slice(i + 1, close).split(',').map(translate).join('|')})`;
         i = close;
       }
     } else re += escape(c);
   }
-  return new RegExp(`^${anchored ? '' : '(?:.*/)?'}${re}(?:/.*)?$`);
+  return re;
 }
 
 function escape(text: string): string {

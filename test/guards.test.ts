@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { globToRegExp, matchesAny } from '../src/util/glob.js';
+import { checkGuards, type Change, type GuardRules } from '../src/run/guards.js';
+
+describe('globToRegExp', () => {
+  // [pattern, path, matches]
+  it.each<[string, string, boolean]>([
+    // ** crosses folders
+    ['src/**', 'src/a.ts', true],
+    ['src/**', 'src/a/b/c.ts', true],
+    ['src/**', 'srcx/a.ts', false],
+    ['src/**', 'lib/src/a.ts', false],
+    ['**', 'any/thing/at/all.txt', true],
+    ['**/*.test.*', 'a.test.ts', true],
+    ['**/*.test.*', 'src/deep/a.test.ts', true],
+    ['**/*.test.*', 'src/test.ts', false],
+    ['src/**/test', 'src/test', true],
+    ['src/**/test', 'src/a/b/test', true],
+    ['src/**/test', 'src/a/b/test/x.ts', true],
+    ['src/**/test', 'src/atest', false],
+    ['src/**/*.ts', 'src/a.ts', true],
+    ['src/**/*.ts', 'src/a/b.ts', true],
+    ['src/**/*.ts', 'src/a/b.js', false],
+    // * and ? stay within one segment
+    ['src/*.ts', 'src/a.ts', true],
+    ['src/*.ts', 'src/sub/a.ts', false],
+    ['?.md', 'a.md', true],
+    ['?.md', 'ab.md', false],
+    ['?.md', '.md', false],
+    ['a?b', 'a/b', false],
+    // {a,b} alternates, each alternative a glob of its own
+    ['src/{a,b}/**', 'src/a/x.ts', true],
+    ['src/{a,b}/**', 'src/b/x.ts', true],
+    ['src/{a,b}/**', 'src/c/x.ts', false],
+    ['src/{a,b}/**', 'src/ab/x.ts', false],
+    ['*.{ts,tsx}', 'x.ts', true],
+    ['*.{ts,tsx}', 'deep/x.tsx', true],
+    ['*.{ts,tsx}', 'x.js', false],
+    ['{*.md,docs/**}', 'README.md', true],
+    ['{*.md,docs/**}', 'docs/a/b.txt', true],
+    ['{*.md,docs/**}', 'src/a.ts', false],
+    ['{a', '{a', true],
+    // no slash: matches at any depth, as in .gitignore
+    ['*.ts', 'a.ts', true],
+    ['*.ts', 'src/deep/a.ts', true],
+    ['*.ts', 'a.tsx', false],
+    ['*.ts', 'a.ts.bak', false],
+    ['secrets.env', 'config/secrets.env', true],
+    ['src', 'src/a.ts', true],
+    ['src', 'lib/src/a.ts', true],
+    ['src', 'srcx/a.ts', false],
+    // folder patterns match everything below the folder
+    ['docs/', 'docs/a.md', true],
+    ['docs/', 'docs/x/y.md', true],
+    ['docs/', 'docsx/a.md', false],
+    ['docs/', 'pkg/docs/a.md', false],
+    ['src/auth', 'src/auth/login.ts', true],
+    ['src/auth', 'src/authz/login.ts', false],
+    // ./ and a leading / anchor at the repository root
+    ['./src/**', 'src/a.ts', true],
+    ['/src/**', 'src/a.ts', true],
+    ['/src/**', 'lib/src/a.ts', false],
+    ['/README.md', 'README.md', true],
+    ['/README.md', 'docs/README.md', false],
+    ['  src/**  ', 'src/a.ts', true],
+    // regex characters are literal
+    ['a.ts', 'abts', false],
+    ['a+b(1)$.ts', 'a+b(1)$.ts', true],
+    ['a+b(1)$.ts', 'aab1.ts', false],
+    ['x|y', 'x', false],
+  ])('%s ~ %s -> %s', (pattern, path, expected) => {
+    expect(globToRegExp(pattern).test(path)).toBe(expected);
+  });
+
+  it('matchesAny is true when one pattern matches and false for no patterns', () => {
+    expect(matchesAny('src/a.ts', ['docs/**', 'src/**'])).toBe(true);
+    expect(matchesAny('src/a.ts', ['docs/**'])).toBe(false);
+    expect(matchesAny('src/a.ts', [])).toBe(false);
+  });
+});
+
+const NONE: GuardRules = { protect: [], tests: [] };
+const add = (path: string): Change => ({ status: 'A', path });
+const mod = (path: string): Change => ({ status: 'M', path });
+const del = (path: string): Change => ({ status: 'D', path });
+const ren = (from: string, path: string): Change => ({ status: 'R', from, path });
+
+describe('checkGuards: files (task scope)', () => {
+  const scope: GuardRules = { ...NONE, files: ['src/login/**', 'docs/login.md'] };
+
+  it('passes changes inside the scope', () => {
+    expect(checkGuards([add('src/login/form.ts'), mod('docs/login.md'), del('src/login/old.ts')], scope)).toEqual([]);
+  });
+
+  it('fails a change outside the scope, naming the scope and the paths', () => {
+    expect(checkGuards([mod('src/login/form.ts'), mod('src/app.ts'), add('README.md')], scope)).toEqual([
+      "files: changed outside the task's scope (src/login/**, docs/login.md): src/app.ts, README.md",
+    ]);
+  });
+
+  it('checks both ends of a rename', () => {
+    expect(checkGuards([ren('src/login/a.ts', 'src/a.ts')], scope)).toEqual([expect.stringMatching(/outside.*: src\/a\.ts$/)]);
+    expect(checkGuards([ren('src/a.ts', 'src/login/a.ts')], scope)).toEqual([expect.stringMatching(/outside.*: src\/a\.ts$/)]);
+  });
+
+  it('no files: or an empty list means no scope', () => {
+    expect(checkGuards([mod('anything/at/all.ts')], NONE)).toEqual([]);
+    expect(checkGuards([mod('anything/at/all.ts')], { ...NONE, files: [] })).toEqual([]);
+  });
+});
+
+describe('checkGuards: protect', () => {
+  const rules: GuardRules = { ...NONE, protect: ['src/auth/**', '*.pem'] };
+
+  it.each<[string, Change]>([
+    ['a modified file', mod('src/auth/session.ts')],
+    ['an added file', add('src/auth/new.ts')],
+    ['a deleted file', del('src/auth/session.ts')],
+    ['a file matched at any depth', add('config/keys/server.pem')],
+    ['a rename out of a protected folder', ren('src/auth/session.ts', 'src/session.ts')],
+    ['a rename into a protected folder', ren('src/session.ts', 'src/auth/session.ts')],
+  ])('fails %s', (_name, change) => {
+    const violations = checkGuards([change], rules);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(/^protect: changed protected paths: /);
+  });
+
+  it('passes changes elsewhere', () => {
+    expect(checkGuards([mod('src/app.ts'), add('src/authz.ts'), mod('pem.txt')], rules)).toEqual([]);
+  });
+});
+
+describe('checkGuards: tests', () => {
+  const rules: GuardRules = { ...NONE, tests: ['test/**', '**/*.test.*'] };
+
+  it.each<[string, Change, boolean]>([
+    ['deleting a test file', del('test/login.ts'), true],
+    ['deleting a test file matched by name', del('src/a/login.test.ts'), true],
+    ['renaming a test file away from the tests', ren('test/login.ts', 'src/login-check.ts'), true],
+    ['modifying a test file', mod('test/login.ts'), false],
+    ['adding a test file', add('test/new.ts'), false],
+    ['moving a test file within the tests', ren('test/login.ts', 'test/auth/login.ts'), false],
+    ['renaming a test to another test name', ren('src/a.test.ts', 'test/a.ts'), false],
+    ['renaming a source file into the tests', ren('src/helper.ts', 'test/helper.ts'), false],
+    ['deleting a source file', del('src/login.ts'), false],
+  ])('%s -> violation: %s', (_name, change, fails) => {
+    expect(checkGuards([change], rules)).toEqual(fails ? [expect.stringMatching(/^tests: deleted or renamed away test files: /)] : []);
+  });
+
+  it('names the original path of a renamed-away test', () => {
+    expect(checkGuards([ren('test/login.ts', 'src/x.ts')], rules)).toEqual(['tests: deleted or renamed away test files: test/login.ts']);
+  });
+});
+
+describe('checkGuards: reporting', () => {
+  it('reports every violated rule, one line each', () => {
+    const rules: GuardRules = { files: ['src/**'], protect: ['src/auth/**'], tests: ['test/**'] };
+    const violations = checkGuards([mod('src/auth/a.ts'), del('test/a.ts')], rules);
+    expect(violations).toEqual([
+      "files: changed outside the task's scope (src/**): test/a.ts",
+      'protect: changed protected paths: src/auth/a.ts',
+      'tests: deleted or renamed away test files: test/a.ts',
+    ]);
+  });
+
+  it('names each path once and caps a long list', () => {
+    const changes = Array.from({ length: 8 }, (_, i) => mod(`lib/f${i}.ts`));
+    const [line] = checkGuards([...changes, ...changes], { ...NONE, files: ['src/**'] });
+    expect(line).toBe("files: changed outside the task's scope (src/**): lib/f0.ts, lib/f1.ts, lib/f2.ts, lib/f3.ts, lib/f4.ts and 3 more");
+  });
+
+  it('passes an empty change', () => {
+    expect(checkGuards([], { files: ['src/**'], protect: ['**'], tests: ['**'] })).toEqual([]);
+  });
+});
