@@ -88,12 +88,17 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     return (await input.stillOurs()) ? outcome : 'cancelled';
   };
 
-  if (ctx.rules.setup) {
+  /** rules.md's setup and test commands: the user's own shell commands, run in the worktree. */
+  const shellStep = async (step: 'setup' | 'tests', command: string, timeoutMs: number): Promise<AttemptOutcome | undefined> => {
     const from = await logSize(logFile);
-    await logHeader(logFile, `setup: ${ctx.rules.setup}`);
-    const outcome = await runStep({ argv: ['sh', '-c', ctx.rules.setup], timeoutMs: ctx.rules.timeoutMs });
+    await logHeader(logFile, `${step}: ${command}`);
+    const outcome = await runStep({ argv: ['sh', '-c', command], timeoutMs });
     if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-    const failed = await stepFailure('setup', outcome, logFile, from, ctx);
+    return stepFailure(step, outcome, logFile, from, ctx);
+  };
+
+  if (ctx.rules.setup) {
+    const failed = await shellStep('setup', ctx.rules.setup, ctx.rules.timeoutMs);
     if (failed) return failed;
   }
 
@@ -129,11 +134,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
 
   if (ctx.rules.test) {
-    const from = await logSize(logFile);
-    await logHeader(logFile, `test: ${ctx.rules.test}`);
-    const outcome = await runStep({ argv: ['sh', '-c', ctx.rules.test], timeoutMs: ctx.rules.testTimeoutMs });
-    if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-    const failed = await stepFailure('tests', outcome, logFile, from, ctx);
+    const failed = await shellStep('tests', ctx.rules.test, ctx.rules.testTimeoutMs);
     if (failed) return failed;
     await ctx.progress.append(task.id, 'tests-passed', { attempt });
   }
