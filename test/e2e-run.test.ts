@@ -350,6 +350,19 @@ describe('cancel', () => {
     expect((await trail(sb)).filter((l) => l.startsWith('001-long '))).toEqual(['001-long claimed', '001-long attempt-started', '001-long cancelled']);
   });
 
+  it('stops an executor that ignores SIGTERM once its task is cancelled', async () => {
+    const sb = await sandbox('---\n---\n');
+    const marker = sleepMarker(30);
+    markers.push(marker);
+    // The whole group ignores TERM: only the daemon's own escalation to SIGKILL can end it.
+    await sb.write('tasks/001-stubborn.md', taskText({ title: 'Stubborn', run: `trap '' TERM; sh -c 'trap "" TERM; sleep ${marker}'` }));
+    const r = await cancelWhileRunning(sb, '001-stubborn', marker);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1 cancelled');
+    expect(await livePidsMatching(marker)).toEqual([]);
+    expect((await readTask(sb, '001-stubborn')).fm.status).toBe('cancelled');
+  });
+
   it('stops a task cancelled while its setup command runs', async () => {
     const marker = sleepMarker(30);
     markers.push(marker);

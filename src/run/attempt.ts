@@ -20,6 +20,9 @@ import type { RunContext } from './context.js';
 import { checkGuards } from './guards.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 
+/** How often a running step re-reads its task file for a cancel. */
+const CANCEL_POLL_MS = 2000;
+
 export type AttemptOutcome =
   | { kind: 'success'; commit: string; pushed: boolean }
   /** The attempt failed; `detail` (reason plus output tail) goes into the next attempt's prompt. */
@@ -66,6 +69,13 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
   const runStep = async (req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs'>): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
+    // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
+    // stopped (the abort escalates to SIGKILL).
+    const watch = setInterval(() => {
+      void input.stillOurs().then((ours) => {
+        if (!ours) cancelled.abort();
+      }, () => undefined);
+    }, CANCEL_POLL_MS);
     const outcome = await spawnLogged({
       ...req,
       cwd: worktree,
@@ -82,6 +92,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
           .catch(() => undefined);
       },
     });
+    clearInterval(watch);
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await claim.setExecutorGroup(undefined).catch(() => undefined);
