@@ -2,22 +2,16 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino, type Logger } from 'pino';
-import { watch, type FSWatcher } from 'chokidar';
 import { loadRules, type Rules } from '../config/rules.js';
-import { UsageError, hasCode, toError } from '../errors.js';
+import { UsageError, hasCode } from '../errors.js';
 import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot } from '../git/git.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
 import { ProgressLog } from '../state/progress.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
-import { loadTasks, updateTask } from '../task/store.js';
-import type { Task } from '../task/task.js';
-import { assessQueue, readyInOrder } from '../queue/plan.js';
-import { recoverTask } from './recover.js';
-import { runTask, type TaskRunResult } from '../run/runTask.js';
+import { Scheduler } from './scheduler.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
-import { utcStamp } from '../state/progress.js';
 
 export interface StartOptions {
   cwd: string;
@@ -86,194 +80,6 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     ownerId: ownerId(),
   };
   return new Scheduler(ctx, { ...opts, concurrency }, stopController).start();
-}
-
-class Scheduler {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly summary: RunSummary = { done: 0, failed: 0, blocked: 0, cancelled: 0, waiting: 0 };
-  private readonly reportedInvalid = new Map<string, string>();
-  /** Tasks we tried to run but did not get (claimed elsewhere), by the text we saw: not retried until it changes. */
-  private readonly skipped = new Map<string, string>();
-  private scanning: Promise<void> | undefined;
-  private rescanRequested = false;
-  private stopping = false;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private resolveDone!: (summary: RunSummary) => void;
-  private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
-
-  constructor(
-    private readonly ctx: RunContext,
-    private readonly opts: StartOptions & { concurrency: number },
-    private readonly stopController: AbortController,
-  ) {}
-
-  async start(): Promise<DaemonHandle> {
-    const { ctx } = this;
-    await ctx.progress.append(undefined, 'daemon-start', {
-      pid: process.pid,
-      mode: this.opts.once ? 'once' : 'watch',
-      concurrency: this.opts.concurrency,
-      base: ctx.base,
-    });
-    ctx.logger.info({ root: ctx.paths.root, concurrency: this.opts.concurrency, once: !!this.opts.once }, 'daemon started');
-    if (!this.opts.once) {
-      // Watch events are hints that something changed; the periodic full rescan is what guarantees no
-      // task is missed (dropped events, a full inotify table).
-      this.watcher = watch(this.ctx.paths.tasks, { ignoreInitial: true, depth: 0, awaitWriteFinish: false });
-      this.watcher.on('all', () => this.kick());
-      this.watcher.on('error', (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'));
-      this.timer = setInterval(() => this.kick(), this.opts.rescanMs ?? 30_000);
-    }
-    this.kick();
-    return {
-      events: ctx.events,
-      paths: ctx.paths,
-      done: this.done,
-      stop: () => this.stop(),
-    };
-  }
-
-  /** Asks for a scan; scans never overlap, and requests during one coalesce into one more. */
-  private kick(): void {
-    if (this.stopping) return;
-    if (this.scanning) {
-      this.rescanRequested = true;
-      return;
-    }
-    this.scanning = this.scan()
-      .catch((err: unknown) => this.ctx.logger.error({ err: toError(err) }, 'scan failed'))
-      .finally(() => {
-        this.scanning = undefined;
-        if (this.rescanRequested) {
-          this.rescanRequested = false;
-          this.kick();
-        } else this.maybeFinish();
-      });
-  }
-
-  private async scan(): Promise<void> {
-    const { ctx } = this;
-    const entries = await loadTasks(ctx.paths.tasks);
-    for (const e of entries) {
-      if (e.kind !== 'invalid') {
-        if (e.kind === 'task') this.reportedInvalid.delete(e.task.id);
-        continue;
-      }
-      const { id, file, reason } = e.invalid;
-      if (this.reportedInvalid.get(file) === reason) continue;
-      this.reportedInvalid.set(file, reason);
-      await ctx.progress.append(id, 'invalid', { file: relativeToRoot(ctx.paths, file), reason });
-      ctx.events.emit('task:invalid', { id, file, reason });
-    }
-
-    // Left running by a process that is gone: take it back before planning.
-    for (const e of entries) {
-      if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
-        const result = await recoverTask(ctx, e.task);
-        if (result !== 'held') this.rescanRequested = true;
-        if (result === 'failed') this.summary.failed++;
-      }
-    }
-
-    const readiness = assessQueue(entries);
-    for (const e of entries) {
-      if (e.kind !== 'task') continue;
-      const r = readiness.get(e.task.id);
-      if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
-      const result = await updateTask(ctx.paths.locks, e.task.file, e.task.id, (t) =>
-        t.status === 'queued' ? { status: 'blocked', error: r.reason, finished_at: utcStamp() } : undefined,
-      );
-      if (result.kind === 'updated') {
-        this.summary.blocked++;
-        this.rescanRequested = true;
-        await ctx.progress.append(e.task.id, 'blocked', { reason: r.reason });
-        ctx.events.emit('task:blocked', { id: e.task.id, reason: r.reason });
-      }
-    }
-    this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
-
-    for (const task of readyInOrder(entries, readiness)) {
-      if (this.stopping || this.running.size >= this.opts.concurrency) break;
-      if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
-      this.launch(task);
-    }
-  }
-
-  private launch(task: Task): void {
-    const run = runTask(this.ctx, task)
-      .then((result) => {
-        if (result.kind === 'skipped') this.skipped.set(task.id, task.text);
-        else this.skipped.delete(task.id);
-        this.count(result);
-      })
-      .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))
-      .finally(() => {
-        this.running.delete(task.id);
-        this.kick();
-        this.maybeFinish();
-      });
-    this.running.set(task.id, run);
-  }
-
-  private count(result: TaskRunResult): void {
-    switch (result.kind) {
-      case 'done':
-        this.summary.done++;
-        break;
-      case 'failed':
-        this.summary.failed++;
-        break;
-      case 'blocked':
-        this.summary.blocked++;
-        break;
-      case 'cancelled':
-        this.summary.cancelled++;
-        break;
-      case 'requeued':
-      case 'skipped':
-        break;
-      default: {
-        const never: never = result;
-        throw new Error(`unexpected result ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  private maybeFinish(): void {
-    if (this.scanning || this.running.size > 0) return;
-    if (this.stopping || this.opts.once) void this.finish();
-    else this.ctx.events.emit('idle');
-  }
-
-  private finishing: Promise<void> | undefined;
-  private finish(): Promise<void> {
-    this.finishing ??= (async () => {
-      this.stopping = true;
-      if (this.timer) clearInterval(this.timer);
-      await this.watcher?.close();
-      const s = this.summary;
-      await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting });
-      this.ctx.logger.info({ summary: s }, 'daemon stopped');
-      this.resolveDone({ ...s });
-    })();
-    return this.finishing;
-  }
-
-  async stop(): Promise<RunSummary> {
-    if (!this.stopping) {
-      this.stopping = true;
-      this.stopController.abort();
-    }
-    await this.scanning;
-    await Promise.allSettled([...this.running.values()]);
-    await this.finish();
-    return this.done;
-  }
-}
-
-function relativeToRoot(paths: Paths, file: string): string {
-  return file.startsWith(`${paths.root}/`) ? file.slice(paths.root.length + 1) : file;
 }
 
 async function readScope(file: string): Promise<string> {

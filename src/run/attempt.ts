@@ -9,6 +9,7 @@ import {
   commitFromFile,
   openGit,
   pushBranch,
+  removeWorktree,
   stageChangeSince,
   stagedChanges,
 } from '../git/git.js';
@@ -59,6 +60,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const env = executorEnv(task, attempt, promptFile, worktree);
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
+  // A crash can leave the folder behind; git refuses to add a worktree over it.
+  await removeWorktree(ctx.git, worktree);
   await addWorktree(ctx.git, worktree, branch, baseCommit);
   const wt = openGit(worktree, { identity: ctx.identity });
 

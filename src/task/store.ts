@@ -73,14 +73,6 @@ export async function loadTasks(tasksDir: string): Promise<TaskEntry[]> {
   return entries;
 }
 
-export function taskFileFor(tasksDir: string, id: string, entries: TaskEntry[]): string | undefined {
-  for (const e of entries) {
-    const entryId = e.kind === 'task' ? e.task.id : e.invalid.id;
-    if (entryId === id) return e.kind === 'task' ? e.task.file : e.invalid.file;
-  }
-  return undefined;
-}
-
 export type UpdateResult = { kind: 'updated'; task: Task } | { kind: 'unchanged'; task: Task } | { kind: 'gone' } | { kind: 'invalid'; reason: string };
 
 /**
