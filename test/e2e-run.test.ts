@@ -119,6 +119,7 @@ describe('failures and retries', () => {
     const error = 'tests failed (exit 1): assertion said: 2 + 2 is not 5 (unique-failure-text)';
     expect(fm).toMatchObject({ status: 'failed', attempts: 2, error });
     expect(fm.commit).toBeUndefined();
+    expect(fm.branch).toBeUndefined(); // the branch is gone, so the file does not name it
     expect(fm.finished_at).toMatch(ISO_SECOND);
 
     const lines = (await events(sb)).filter((e) => e.id === '001-broken');

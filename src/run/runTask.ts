@@ -136,7 +136,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'done', commit: outcome.commit };
       }
       case 'failure': {
-        await dropEmptyBranch(ctx, branch, baseCommit);
+        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
         ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
         if (outcome.retry && attempt < maxAttempts && !ctx.stopSignal.aborted) {
@@ -144,23 +144,23 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           previousFailure = outcome.detail;
           continue;
         }
-        const written = await write({ status: 'failed', error: outcome.reason, finished_at: utcStamp(), claimed_by: null });
+        const written = await write({ status: 'failed', error: outcome.reason, branch: kept, finished_at: utcStamp(), claimed_by: null });
         if (!written) return { kind: 'cancelled' };
         await ctx.progress.append(task.id, 'failed', { attempts: attempt, reason: outcome.reason });
         ctx.events.emit('task:failed', { id: task.id, attempt, reason: outcome.reason });
         return { kind: 'failed', reason: outcome.reason };
       }
       case 'blocked': {
-        await dropEmptyBranch(ctx, branch, baseCommit);
+        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         // Not the task's fault: give the attempt back.
-        await write({ status: 'blocked', error: outcome.reason, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
+        await write({ status: 'blocked', error: outcome.reason, branch: kept, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
         await ctx.progress.append(task.id, 'blocked', { reason: outcome.reason });
         ctx.events.emit('task:blocked', { id: task.id, reason: outcome.reason });
         return { kind: 'blocked', reason: outcome.reason };
       }
       case 'interrupted': {
-        await dropEmptyBranch(ctx, branch, baseCommit);
-        await write({ status: 'queued', claimed_by: null, error: 'interrupted: the daemon stopped during the attempt' });
+        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
+        await write({ status: 'queued', branch: kept, claimed_by: null, error: 'interrupted: the daemon stopped during the attempt' });
         await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
         ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
         return { kind: 'requeued' };
@@ -182,8 +182,14 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   }
 }
 
-/** A failed attempt leaves no branch behind unless it holds a commit. */
-async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<void> {
+/**
+ * A failed attempt leaves no branch behind unless it holds a commit (a push that failed). Returns the
+ * branch to record in the task file: null when there is none, so `branch:` never names a missing branch.
+ */
+async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<string | null> {
   const at = await resolveCommit(ctx.git, `refs/heads/${branch}`);
-  if (at === baseCommit) await deleteBranch(ctx.git, branch);
+  if (at === undefined) return null;
+  if (at !== baseCommit) return branch;
+  await deleteBranch(ctx.git, branch);
+  return null;
 }
