@@ -457,3 +457,33 @@ describe('executors', () => {
     expect((await readTask(sb, '002-real')).fm.status).toBe('done');
   });
 });
+
+describe('crash recovery', () => {
+  it('after kill -9 of the daemon, the next start kills the orphaned executor, cleans up and runs the task again', async () => {
+    const sb = await sandbox('---\nmax_attempts: 3\n---\n');
+    const marker = sleepMarker(30);
+    markers.push(marker);
+    const flag = join(sb.dir, 'second-time');
+    // First attempt hangs (until the daemon is killed); the retry after recovery finishes at once.
+    await sb.write('tasks/001-crashy.md', taskText({ title: 'Crashy', run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sleep ${marker}; fi` }));
+    const first = spawnCli(sb, ['daemon', 'start', '--once']);
+    await waitFor('the executor to start', async () => (await livePidsMatching(marker)).length > 0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The executor runs in its own process group, so it outlived the daemon: exactly what recovery must handle.
+    expect((await livePidsMatching(marker)).length).toBeGreaterThan(0);
+    expect((await readTask(sb, '001-crashy')).fm.status).toBe('running');
+    const worktree = await attemptWorktree(sb, '001-crashy');
+    expect(existsSync(worktree)).toBe(true);
+
+    await writeFile(flag, '');
+    const second = await sb.cli(['daemon', 'start', '--once']);
+    expect(second.code).toBe(0);
+    expect(await livePidsMatching(marker)).toEqual([]);
+    const { fm } = await readTask(sb, '001-crashy');
+    expect(fm).toMatchObject({ status: 'done', attempts: 2 });
+    const crashy = (await events(sb)).filter((e) => e.id === '001-crashy').map((e) => e.event);
+    expect(crashy).toEqual(['claimed', 'attempt-started', 'recovered', 'claimed', 'attempt-started', 'committed', 'done']);
+    expect(await worktreesLeft(sb, [worktree])).toEqual({ folders: [], gitWorktrees: [realpathSync(sb.repo)] });
+  });
+});
