@@ -488,3 +488,60 @@ describe('crash recovery', () => {
     expect(await worktreesLeft(sb, [worktree])).toEqual({ folders: [], gitWorktrees: [realpathSync(sb.repo)] });
   });
 });
+
+describe('what the executor leaves behind', () => {
+  it('folds commits the executor made itself into one nightshift commit with the trailer', async () => {
+    const sb = await sandbox('---\n---\n');
+    await sb.write('tasks/001-self-commit.md', taskText({
+      title: 'Commits by itself',
+      run: 'echo a > a.txt && git add a.txt && git commit -qm "agent: a" && echo b > b.txt',
+    }));
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.code).toBe(0);
+    const { fm } = await readTask(sb, '001-self-commit');
+    expect(fm.status).toBe('done');
+    const base = (await sb.git(['rev-parse', 'main'])).trim();
+    expect((await sb.git(['rev-parse', `${String(fm.commit)}^`])).trim()).toBe(base);
+    expect((await sb.git(['diff', '--name-only', base, String(fm.commit)])).trim().split('\n')).toEqual(['a.txt', 'b.txt']);
+    expect((await sb.git(['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', String(fm.commit)])).trim()).toBe('001-self-commit');
+  });
+
+  it('fails an attempt whose executor rewrote history below the base commit', async () => {
+    const sb = await sandbox('---\nmax_attempts: 1\n---\n');
+    await sb.write('tasks/001-rewrite.md', taskText({
+      title: 'Rewrites history',
+      run: 'git commit -q --amend -m "rewritten base" --allow-empty && echo x > x.txt',
+    }));
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.code).toBe(1);
+    const { fm } = await readTask(sb, '001-rewrite');
+    expect(fm.status).toBe('failed');
+    expect(String(fm.error)).toContain('rewrote history');
+  });
+
+  it('stops an executor that goes silent for stall_timeout', async () => {
+    const sb = await sandbox('---\nstall_timeout: 1s\nmax_attempts: 1\n---\n');
+    const marker = sleepMarker(30);
+    markers.push(marker);
+    await sb.write('tasks/001-silent.md', taskText({ title: 'Goes quiet', run: `echo thinking; sleep ${marker}` }));
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.code).toBe(1);
+    expect(String((await readTask(sb, '001-silent')).fm.error)).toBe('executor shell stalled: no output for 1s, stopped');
+    expect(await livePidsMatching(marker)).toEqual([]);
+  });
+
+  it('keeps the commit on the local branch and fails the task when the push is refused', async () => {
+    const sb = await sandbox('---\npush: branch\n---\n');
+    await sb.write('tasks/001-unpushable.md', taskText({ title: 'Cannot push', run: 'echo x > x.txt' }));
+    // The remote refuses every update.
+    await writeFile(join(sb.remote, 'hooks', 'pre-receive'), '#!/bin/sh\necho "remote says no" >&2\nexit 1\n', { mode: 0o755 });
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.code).toBe(1);
+    const { fm } = await readTask(sb, '001-unpushable');
+    expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-unpushable' });
+    expect(String(fm.error)).toMatch(/^push to origin failed: .*; the commit is on local branch nightshift\/001-unpushable$/);
+    const branches = await taskBranches(sb, '001-unpushable');
+    expect(branches.local).toMatch(SHA);
+    expect(branches.remote).toBeUndefined();
+  });
+});
