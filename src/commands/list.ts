@@ -63,7 +63,7 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
 
 export async function showTask(opts: { cwd: string; id: string; json?: boolean }, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
-  const { entry } = await findEntry(paths, opts.id);
+  const entry = await findEntry(paths, opts.id);
   if (opts.json) {
     const base = listed(paths, entry);
     const all = entry.kind === 'task' ? { ...entry.task.frontmatter, ...base, status: entry.task.status } : base;

@@ -2,8 +2,8 @@ import { UsageError } from '../errors.js';
 import { repoRoot } from '../git/git.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { idProblem } from '../task/id.js';
-import { loadTasks } from '../task/store.js';
-import type { Task, TaskEntry } from '../task/task.js';
+import { loadTasks, updateTask } from '../task/store.js';
+import type { OwnedChanges, Task, TaskEntry } from '../task/task.js';
 
 /** Output sink for commands, so tests and the CLI share one code path. */
 export interface Output {
@@ -24,12 +24,33 @@ export function checkId(id: string): string {
   return id;
 }
 
-export async function findEntry(paths: Paths, id: string): Promise<{ entry: TaskEntry; entries: TaskEntry[] }> {
+export async function findEntry(paths: Paths, id: string): Promise<TaskEntry> {
+  return entryFor(await loadTasks(paths.tasks), id);
+}
+
+/** The entry for `id` in an already-loaded folder, so a command naming many tasks reads tasks/ once. */
+export function entryFor(entries: TaskEntry[], id: string): TaskEntry {
   checkId(id);
-  const entries = await loadTasks(paths.tasks);
   const entry = entries.find((e) => (e.kind === 'task' ? e.task.id : e.invalid.id) === id);
   if (!entry) throw new UsageError(`no task "${id}" in tasks/`, 'nightshift list shows the tasks there are');
-  return { entry, entries };
+  return entry;
+}
+
+export type Transition = { kind: 'changed'; from: Task } | { kind: 'refused'; status: string };
+
+/**
+ * Changes one task's owned keys under its edit lock, deciding on the file as it is now (the daemon may
+ * have moved it on). Says what it was before, or which status made `decide` refuse.
+ */
+export async function transition(paths: Paths, task: Task, decide: (now: Task) => OwnedChanges | undefined): Promise<Transition> {
+  let before: Task | undefined;
+  const result = await updateTask(paths.locks, task.file, task.id, (now) => {
+    const changes = decide(now);
+    if (changes) before = now;
+    return changes;
+  });
+  if (result.kind === 'updated' && before) return { kind: 'changed', from: before };
+  return { kind: 'refused', status: result.kind === 'updated' || result.kind === 'unchanged' ? result.task.status : 'unreadable' };
 }
 
 export function requireValid(entry: TaskEntry): Task {

@@ -3,10 +3,9 @@ import { UsageError, hasCode } from '../errors.js';
 import { ProgressLog, utcStamp } from '../state/progress.js';
 import { readLockOwner, isClaimed } from '../state/locks.js';
 import { signalGroup } from '../exec/spawn.js';
-import { loadTasks, updateTask } from '../task/store.js';
-import type { Task } from '../task/task.js';
+import { loadTasks } from '../task/store.js';
 import { taskLogDir } from '../paths.js';
-import { checkId, findEntry, openRepo, requireValid, type Output } from './repo.js';
+import { checkId, entryFor, openRepo, requireValid, transition, type Output } from './repo.js';
 import { hostname } from 'node:os';
 
 /**
@@ -16,33 +15,29 @@ import { hostname } from 'node:os';
 export async function requeueTasks(opts: { cwd: string; ids: string[]; failed?: boolean }, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
   if (opts.failed && opts.ids.length > 0) throw new UsageError('give task ids or --failed, not both');
-  let ids = opts.ids.map(checkId);
-  if (opts.failed) {
-    ids = (await loadTasks(paths.tasks)).flatMap((e) => (e.kind === 'task' && e.task.status === 'failed' ? [e.task.id] : []));
-    if (ids.length === 0) {
-      io.out('no failed tasks\n');
-      return 0;
-    }
+  const named = opts.ids.map(checkId); // before any file is read
+  const entries = await loadTasks(paths.tasks);
+  const ids = opts.failed ? entries.flatMap((e) => (e.kind === 'task' && e.task.status === 'failed' ? [e.task.id] : [])) : named;
+  if (opts.failed && ids.length === 0) {
+    io.out('no failed tasks\n');
+    return 0;
   }
   if (ids.length === 0) throw new UsageError('which tasks?', 'nightshift requeue <id...> or nightshift requeue --failed');
   const progress = new ProgressLog(paths.progress);
   for (const id of ids) {
-    const task = requireValid((await findEntry(paths, id)).entry);
-    let previous: Task | undefined;
-    const result = await updateTask(paths.locks, task.file, id, (t) => {
-      if (t.status === 'running' || t.status === 'queued') return undefined;
-      previous = t;
-      return { status: 'queued', attempts: 0, error: null, finished_at: null, started_at: null, claimed_by: null, commit: null };
-    });
-    if (result.kind !== 'updated' || !previous) {
-      const now = result.kind === 'updated' || result.kind === 'unchanged' ? result.task.status : 'unreadable';
-      if (now === 'running') throw new UsageError(`task ${id} is running`, `cancel it first (nightshift cancel ${id}), or wait for it to finish`);
-      io.out(`${id} is already ${now}\n`);
+    const result = await transition(paths, requireValid(entryFor(entries, id)), (t) =>
+      t.status === 'running' || t.status === 'queued'
+        ? undefined
+        : { status: 'queued', attempts: 0, error: null, finished_at: null, started_at: null, claimed_by: null, commit: null },
+    );
+    if (result.kind === 'refused') {
+      if (result.status === 'running') throw new UsageError(`task ${id} is running`, `cancel it first (nightshift cancel ${id}), or wait for it to finish`);
+      io.out(`${id} is already ${result.status}\n`);
       continue;
     }
     await archiveLogs(taskLogDir(paths, id));
-    await progress.append(id, 'requeued', { from: previous.status, attempts: previous.attempts });
-    io.out(`${id}: ${previous.status} -> queued\n`);
+    await progress.append(id, 'requeued', { from: result.from.status, attempts: result.from.attempts });
+    io.out(`${id}: ${result.from.status} -> queued\n`);
   }
   return 0;
 }
@@ -59,21 +54,19 @@ async function archiveLogs(dir: string): Promise<void> {
 export async function cancelTasks(opts: { cwd: string; ids: string[] }, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
   if (opts.ids.length === 0) throw new UsageError('which tasks?', 'nightshift cancel <id...>');
+  const ids = opts.ids.map(checkId); // before any file is read
+  const entries = await loadTasks(paths.tasks);
   const progress = new ProgressLog(paths.progress);
-  for (const id of opts.ids.map(checkId)) {
-    const task = requireValid((await findEntry(paths, id)).entry);
-    let from: string | undefined;
-    const result = await updateTask(paths.locks, task.file, id, (t) => {
-      if (t.status === 'done' || t.status === 'cancelled') return undefined;
-      from = t.status;
-      return { status: 'cancelled', finished_at: utcStamp(), claimed_by: null };
-    });
-    if (result.kind !== 'updated' || !from) {
-      const now = result.kind === 'updated' || result.kind === 'unchanged' ? result.task.status : 'unreadable';
-      if (now === 'done') throw new UsageError(`task ${id} is already done`, 'a done task cannot be cancelled; revert its commit if you do not want it');
-      io.out(`${id} is already ${now}\n`);
+  for (const id of ids) {
+    const result = await transition(paths, requireValid(entryFor(entries, id)), (t) =>
+      t.status === 'done' || t.status === 'cancelled' ? undefined : { status: 'cancelled', finished_at: utcStamp(), claimed_by: null },
+    );
+    if (result.kind === 'refused') {
+      if (result.status === 'done') throw new UsageError(`task ${id} is already done`, 'a done task cannot be cancelled; revert its commit if you do not want it');
+      io.out(`${id} is already ${result.status}\n`);
       continue;
     }
+    const from = result.from.status;
     if (from === 'running' && (await isClaimed(paths.locks, id))) {
       // The daemon notices the status when its executor ends; stopping the executor makes that now.
       const owner = await readLockOwner(paths.locks, id);

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { removeWorktree } from '../git/git.js';
-import { claimTask } from '../state/locks.js';
+import { claimTask, readLockOwner } from '../state/locks.js';
 import { readTaskEntry, updateTask } from '../task/store.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
-import { readLockOwner } from '../state/locks.js';
 import { hostname } from 'node:os';
 
 /**

@@ -1,6 +1,6 @@
+import { relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { toError } from '../errors.js';
-import type { Paths } from '../paths.js';
 import { utcStamp } from '../state/progress.js';
 import { loadTasks, updateTask } from '../task/store.js';
 import type { Task } from '../task/task.js';
@@ -84,13 +84,14 @@ export class Scheduler {
     const entries = await loadTasks(ctx.paths.tasks);
     for (const e of entries) {
       if (e.kind !== 'invalid') {
-        if (e.kind === 'task') this.reportedInvalid.delete(e.task.id);
+        // Fixed: if it breaks again later, that is news again.
+        if (e.kind === 'task') this.reportedInvalid.delete(e.task.file);
         continue;
       }
       const { id, file, reason } = e.invalid;
       if (this.reportedInvalid.get(file) === reason) continue;
       this.reportedInvalid.set(file, reason);
-      await ctx.progress.append(id, 'invalid', { file: relativeToRoot(ctx.paths, file), reason });
+      await ctx.progress.append(id, 'invalid', { file: relative(ctx.paths.root, file), reason });
       ctx.events.emit('task:invalid', { id, file, reason });
     }
 
@@ -199,6 +200,3 @@ export class Scheduler {
   }
 }
 
-function relativeToRoot(paths: Paths, file: string): string {
-  return file.startsWith(`${paths.root}/`) ? file.slice(paths.root.length + 1) : file;
-}

@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
-import { pino, type Logger } from 'pino';
-import { loadRules, type Rules } from '../config/rules.js';
+import { pino } from 'pino';
+import { loadRules } from '../config/rules.js';
 import { UsageError, hasCode } from '../errors.js';
 import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot } from '../git/git.js';
 import { pathsFor, type Paths } from '../paths.js';
@@ -66,12 +66,14 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const logger = pino({ base: { pid: process.pid } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
+  // Without a configured identity, commits (and the merge commits of stacked dependencies) use nightshift's.
+  const identity = !(await hasIdentity(git));
   const ctx: RunContext = {
     paths,
     rules,
     scopeBody: await readScope(paths.scope),
-    git: openGit(root, { identity: !(await hasIdentity(git)) }),
-    identity: !(await hasIdentity(git)),
+    git: openGit(root, { identity }),
+    identity,
     base,
     progress,
     logger,
@@ -93,4 +95,3 @@ async function readScope(file: string): Promise<string> {
   }
 }
 
-export type { Rules, Logger };

@@ -135,7 +135,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
  * Whether any live (non-zombie) process is left in the group. kill(-pgid, 0) alone is fooled by zombies,
  * which linger wherever PID 1 is slow to reap orphans (containers), so on Linux read /proc.
  */
-export async function groupAlive(pgid: number): Promise<boolean> {
+async function groupAlive(pgid: number): Promise<boolean> {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
@@ -161,7 +161,7 @@ export async function groupAlive(pgid: number): Promise<boolean> {
 }
 
 /** SIGTERM what is left of a process group, then SIGKILL whatever ignores it. */
-export async function reapGroup(pgid: number): Promise<void> {
+async function reapGroup(pgid: number): Promise<void> {
   if (!signalGroup(pgid, 'SIGTERM')) return;
   const deadline = Date.now() + KILL_GRACE_MS;
   while (Date.now() < deadline) {

@@ -36,44 +36,39 @@ const TRUST_USER_ENVIRONMENT = {
 };
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
 
+type ErrorsOption = NonNullable<Parameters<typeof simpleGit>[0]>['errors'];
+
 export function openGit(dir: string, options: { identity?: boolean } = {}): Git {
-  const make = (strict: boolean): SimpleGit =>
+  const make = (errors: ErrorsOption): SimpleGit =>
     simpleGit({
       baseDir: dir,
       maxConcurrentProcesses: 4,
       trimmed: false,
       config: options.identity ? IDENTITY : [],
       unsafe: TRUST_USER_ENVIRONMENT,
-      // simple-git's default treats "non-zero exit but empty stderr" as success; nightshift wants exit
-      // codes to mean what git says they mean.
-      errors: (error, result) => {
-        if (!strict) return undefined;
-        if (error) return error;
-        if (result.exitCode !== 0) return new Error(Buffer.concat(result.stdErr).toString('utf8') || `git exited ${result.exitCode}`);
-        return undefined;
-      },
+      errors,
     }).env({ ...process.env, ...GIT_ENV });
-  const strict = make(true);
+  // simple-git's default treats "non-zero exit but empty stderr" as success; nightshift wants exit codes
+  // to mean what git says they mean.
+  const strict = make((error, result) => {
+    if (error) return error;
+    if (result.exitCode !== 0) return new Error(Buffer.concat(result.stdErr).toString('utf8') || `git exited ${result.exitCode}`);
+    return undefined;
+  });
   return {
     dir,
     raw: (args) => strict.raw(args),
-    status: (args) =>
-      new Promise((resolve, reject) => {
-        let code = 0;
-        let stderr = '';
-        const git = simpleGit({
-          baseDir: dir,
-          trimmed: false,
-          config: options.identity ? IDENTITY : [],
-          unsafe: TRUST_USER_ENVIRONMENT,
-          errors: (_error, result) => {
-            code = result.exitCode;
-            stderr = Buffer.concat(result.stdErr).toString('utf8');
-            return undefined;
-          },
-        }).env({ ...process.env, ...GIT_ENV });
-        git.raw(args).then((stdout) => resolve({ code, stdout, stderr }), reject);
-      }),
+    // One instance per call: the errors hook is the only place simple-git hands out the exit code.
+    status: async (args) => {
+      let code = 0;
+      let stderr = '';
+      const stdout = await make((_error, result) => {
+        code = result.exitCode;
+        stderr = Buffer.concat(result.stdErr).toString('utf8');
+        return undefined;
+      }).raw(args);
+      return { code, stdout, stderr };
+    },
   };
 }
 
@@ -193,10 +188,6 @@ export async function pushBranch(git: Git, remote: string, branch: string): Prom
 export async function remoteExists(git: Git, remote: string): Promise<boolean> {
   const { code } = await git.status(['remote', 'get-url', '--', remote]);
   return code === 0;
-}
-
-export async function branchCommit(git: Git, branch: string): Promise<string | undefined> {
-  return resolveCommit(git, `refs/heads/${branch}`);
 }
 
 /**
