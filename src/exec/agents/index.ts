@@ -1,0 +1,8 @@
+import type { AgentAdapter } from './types.js';
+
+/** The built-in coding-agent executors, by the name users write in rules.md and task files. */
+export const AGENTS: Readonly<Record<string, AgentAdapter>> = {};
+
+export function agentNamed(name: string): AgentAdapter | undefined {
+  return Object.hasOwn(AGENTS, name) ? AGENTS[name] : undefined;
+}
