@@ -10,8 +10,20 @@ export interface DaemonEventMap {
   'task:cancelled': [{ id: string }];
   'task:requeued': [{ id: string; reason: string }];
   'task:invalid': [{ id: string; file: string; reason: string }];
+  /** One per attempt that ran an executor: what `daemon status` sums per executor. */
+  'attempt:finished': [AttemptFinished];
   progress: [string];
   idle: [];
+}
+
+export interface AttemptFinished {
+  id: string;
+  attempt: number;
+  /** The executor that ran (after any fallback). */
+  executor: string;
+  result: 'success' | 'task-failure' | 'infra-failure' | 'interrupted';
+  tokens?: number;
+  costUsd?: number;
 }
 
 export class DaemonEvents extends EventEmitter<DaemonEventMap> {}

@@ -10,6 +10,7 @@ import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
 import { startPoint } from './startPoint.js';
 import type { RunContext } from './context.js';
+import type { AttemptFinished } from './events.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -121,6 +122,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       await removeWorktree(ctx.git, worktree);
     }
     log.info({ outcome: outcome.kind }, 'attempt finished');
+    const result = ATTEMPT_RESULT[outcome.kind];
+    if (result) ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
 
     switch (outcome.kind) {
       case 'success': {
@@ -181,6 +184,14 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
   }
 }
+
+const ATTEMPT_RESULT: Record<AttemptOutcome['kind'], AttemptFinished['result'] | undefined> = {
+  success: 'success',
+  failure: 'task-failure',
+  blocked: 'infra-failure',
+  interrupted: 'interrupted',
+  lost: undefined,
+};
 
 /**
  * A failed attempt leaves no branch behind unless it holds a commit (a push that failed). Returns the
