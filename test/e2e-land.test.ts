@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../src/daemon/start.js';
@@ -196,5 +197,30 @@ describe('push: land', () => {
     // Nobody had main checked out, so it followed the remote (a fast-forward).
     expect((await s.git(['rev-parse', 'refs/heads/main'])).trim()).toBe(fm.commit);
     expect((await s.git(['symbolic-ref', 'HEAD'])).trim()).toBe('refs/heads/work');
+  });
+
+  it('never lands a task cancelled while it waited for another lander (fencing before the push to base)', async () => {
+    sb = await makeSandbox({ rules: '' });
+    const s = sb;
+    await setRules(s, '---\nbase: main\npush: land\n---\n');
+    const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
+    await s.write('tasks/001-t.md', taskText({ title: 'T', run: 'echo t > t.txt' }));
+    // Another daemon sharing the queue is landing: it holds the land lock until the test lets go.
+    const lock = join(s.repo, '.nightshift', 'locks', '_land');
+    await mkdir(join(s.repo, '.nightshift', 'locks'), { recursive: true });
+    const release = await lockfile.lock(lock, { realpath: false, lockfilePath: `${lock}.lock` });
+
+    daemon = await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') });
+    const committed = new Promise<void>((resolve) => daemon?.events.on('progress', (line) => line.includes(' committed ') && resolve()));
+    await committed;
+    const cancelled = await s.cli(['cancel', '001-t']);
+    expect(cancelled.code).toBe(0);
+    await release();
+    const summary = await daemon.done;
+
+    expect(summary.done).toBe(0);
+    expect((await readTask(s, '001-t')).fm.status).toBe('cancelled');
+    expect((await events(s)).some((e) => e.event === 'landed')).toBe(false);
+    expect((await remoteGit(s, ['rev-parse', 'main'])).trim()).toBe(initial);
   });
 });
