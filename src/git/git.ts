@@ -240,14 +240,15 @@ function serialisedFetch<T>(fn: () => Promise<T>): Promise<T> {
 export type RebaseResult = { kind: 'rebased'; head: string } | { kind: 'conflict'; paths: string[] } | { kind: 'failed'; message: string };
 
 /**
- * Replays the worktree's commits that `onto` lacks on top of it. Options the user may have configured to
+ * Replays the worktree's commits after `upstream` (the task's own: the commit it started from is
+ * `upstream`) on top of `onto`. Options the user may have configured to
  * change what a rebase does (autostash, autosquash, update-refs, rebase-merges) are turned off, and so is the
  * pre-rebase hook: this is nightshift moving its own commit. On a conflict the rebase is aborted, leaving
  * the branch as it was, and the conflicting paths are returned.
  */
-export async function rebaseOnto(git: Git, onto: string): Promise<RebaseResult> {
+export async function rebaseOnto(git: Git, onto: string, upstream: string): Promise<RebaseResult> {
   const r = await git.status([
-    'rebase', '--quiet', '--no-verify', '--no-autostash', '--no-autosquash', '--no-update-refs', '--no-rebase-merges', onto,
+    'rebase', '--quiet', '--no-verify', '--no-autostash', '--no-autosquash', '--no-update-refs', '--no-rebase-merges', '--onto', onto, upstream,
   ]);
   if (r.code === 0) return { kind: 'rebased', head: await headCommit(git) };
   const unmerged = await git.status(['diff', '--name-only', '--diff-filter=U', '-z']);

@@ -176,7 +176,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (ctx.rules.push === 'land') {
     const test = ctx.rules.test;
     const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
-    return landCommit(ctx, { task, attempt, branch, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
+    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
 }

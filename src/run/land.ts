@@ -26,6 +26,8 @@ export interface LandInput {
   attempt: number;
   /** nightshift/<id>, checked out in `wt` with the task's commit on top. */
   branch: string;
+  /** The commit the attempt started from: what the task's own commits sit on. */
+  baseCommit: string;
   commit: string;
   /** The task's worktree: the rebase and the retest happen there, never in the user's checkout. */
   wt: Git;
@@ -56,6 +58,8 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
   const { wt, branch, logFile } = input;
   const upstream = `${remote}/${base}`;
   let head = input.commit;
+  // Only the task's own commits move: never commits that merely sat under it (a base since rewritten).
+  let from = input.baseCommit;
   let rebased = false;
   for (let round = 1; round <= MAX_LAND_ROUNDS; round++) {
     if (ctx.stopSignal.aborted) return { kind: 'interrupted' };
@@ -69,7 +73,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     // Already on top of the newest base (nobody landed since the task started): nothing to rebase or retest.
     if (!(await isAncestor(wt, onto, head))) {
       await logHeader(logFile, `land round ${round}: rebasing ${head.slice(0, 12)} onto ${upstream} ${onto.slice(0, 12)}`);
-      const result = await rebaseOnto(wt, onto);
+      const result = await rebaseOnto(wt, onto, from);
       switch (result.kind) {
         case 'conflict':
           return conflictFailure(ctx, input, head, onto, result.paths);
@@ -80,6 +84,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
         }
         case 'rebased':
           head = result.head;
+          from = onto;
           rebased = true;
           break;
         default: {

@@ -26,10 +26,12 @@ async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; comm
     if (fetched.kind === 'missing') {
       return { kind: 'blocked', reason: `push: land needs branch ${ctx.base} on ${remote}; push it once (git push ${remote} ${ctx.base}), then requeue` };
     }
-    // Offline for a moment: start from what we last saw; landing fetches again and rebases if needed.
-    const last = (await resolveCommit(ctx.git, `refs/remotes/${remote}/${ctx.base}`)) ?? (await resolveCommit(ctx.git, local));
+    // Offline for a moment: start from what we last fetched; landing fetches again and rebases if needed.
+    // Never from the local base, which may hold the user's unpushed commits.
+    const last = await resolveCommit(ctx.git, `refs/remotes/${remote}/${ctx.base}`);
     ctx.logger.warn({ task: id, remote, base: ctx.base }, `fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}`);
     if (last) return { kind: 'ok', commit: last };
+    return { kind: 'blocked', reason: `push: land could not fetch ${ctx.base} from ${remote}: ${oneLine(fetched.message, 200)}; fix access to ${remote}, then requeue` };
   }
   const commit = await resolveCommit(ctx.git, local);
   return commit ? { kind: 'ok', commit } : { kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` };
