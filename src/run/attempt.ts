@@ -19,6 +19,7 @@ import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { checkGuards } from './guards.js';
 import { runExecutors, type AttemptReport } from './executorStep.js';
+import { landCommit } from './land.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 
 /** How often a running step re-reads its task file for a cancel. */
@@ -181,6 +182,11 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       return { kind: 'failure', reason, detail: reason, retry: false };
     }
     await ctx.progress.append(task.id, 'pushed', { attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
+  }
+  if (ctx.rules.push === 'land') {
+    const test = ctx.rules.test;
+    const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
+    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
 }

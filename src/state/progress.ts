@@ -12,6 +12,7 @@ export type ProgressEvent =
   | 'tests-passed'
   | 'committed'
   | 'pushed'
+  | 'landed'
   | 'done'
   | 'failed'
   | 'blocked'
