@@ -143,13 +143,22 @@ export async function isAncestor(git: Git, ancestor: string, descendant: string)
 
 /** Stages the whole change of the worktree against `base`, folding in any commits the executor made. */
 export async function stageChangeSince(git: Git, base: string): Promise<string[]> {
+  await foldCommitsOnto(git, base);
+  return stageAll(git, base);
+}
+
+/** Soft-resets the executor's own commits onto `base`, keeping their changes in the index and worktree. */
+export async function foldCommitsOnto(git: Git, base: string): Promise<void> {
   const head = await headCommit(git);
-  if (head !== base) {
-    if (!(await isAncestor(git, base, head))) {
-      throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
-    }
-    await git.raw(['reset', '--soft', base]);
+  if (head === base) return;
+  if (!(await isAncestor(git, base, head))) {
+    throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
   }
+  await git.raw(['reset', '--soft', base]);
+}
+
+/** Stages everything in the worktree; returns the paths that differ from `base`. */
+export async function stageAll(git: Git, base: string): Promise<string[]> {
   await git.raw(['add', '--all']);
   const out = await git.raw(['diff', '--cached', '--name-only', '-z', base]);
   return out.split('\0').filter(Boolean);

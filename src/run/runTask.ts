@@ -9,6 +9,8 @@ import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
 import { startPoint } from './startPoint.js';
+import { checkPlanDrift } from './drift.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
 
@@ -56,9 +58,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   };
 
   const baseHead = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
-  const start = baseHead
+  let start = baseHead
     ? await startPoint(ctx.git, ctx.base, baseHead, task, ctx.paths.tasks)
     : ({ kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` } as const);
+  if (start.kind === 'ok' && baseHead) {
+    const drift = await checkPlanDrift(ctx.git, task, baseHead);
+    if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
+  }
   if (start.kind === 'blocked') {
     const reason = start.reason;
     await write({ status: 'blocked', error: reason, finished_at: utcStamp() }, (t) => t.status === 'queued');
@@ -121,6 +127,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     } finally {
       await removeWorktree(ctx.git, worktree);
     }
+    // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
+    if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
+    if (outcome.kind === 'blocked') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind }, 'attempt finished');
     const result = ATTEMPT_RESULT[outcome.kind];
     if (result) ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
