@@ -30,6 +30,7 @@ const TASKS: Record<string, Record<string, unknown>> = {
   '008-huge': { title: 'Writes a 100 MB file', run: 'truncate -s 100M huge.bin && echo x >> src/app.ts' },
   '009-escapes': { title: 'Embeds a repository and links outside', run: 'mkdir sub && cd sub && git init -q && echo x > f && cd .. && ln -s /etc/passwd pw && echo x >> src/app.ts' },
   '010-too-long': { title: 'Changes too many lines', max_changed_lines: 5, run: 'seq 1 20 > numbers.txt' },
+  '011-reset-and-crash': { title: 'Resets base and fails', run: 'git update-ref refs/heads/main HEAD~1; exit 4' },
 };
 
 const EXPECTED_ERRORS: Record<string, string> = {
@@ -67,7 +68,7 @@ describe('guards against misbehaving executors', () => {
 
   it('fails each misbehaving task with the rule and the paths, and does the good one', async () => {
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('nightshift: 1 done, 9 failed, 0 blocked');
+    expect(run.stdout).toContain('nightshift: 1 done, 10 failed, 0 blocked');
     for (const [id, error] of Object.entries(EXPECTED_ERRORS)) {
       const { fm } = await readTask(sb, id);
       expect({ id, status: fm.status, error: fm.error }).toEqual({ id, status: 'failed', error });
@@ -81,6 +82,8 @@ describe('guards against misbehaving executors', () => {
     const { fm } = await readTask(sb, '006-reset-base');
     expect(fm.status).toBe('failed');
     expect(String(fm.error)).toBe(`guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored); refs: the executor created tag agent-tag (left in place)`);
+    const crashed = await readTask(sb, '011-reset-and-crash');
+    expect(String(crashed.fm.error)).toBe(`executor shell failed (exit 4); guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored)`);
     expect((await sb.git(['rev-parse', 'main'])).trim()).toBe(mainBefore);
     expect((await sb.git(['rev-parse', 'main'], sb.remote)).trim()).toBe(mainBefore);
   });

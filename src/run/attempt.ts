@@ -10,7 +10,7 @@ import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
-import { guardAndStage, takeRefSnapshot } from './guardChange.js';
+import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskFile, maskSecrets } from '../util/secrets.js';
@@ -124,12 +124,13 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const execFrom = await logSize(logFile);
   await logHeader(logFile, `executor ${plan.name}`);
   const execOutcome = await runStep({ argv: plan.argv, timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs, stallTimeoutMs: ctx.rules.stallTimeoutMs });
+  const refViolations = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
   if (execOutcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
   if (execOutcome.kind === 'not-found') return { kind: 'blocked', reason: `executor ${plan.name}: ${execOutcome.message}` };
   const execFailed = await stepFailure(`executor ${plan.name}`, execOutcome, logFile, execFrom, ctx);
-  if (execFailed) return execFailed;
+  if (execFailed) return withRefViolations(execFailed, refViolations);
 
-  const guarded = await guardAndStage({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore, rules: ctx.rules, task });
+  const guarded = await guardAndStage({ worktree: wt, baseCommit, refViolations, rules: ctx.rules, task });
   if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
   if (guarded.kind === 'empty') {
     const reason = 'no changes: the executor finished without changing any file';

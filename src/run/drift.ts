@@ -15,7 +15,7 @@ export async function checkPlanDrift(git: Git, task: Task, baseHead: string): Pr
   // planned_at was validated as 7-40 hex digits, so it cannot read as an option or a range.
   const from = await resolveCommit(git, planned);
   if (!from) {
-    return { kind: 'drifted', reason: `plan drift: planned_at ${planned} is not a commit in this repository (fetch it, or re-plan the task and set planned_at again)` };
+    return { kind: 'drifted', reason: `plan drift: planned_at ${planned} is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)` };
   }
   if (from === baseHead) return { kind: 'ok' };
   const out = await git.raw(['diff', '--name-only', '--no-renames', '-z', from, baseHead, '--']);

@@ -1,4 +1,5 @@
-import { TaskError } from '../errors.js';
+import { TaskError, oneLine } from '../errors.js';
+import type { AttemptOutcome } from './attempt.js';
 import { foldCommitsOnto, headCommit, stageAll, type Git } from '../git/git.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
@@ -31,28 +32,43 @@ export function guardRulesFor(task: Task, rules: Rules): GuardRules {
 }
 
 /**
+ * Compares branches and tags with the snapshot taken before the executor ran, restores what is safe to
+ * restore, and returns one line per ref the executor must not have changed. Runs whatever the executor's
+ * outcome: a base it moved is put back even when the attempt fails anyway.
+ */
+export async function guardRefs(input: { repo: Git; worktree: Git; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<string[]> {
+  const { repo, baseCommit } = input;
+  const executorHead = await headCommit(input.worktree);
+  const moves = await refMoves(repo, input.refsBefore, await snapshotRefs(repo), baseCommit, executorHead);
+  const violations: string[] = [];
+  for (const finding of checkRefs(moves, input.base)) {
+    if (!finding.restore) violations.push(`${finding.message} (left in place)`);
+    else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
+  }
+  return violations;
+}
+
+/** A failed attempt's outcome with the ref guard's findings added, so the next prompt names them too. */
+export function withRefViolations(outcome: AttemptOutcome, violations: string[]): AttemptOutcome {
+  if (outcome.kind !== 'failure' || violations.length === 0) return outcome;
+  const also = `guard failed: ${violations.join('; ')}`;
+  return { ...outcome, reason: oneLine(`${outcome.reason}; ${also}`), detail: `${outcome.detail}\n\n${also}` };
+}
+
+/**
  * Runs every guard on the attempt's change and stages it when the worktree checks pass: refs moved by the
  * executor (restored where safe), its own commits folded onto base_commit, sizes, symlinks and embedded
  * repositories read from the worktree before `git add`, then the staged change against the rules.
  */
 export async function guardAndStage(input: {
-  repo: Git;
   worktree: Git;
-  base: string;
   baseCommit: string;
-  refsBefore: RefSnapshot;
+  /** What guardRefs found right after the executor. */
+  refViolations: string[];
   rules: Rules;
   task: Task;
 }): Promise<GuardedChange> {
-  const { repo, worktree, baseCommit } = input;
-  const executorHead = await headCommit(worktree);
-  const moves = await refMoves(repo, input.refsBefore, await snapshotRefs(repo), baseCommit, executorHead);
-  const refViolations: string[] = [];
-  for (const finding of checkRefs(moves, input.base)) {
-    if (!finding.restore) refViolations.push(`${finding.message} (left in place)`);
-    else refViolations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
-  }
-
+  const { worktree, baseCommit, refViolations } = input;
   try {
     await foldCommitsOnto(worktree, baseCommit);
   } catch (err) {

@@ -143,7 +143,7 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
 
   const plannedAt = str('planned_at');
   if (plannedAt !== undefined && !/^[0-9a-f]{7,40}$/i.test(plannedAt)) {
-    problems.push(`planned_at ${JSON.stringify(plannedAt)} is not a commit id; write the 7 to 40 hex digits of the commit the plan was written against (git rev-parse HEAD)`);
+    problems.push(`planned_at ${JSON.stringify(plannedAt)} is not a commit id; write the 7 to 40 hex digits of the commit the plan was written against (git rev-parse HEAD), in quotes`);
   }
 
   const task: Task = {
