@@ -213,3 +213,14 @@ export async function mergeCommits(git: Git, commits: string[], message: string)
   }
   return current;
 }
+
+/** Paths of every worktree git knows for this repository, the main checkout included. */
+export async function listWorktrees(git: Git): Promise<string[]> {
+  const out = await git.raw(['worktree', 'list', '--porcelain']);
+  return out.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+}
+
+/** Forgets worktrees whose folders are gone. */
+export async function pruneWorktrees(git: Git): Promise<void> {
+  await serialised(() => git.status(['worktree', 'prune']));
+}
