@@ -135,6 +135,7 @@ describe('parseRules: every key', () => {
     ['timeout: 1h30m', { timeoutMs: 90 * 60_000 }],
     ['base: release/2.x', { base: 'release/2.x' }],
     ['executor: shell', { executor: 'shell' }],
+    ['push: land', { push: 'land' }],
     ['concurrency:', { concurrency: 3 }],
   ])('%s', (yaml, expected) => {
     expect(parseRules(fm(yaml))).toMatchObject(expected);
@@ -145,14 +146,13 @@ describe('parseRules: problems', () => {
   it('lists every problem in one UsageError', () => {
     const err = problem(fm('concurrency: 0\npush: sideways\ntimeout: soon'));
     expect(err.message).toContain('concurrency must be a whole number of at least 1, got 0');
-    expect(err.message).toContain('push must be none or branch, got "sideways"');
+    expect(err.message).toContain('push must be none, branch or land, got "sideways"');
     expect(err.message).toContain('timeout: "soon" is not a duration');
     expect(err.message.split('\n  - ')).toHaveLength(4);
   });
 
   it.each<[string, string, RegExp]>([
     ['unknown key', 'concurency: 2', /unknown key "concurency" \(known: base, concurrency,/],
-    ['push: land', 'push: land', /push: land is not supported by this version yet; use push: branch/],
     ['a fractional concurrency', 'concurrency: 1.5', /concurrency must be a whole number/],
     ['max_attempts as text', 'max_attempts: three', /max_attempts must be a whole number of at least 1, got "three"/],
     ['a zero stall_timeout', 'stall_timeout: 0s', /stall_timeout: "0s" is not a duration/],

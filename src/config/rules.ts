@@ -4,7 +4,7 @@ import { loadYamlMap } from '../task/parse.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError, hasCode } from '../errors.js';
 
-export type PushMode = 'none' | 'branch';
+export type PushMode = 'none' | 'branch' | 'land';
 
 /** A custom executor from rules.md: an argv template, run without a shell. */
 export interface CommandExecutor {
@@ -167,9 +167,8 @@ export function parseRules(text: string): Rules {
   rules.testTimeoutMs = duration('test_timeout') ?? rules.testTimeoutMs;
   if (has('push')) {
     const push = fm.push;
-    if (push === 'none' || push === 'branch') rules.push = push;
-    else if (push === 'land') problems.push('push: land is not supported by this version yet; use push: branch');
-    else problems.push(`push must be none or branch, got ${JSON.stringify(push)}`);
+    if (push === 'none' || push === 'branch' || push === 'land') rules.push = push;
+    else problems.push(`push must be none, branch or land, got ${JSON.stringify(push)}`);
   }
   const remote = text_('remote');
   if (remote !== undefined) {

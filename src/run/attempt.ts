@@ -11,6 +11,7 @@ import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
+import { landCommit } from './land.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskFile, maskSecrets } from '../util/secrets.js';
@@ -190,6 +191,11 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       return { kind: 'failure', reason, detail: reason, retry: false };
     }
     await ctx.progress.append(task.id, 'pushed', { attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
+  }
+  if (ctx.rules.push === 'land') {
+    const test = ctx.rules.test;
+    const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
+    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
 }

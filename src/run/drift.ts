@@ -1,5 +1,6 @@
 import { resolveCommit, type Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
+import type { RunContext } from './context.js';
 import { matchesAny } from '../util/glob.js';
 
 export type DriftCheck = { kind: 'ok' } | { kind: 'drifted'; reason: string };
@@ -9,8 +10,8 @@ export type DriftCheck = { kind: 'ok' } | { kind: 'drifted'; reason: string };
  * `files` scope: the planner re-plans instead of an executor building on a stale assumption. Without
  * `files` there is no scope to compare, so nothing drifts.
  */
-export async function checkPlanDrift(git: Git, task: Task, baseHead: string): Promise<DriftCheck> {
-  if (task.plannedAt === undefined || !task.files || task.files.length === 0) return { kind: 'ok' };
+export async function checkPlanDrift(git: Git, task: Task, baseHead: string | undefined): Promise<DriftCheck> {
+  if (task.plannedAt === undefined || !task.files || task.files.length === 0 || baseHead === undefined) return { kind: 'ok' };
   const planned = task.plannedAt;
   // planned_at was validated as 7-40 hex digits, so it cannot read as an option or a range.
   const from = await resolveCommit(git, planned);
@@ -22,6 +23,15 @@ export async function checkPlanDrift(git: Git, task: Task, baseHead: string): Pr
   const changed = driftedPaths(out.split('\0').filter(Boolean), task.files);
   if (changed.length === 0) return { kind: 'ok' };
   return { kind: 'drifted', reason: driftReason(changed, planned) };
+}
+
+/**
+ * The tip of base the task would start from: with push: land the remote's (just fetched), else the local
+ * branch. Dependencies stacked on top are part of the plan, not drift.
+ */
+export async function driftBase(ctx: RunContext): Promise<string | undefined> {
+  const ref = ctx.rules.push === 'land' ? `refs/remotes/${ctx.rules.remote}/${ctx.base}` : `refs/heads/${ctx.base}`;
+  return resolveCommit(ctx.git, ref);
 }
 
 /** The changed paths inside the task's scope. Pure. */

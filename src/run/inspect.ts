@@ -7,6 +7,8 @@ import type { Change, ChangeFacts, RefMove, WorktreeEntry } from './guards.js';
 
 /** The thin git/fs layer under guards.ts: it reads, the pure checks decide. */
 
+const NIGHTSHIFT_BRANCH = /^refs\/heads\/nightshift(?:-[a-z]+)?\//;
+
 /** Marker lines a merge writes; -G lists only the files whose diff adds or removes such a line. */
 const MARKER_REGEX = '^(<<<<<<<|>>>>>>>)( |$)';
 
@@ -79,13 +81,16 @@ export function parseRawDiff(out: string): Change[] {
   return changes;
 }
 
-/** Branch and tag values, except nightshift's own task branches (other tasks move those all the time). */
+/**
+ * Branch and tag values, except nightshift's own branches (nightshift/<id>, nightshift-conflict/...):
+ * other tasks create, move and delete those all the time.
+ */
 export async function snapshotRefs(git: Git): Promise<Map<string, string>> {
   const out = await git.raw(['for-each-ref', '--format=%(refname)%00%(objectname)', 'refs/heads', 'refs/tags']);
   const refs = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [ref, sha] = line.split('\0');
-    if (ref && sha && !ref.startsWith('refs/heads/nightshift/')) refs.set(ref, sha);
+    if (ref && sha && !NIGHTSHIFT_BRANCH.test(ref)) refs.set(ref, sha);
   }
   return refs;
 }

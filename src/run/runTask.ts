@@ -8,8 +8,8 @@ import { readTaskEntry, updateTask } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
-import { startPoint } from './startPoint.js';
-import { checkPlanDrift } from './drift.js';
+import { taskStart } from './startPoint.js';
+import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
@@ -57,12 +57,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  const baseHead = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
-  let start = baseHead
-    ? await startPoint(ctx.git, ctx.base, baseHead, task, ctx.paths.tasks)
-    : ({ kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` } as const);
-  if (start.kind === 'ok' && baseHead) {
-    const drift = await checkPlanDrift(ctx.git, task, baseHead);
+  let start = await taskStart(ctx, task);
+  if (start.kind === 'ok') {
+    const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
     if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
   }
   if (start.kind === 'blocked') {
@@ -73,7 +70,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return { kind: 'blocked', reason };
   }
 
-  const baseCommit = start.commit;
+  let baseCommit = start.commit;
   const started = await write(
     {
       status: 'running',
@@ -98,7 +95,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   let previousFailure: string | undefined;
   for (;;) {
     const attempt = task.attempts + 1;
-    if (!(await write({ attempts: attempt }))) return { kind: 'cancelled' };
+    if (previousFailure !== undefined && ctx.rules.push === 'land') {
+      // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
+      const again = await taskStart(ctx, task);
+      if (again.kind === 'ok') baseCommit = again.commit;
+    }
+    if (!(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
     ctx.events.emit('task:claimed', { id: task.id, attempt });
     await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
     const log = ctx.logger.child({ task: task.id, attempt });

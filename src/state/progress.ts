@@ -14,6 +14,7 @@ export type ProgressEvent =
   | 'reviewed'
   | 'committed'
   | 'pushed'
+  | 'landed'
   | 'done'
   | 'failed'
   | 'blocked'
