@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, progressEvents, taskText, type Sandbox } from './helpers/repo.js';
 import { readTask, taskBranches } from './helpers/task.js';
@@ -99,5 +99,26 @@ review: { executor: judge, when: always, min_confidence: 0.6 }
     const log = await readFile(join(sb.repo, '.nightshift/logs/004-doubtful/1.log'), 'utf8');
     expect(log).toContain('==> ');
     expect(log).toContain('reviewer judge');
+  });
+});
+
+describe('review gate with a built-in agent as the reviewer', () => {
+  let sb: Sandbox | undefined;
+  afterAll(async () => {
+    await sb?.cleanup();
+  });
+
+  it('starts the agent the way a task executor starts it and reads the verdict from its final message', async () => {
+    sb = await makeSandbox({ rules: '---\nreview: { executor: gemini }\nmax_attempts: 1\n---\n' });
+    const bin = join(sb.dir, 'bin');
+    await mkdir(bin);
+    await symlink(resolve(import.meta.dirname, 'fixtures/agents/bin/fake-agent.mjs'), join(bin, 'gemini'));
+    const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+    await sb.write('tasks/001-agent-approves.md', taskText({ title: 'Approved by gemini', run: 'echo a > a.txt' }));
+    await sb.write('tasks/002-agent-rejects.md', taskText({ title: 'Rejected by gemini', run: 'echo b > b.txt' }, '# Goal\n\nWrite b.txt. REVIEW: reject\n'));
+    const r = await sb.cli(['daemon', 'start', '--once'], { env });
+    expect(r.stdout).toContain('nightshift: 1 done, 1 failed, 0 blocked');
+    expect(JSON.parse(await sb.read('.nightshift/logs/001-agent-approves/1.review.json'))).toMatchObject({ executor: 'gemini', verdict: 'approve', confidence: 0.8, comments: 'gemini approves' });
+    expect((await readTask(sb, '002-agent-rejects')).fm.error).toBe('review rejected the change (confidence 0.9): gemini wants a test');
   });
 });

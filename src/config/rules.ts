@@ -3,6 +3,8 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { loadYamlMap } from '../task/parse.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError, hasCode } from '../errors.js';
+import { AGENT_NAMES, isAgentName } from '../exec/agents/names.js';
+import type { AgentOptions } from '../exec/agents/types.js';
 
 export type PushMode = 'none' | 'branch' | 'land';
 
@@ -46,6 +48,8 @@ export interface Rules {
   maxFileSize: number;
   review?: ReviewRules;
   executors: Record<string, CommandExecutor>;
+  /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
+  agents: Record<string, AgentOptions>;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -64,6 +68,7 @@ export const DEFAULT_RULES: Rules = {
   tests: [],
   maxFileSize: 5 * 1024 * 1024,
   executors: {},
+  agents: {},
   body: '',
 };
 
@@ -184,7 +189,11 @@ export function parseRules(text: string): Rules {
       for (const [name, spec] of Object.entries(executors)) {
         const command = Array.isArray(spec) ? spec : (spec as { command?: unknown } | null)?.command;
         if (!NAME.test(name)) problems.push(`executors: "${name}" is not an executor name`);
-        else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
+        // A built-in agent's entry without a command holds its settings; with one, the user's command wins.
+        else if (isAgentName(name) && command === undefined) {
+          const options = agentOptions(name, spec, problems);
+          if (options) rules.agents[name] = options;
+        } else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
         else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
           rules.executors[name] = { command: command as string[] };
         } else {
@@ -200,15 +209,49 @@ export function parseRules(text: string): Rules {
     else rules.maxFileSize = size;
   }
   if (has('review')) rules.review = parseReview(fm.review, problems);
-  const known = new Set<string>([...BUILTIN_EXECUTORS, ...Object.keys(rules.executors)]);
   if (rules.review?.executor === 'shell') problems.push('review.executor: the shell executor cannot review (it runs a task\'s run: command); name an agent or a custom executor');
   for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor]) {
-    if (name !== undefined && !known.has(name)) {
-      problems.push(`executor "${name}" is not available: built in are ${BUILTIN_EXECUTORS.join(', ')}; define others under executors:`);
-    }
+    if (name !== undefined && !executorKnown(rules, name)) problems.push(`executor "${name}" is not available: ${BUILT_IN_LIST}`);
   }
   if (problems.length > 0) throw configError(problems);
   return rules;
+}
+
+const BUILT_IN_LIST = `built in are ${[...BUILTIN_EXECUTORS, ...AGENT_NAMES].join(', ')}; define others under executors:`;
+
+/** Whether rules.md allows `name` as an executor: built in, or defined under executors:. */
+export function executorKnown(rules: Rules, name: string): boolean {
+  return (BUILTIN_EXECUTORS as readonly string[]).includes(name) || isAgentName(name) || Object.hasOwn(rules.executors, name);
+}
+
+/** Why a name is not an executor rules.md allows, for task files that name one. */
+export function unknownExecutorReason(name: string): string {
+  return `executor "${name}" is not available: ${BUILT_IN_LIST}`;
+}
+
+/** `executors: { claude: { model: opus, args: [--verbose] } }`: settings for a built-in agent. */
+function agentOptions(name: string, spec: unknown, problems: string[]): AgentOptions | undefined {
+  const where = `executors.${name}`;
+  if (spec === null) return { args: [] };
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    problems.push(`${where} must be a map of settings, like ${name}: { model: ..., args: [...] }`);
+    return undefined;
+  }
+  const options: AgentOptions = { args: [] };
+  const before = problems.length;
+  for (const [key, value] of Object.entries(spec as Record<string, unknown>)) {
+    if (key === 'model') {
+      // One argv element after --model: nothing reaches a shell, but an option-looking model would confuse the CLI.
+      if (typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(value)) options.model = value;
+      else problems.push(`${where}.model must be a model name, like model: sonnet`);
+    } else if (key === 'args') {
+      if (Array.isArray(value) && value.every((a) => typeof a === 'string')) options.args = value as string[];
+      else problems.push(`${where}.args must be a list of arguments, like args: ["--verbose"]`);
+    } else {
+      problems.push(`${where}: unknown setting "${key}" (known: model, args; or command: to replace the built-in agent)`);
+    }
+  }
+  return problems.length === before ? options : undefined;
 }
 
 /** "5MB", "500 KB", "1.5m", 1048576: a size in bytes, or undefined when it is not one. */
@@ -272,7 +315,7 @@ function parseWhen(value: unknown): ReviewWhen | undefined {
  * one parse fills in would then leak into every later parse in the same process.
  */
 function defaults(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
 }
 
 function configError(problems: string[]): UsageError {

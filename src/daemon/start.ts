@@ -13,6 +13,7 @@ import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
+import { ExecutorHealth } from '../exec/health.js';
 
 export interface StartOptions {
   cwd: string;
@@ -83,6 +84,7 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     events,
     stopSignal: stopController.signal,
     ownerId: ownerId(),
+    health: new ExecutorHealth(),
   };
   return new Scheduler(ctx, { ...opts, concurrency }, stopController).start();
 }

@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
-import { planExecutor } from '../exec/executors.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import { addWorktree, commitFromFile, openGit, pushBranch, removeWorktree } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
@@ -11,6 +10,7 @@ import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
+import { runExecutors, type AttemptReport } from './executorStep.js';
 import { landCommit } from './land.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
@@ -26,6 +26,8 @@ export type AttemptOutcome =
   | { kind: 'failure'; reason: string; detail: string; retry: boolean }
   /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
   | { kind: 'blocked'; reason: string }
+  /** Every executor the task may use is parked until a known time (usage limit): back to the queue, no attempt used. */
+  | { kind: 'waiting'; reason: string; until: Date }
   /** The daemon is stopping: the task goes back to the queue. */
   | { kind: 'interrupted' }
   /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */
@@ -41,6 +43,8 @@ export interface AttemptInput {
   previousFailure?: string;
   /** Re-reads the task file: the attempt checks it was not cancelled before committing. */
   stillOurs: () => Promise<boolean>;
+  /** Filled in with the executors that ran and what they used. */
+  report?: AttemptReport;
 }
 
 /**
@@ -66,7 +70,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   // step records its group first and then re-reads the task file, stopping itself if it was cancelled.
   const cancelled = new AbortController();
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
-  const runStep = async (req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs'> & { env?: NodeJS.ProcessEnv }): Promise<SpawnOutcome | 'cancelled'> => {
+  const runStep = async (
+    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string> },
+  ): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
     // stopped (the abort escalates to SIGKILL).
@@ -78,7 +84,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     const outcome = await spawnLogged({
       ...req,
       cwd: worktree,
-      env: req.env ?? env,
+      env: req.env ? { ...env, ...req.env } : env,
       logFile,
       signal: stepSignal,
       onStart: (pgid) => {
@@ -116,19 +122,25 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
 
   const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure });
-  await writeFile(promptFile, maskSecrets(prompt));
+  const masked = maskSecrets(prompt);
+  await writeFile(promptFile, masked);
   // The executor must not move base, other branches or tags: compared after it ran.
   const refsBefore = await takeRefSnapshot(ctx.git);
-  const plan = planExecutor(task, ctx.rules, { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree });
-  if (plan.kind === 'unavailable') return { kind: 'blocked', reason: plan.reason };
-
-  const execFrom = await logSize(logFile);
-  await logHeader(logFile, `executor ${plan.name}`);
-  const execOutcome = await runStep({ argv: plan.argv, timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs, stallTimeoutMs: ctx.rules.stallTimeoutMs });
+  const execFailed = await runExecutors(ctx, {
+    task,
+    attempt,
+    baseCommit,
+    worktree,
+    wt,
+    promptFile,
+    promptBytes: Buffer.byteLength(masked),
+    logFile,
+    report: input.report ?? { runs: [] },
+    run: runStep,
+    stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
+  });
+  // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
   const refViolations = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
-  if (execOutcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-  if (execOutcome.kind === 'not-found') return { kind: 'blocked', reason: `executor ${plan.name}: ${execOutcome.message}` };
-  const execFailed = await stepFailure(`executor ${plan.name}`, execOutcome, logFile, execFrom, ctx);
   if (execFailed) return withRefViolations(execFailed, refViolations);
 
   const guarded = await guardAndStage({ worktree: wt, baseCommit, refViolations, rules: ctx.rules, task });
@@ -151,7 +163,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
 
   if (shouldReview(ctx.rules.review, task)) {
-    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep, env });
+    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
     switch (reviewed.kind) {
       case 'approved':
         break;

@@ -1,13 +1,15 @@
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReviewRules } from '../config/rules.js';
-import { planExecutor } from '../exec/executors.js';
+import { planNamed } from '../exec/executors.js';
 import type { SpawnOutcome } from '../exec/spawn.js';
 import { headCommit, type Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
-import { logHeader, logSize } from './output.js';
+import { oneLine } from '../errors.js';
+import { stepRequest, type StepRequest } from './executorStep.js';
+import { logHeader, logSize, readSince } from './output.js';
 import { buildReviewPrompt, judge, parseVerdict, type Verdict } from './verdict.js';
 
 /** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
@@ -34,8 +36,7 @@ export interface ReviewInput {
   logDir: string;
   logFile: string;
   /** The attempt's step runner: same process group handling, cancel checks and transcript masking. */
-  runStep: (req: { argv: [string, ...string[]]; timeoutMs: number; stallTimeoutMs?: number; env?: NodeJS.ProcessEnv }) => Promise<SpawnOutcome | 'cancelled'>;
-  env: NodeJS.ProcessEnv;
+  runStep: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
 }
 
 /**
@@ -50,31 +51,40 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const cut = Buffer.byteLength(full) > MAX_DIFF_BYTES;
   const diff = cut ? Buffer.from(full).subarray(0, MAX_DIFF_BYTES).toString('utf8') : full;
   const prompt = buildReviewPrompt({ task, attempt, rulesBody: ctx.rules.body, baseCommit: input.baseCommit, diff, truncatedAt: cut ? MAX_DIFF_BYTES : undefined });
-  await writeFile(promptFile, maskSecrets(prompt));
+  const masked = maskSecrets(prompt);
+  await writeFile(promptFile, masked);
 
-  // The reviewer goes through the same planning as a task executor, by name: custom commands and built-in
-  // agents alike.
-  const plan = planExecutor({ ...task, executor: review.executor }, ctx.rules, {
-    taskId: task.id,
-    attempt,
-    promptFile,
-    taskFile: task.file,
-    worktree: worktree.dir,
-  });
+  // The reviewer goes through the same planning and invocation as a task executor, by name: custom
+  // commands and built-in agents alike.
+  const exec = { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree: worktree.dir };
+  const plan = planNamed(review.executor, task, ctx.rules, exec);
   if (plan.kind === 'unavailable') return { kind: 'blocked', reason: `reviewer: ${plan.reason}` };
+  const parked = ctx.health.parkedNow(plan.name);
+  if (parked) return { kind: 'blocked', reason: `reviewer ${plan.name} is parked (${parked.reason})` };
+  const request = stepRequest(plan, { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir }, ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
+  request.env = { ...request.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' };
 
   const treeBefore = await stagedTree(worktree);
-  const from = await logSize(input.logFile);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
-  const outcome = await input.runStep({
-    argv: plan.argv,
-    timeoutMs: ctx.rules.timeoutMs,
-    stallTimeoutMs: ctx.rules.stallTimeoutMs,
-    env: { ...input.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' },
-  });
+  const from = await logSize(input.logFile);
+  const outcome = await input.runStep(request);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
-  if (!(outcome.kind === 'exited' && outcome.code === 0)) return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
+  if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
+    return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
+  }
+  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
+  // An agent's own reading of its run comes first: an infra failure is nobody's verdict.
+  let answer = output;
+  if (plan.kind === 'agent') {
+    const agent = plan.adapter.interpret(output, outcome.kind === 'exited' ? { code: outcome.code } : { signal: outcome.signal });
+    if (agent.kind === 'infra-failure') return { kind: 'blocked', reason: `reviewer ${plan.name} could not run (${agent.cause}): ${oneLine(agent.reason, 200)}` };
+    if (agent.kind === 'task-failure') {
+      const reason = `review: reviewer ${plan.name} failed: ${oneLine(agent.reason, 200)}; counted as a reject`;
+      return { kind: 'rejected', reason, detail: reason };
+    }
+    if (agent.message && parseVerdict(agent.message).kind === 'ok') answer = agent.message;
+  }
 
   const record = { executor: plan.name, min_confidence: review.minConfidence };
   const verdictFile = join(input.logDir, `${attempt}.review.json`);
@@ -84,7 +94,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
     await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: 'invalid' });
     return { kind: 'rejected', reason, detail: reason };
   }
-  const parsed = parseVerdict(await readSince(input.logFile, from));
+  const parsed = parseVerdict(answer);
   if (parsed.kind === 'invalid') {
     const reason = `review: ${parsed.reason}; counted as a reject`;
     await writeVerdict(verdictFile, { ...record, result: 'invalid', reason });
@@ -109,19 +119,4 @@ async function stagedTree(git: Git): Promise<string> {
 
 async function writeVerdict(file: string, record: Record<string, unknown>): Promise<void> {
   await writeFile(file, maskSecrets(`${JSON.stringify(record, null, 2)}\n`));
-}
-
-/** What the transcript got after byte `from`, at most the last MAX_OUTPUT_BYTES of it. */
-async function readSince(file: string, from: number): Promise<string> {
-  const size = await logSize(file);
-  const start = Math.max(from, size - MAX_OUTPUT_BYTES);
-  if (size <= start) return '';
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    return buffer.toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }

@@ -21,7 +21,10 @@ export type ProgressEvent =
   | 'requeued'
   | 'cancelled'
   | 'recovered'
-  | 'invalid';
+  | 'invalid'
+  | 'fallback'
+  | 'executor-parked'
+  | 'executor-resumed';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 
