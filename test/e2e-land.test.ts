@@ -182,6 +182,31 @@ describe('push: land', () => {
     expect(await remoteGit(s, ['show', 'main:shared.txt'])).toBe(`${loser === '001-a' ? 'A' : 'B'}\n`);
   });
 
+  it('does not land a commit whose retest fails after the rebase', async () => {
+    sb = await makeSandbox({ rules: '' });
+    const s = sb;
+    const runs = join(s.dir, 'runs.txt');
+    const gate = join(s.dir, 'gate');
+    // Each change passes on its own; together they fail, which only the retest after the rebase can see.
+    await setRules(s, landRules(runs, '; ! { [ -f a.txt ] && [ -f b.txt ]; }'));
+    const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
+    await s.write('tasks/001-a.md', taskText({ title: 'A', run: gated(gate, 'echo a > a.txt') }));
+    await s.write('tasks/002-b.md', taskText({ title: 'B', run: gated(gate, 'echo b > b.txt') }));
+
+    const summary = await runGated(s, gate, 2);
+    expect(summary).toMatchObject({ done: 1, failed: 1 });
+    const all = await events(s);
+    const winner = all.find((e) => e.event === 'landed')?.id as string;
+    const loser = winner === '001-a' ? '002-b' : '001-a';
+    const failures = all.filter((e) => e.event === 'attempt-failed');
+    expect(failures.map((e) => `${e.id} ${e.fields.attempt}`)).toEqual([`${loser} 1`, `${loser} 2`]);
+    expect(failures[0]?.fields.reason).toMatch(/^after rebasing onto origin\/main [0-9a-f]{7}: tests failed \(exit 1\)/);
+    // The retry started on the new base, where its own test run already fails.
+    expect(failures[1]?.fields.reason).toMatch(/^tests failed \(exit 1\)/);
+    expect((await readTask(s, loser)).fm).toMatchObject({ status: 'failed', attempts: 2, base_commit: (await readTask(s, winner)).fm.commit });
+    expect((await remoteHistory(s, initial)).map((c) => c.sha)).toEqual([(await readTask(s, winner)).fm.commit]);
+  });
+
   it('rebases and retests again when a human pushes to base while the task lands, and brings a local main that is not checked out along', async () => {
     sb = await makeSandbox({ rules: '' });
     const s = sb;
