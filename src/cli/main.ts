@@ -7,6 +7,7 @@ import { cancelTasks, requeueTasks } from '../commands/requeue.js';
 import { showLogs, tailProgress } from '../commands/tail.js';
 import { runDaemon } from '../commands/daemon.js';
 import { runDemo } from '../commands/demo.js';
+import { cleanRepo } from '../commands/clean.js';
 import type { Output } from '../commands/repo.js';
 
 const io: Output = {
@@ -100,6 +101,9 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
     .option('-f, --follow', 'keep printing new output')
     .action((id: string, o: { attempt?: number; follow?: boolean }) => run(() => showLogs({ cwd, id, ...o }, io))());
+
+  program.command('clean').description("remove nightshift's worktrees and stale locks; keeps branches")
+    .action(run(() => cleanRepo({ cwd }, io)));
 
   program.command('demo').description('scratch repo + sample tasks, run to completion with the shell executor')
     .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')

@@ -3,8 +3,10 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { loadYamlMap } from '../task/parse.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError, hasCode } from '../errors.js';
+import { AGENT_NAMES, isAgentName } from '../exec/agents/names.js';
+import type { AgentOptions } from '../exec/agents/types.js';
 
-export type PushMode = 'none' | 'branch';
+export type PushMode = 'none' | 'branch' | 'land';
 
 /** A custom executor from rules.md: an argv template, run without a shell. */
 export interface CommandExecutor {
@@ -30,6 +32,8 @@ export interface Rules {
   protect: string[];
   tests: string[];
   executors: Record<string, CommandExecutor>;
+  /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
+  agents: Record<string, AgentOptions>;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -47,6 +51,7 @@ export const DEFAULT_RULES: Rules = {
   protect: [],
   tests: [],
   executors: {},
+  agents: {},
   body: '',
 };
 
@@ -148,9 +153,8 @@ export function parseRules(text: string): Rules {
   rules.testTimeoutMs = duration('test_timeout') ?? rules.testTimeoutMs;
   if (has('push')) {
     const push = fm.push;
-    if (push === 'none' || push === 'branch') rules.push = push;
-    else if (push === 'land') problems.push('push: land is not supported by this version yet; use push: branch');
-    else problems.push(`push must be none or branch, got ${JSON.stringify(push)}`);
+    if (push === 'none' || push === 'branch' || push === 'land') rules.push = push;
+    else problems.push(`push must be none, branch or land, got ${JSON.stringify(push)}`);
   }
   const remote = text_('remote');
   if (remote !== undefined) {
@@ -166,7 +170,11 @@ export function parseRules(text: string): Rules {
       for (const [name, spec] of Object.entries(executors)) {
         const command = Array.isArray(spec) ? spec : (spec as { command?: unknown } | null)?.command;
         if (!NAME.test(name)) problems.push(`executors: "${name}" is not an executor name`);
-        else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
+        // A built-in agent's entry without a command holds its settings; with one, the user's command wins.
+        else if (isAgentName(name) && command === undefined) {
+          const options = agentOptions(name, spec, problems);
+          if (options) rules.agents[name] = options;
+        } else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
         else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
           rules.executors[name] = { command: command as string[] };
         } else {
@@ -175,14 +183,48 @@ export function parseRules(text: string): Rules {
       }
     } else problems.push('executors must be a map of name to { command: [...] }');
   }
-  const known = new Set<string>([...BUILTIN_EXECUTORS, ...Object.keys(rules.executors)]);
   for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback]) {
-    if (name !== undefined && !known.has(name)) {
-      problems.push(`executor "${name}" is not available: built in are ${BUILTIN_EXECUTORS.join(', ')}; define others under executors:`);
-    }
+    if (name !== undefined && !executorKnown(rules, name)) problems.push(`executor "${name}" is not available: ${BUILT_IN_LIST}`);
   }
   if (problems.length > 0) throw configError(problems);
   return rules;
+}
+
+const BUILT_IN_LIST = `built in are ${[...BUILTIN_EXECUTORS, ...AGENT_NAMES].join(', ')}; define others under executors:`;
+
+/** Whether rules.md allows `name` as an executor: built in, or defined under executors:. */
+export function executorKnown(rules: Rules, name: string): boolean {
+  return (BUILTIN_EXECUTORS as readonly string[]).includes(name) || isAgentName(name) || Object.hasOwn(rules.executors, name);
+}
+
+/** Why a name is not an executor rules.md allows, for task files that name one. */
+export function unknownExecutorReason(name: string): string {
+  return `executor "${name}" is not available: ${BUILT_IN_LIST}`;
+}
+
+/** `executors: { claude: { model: opus, args: [--verbose] } }`: settings for a built-in agent. */
+function agentOptions(name: string, spec: unknown, problems: string[]): AgentOptions | undefined {
+  const where = `executors.${name}`;
+  if (spec === null) return { args: [] };
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    problems.push(`${where} must be a map of settings, like ${name}: { model: ..., args: [...] }`);
+    return undefined;
+  }
+  const options: AgentOptions = { args: [] };
+  const before = problems.length;
+  for (const [key, value] of Object.entries(spec as Record<string, unknown>)) {
+    if (key === 'model') {
+      // One argv element after --model: nothing reaches a shell, but an option-looking model would confuse the CLI.
+      if (typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(value)) options.model = value;
+      else problems.push(`${where}.model must be a model name, like model: sonnet`);
+    } else if (key === 'args') {
+      if (Array.isArray(value) && value.every((a) => typeof a === 'string')) options.args = value as string[];
+      else problems.push(`${where}.args must be a list of arguments, like args: ["--verbose"]`);
+    } else {
+      problems.push(`${where}: unknown setting "${key}" (known: model, args; or command: to replace the built-in agent)`);
+    }
+  }
+  return problems.length === before ? options : undefined;
 }
 
 /**
@@ -190,7 +232,7 @@ export function parseRules(text: string): Rules {
  * one parse fills in would then leak into every later parse in the same process.
  */
 function defaults(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
 }
 
 function configError(problems: string[]): UsageError {

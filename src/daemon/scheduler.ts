@@ -8,6 +8,7 @@ import { assessQueue, readyInOrder } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
 import { recoverTask } from './recover.js';
+import { hasUsableExecutor, resumeParked } from './parked.js';
 import type { DaemonHandle, RunSummary, StartOptions } from './start.js';
 
 /**
@@ -26,6 +27,8 @@ export class Scheduler {
   private stopping = false;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Wakes the scheduler when a parked executor's reset time comes. */
+  private resumeTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (summary: RunSummary) => void;
   private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
 
@@ -81,6 +84,7 @@ export class Scheduler {
 
   private async scan(): Promise<void> {
     const { ctx } = this;
+    this.scheduleResume(await resumeParked(ctx));
     const entries = await loadTasks(ctx.paths.tasks);
     for (const e of entries) {
       if (e.kind !== 'invalid') {
@@ -124,8 +128,21 @@ export class Scheduler {
     for (const task of readyInOrder(entries, readiness)) {
       if (this.stopping || this.running.size >= this.opts.concurrency) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
+      if (!hasUsableExecutor(ctx, task)) {
+        this.summary.waiting++;
+        continue;
+      }
       this.launch(task);
     }
+  }
+
+  private scheduleResume(delayMs: number | undefined): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    // --once drains what can run now; it does not wait hours for a usage limit to reset.
+    if (delayMs === undefined || this.opts.once || this.stopping) return;
+    // setTimeout's limit is about 24.8 days; a longer wait just wakes up early and schedules again.
+    this.resumeTimer = setTimeout(() => this.kick(), Math.min(delayMs, 2 ** 31 - 1)).unref();
   }
 
   private launch(task: Task): void {
@@ -179,6 +196,7 @@ export class Scheduler {
     this.finishing ??= (async () => {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
+      if (this.resumeTimer) clearTimeout(this.resumeTimer);
       await this.watcher?.close();
       const s = this.summary;
       await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting });

@@ -12,6 +12,7 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { Scheduler } from './scheduler.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
+import { ExecutorHealth } from '../exec/health.js';
 
 export interface StartOptions {
   cwd: string;
@@ -80,6 +81,7 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     events,
     stopSignal: stopController.signal,
     ownerId: ownerId(),
+    health: new ExecutorHealth(),
   };
   return new Scheduler(ctx, { ...opts, concurrency }, stopController).start();
 }

@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskError, oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
-import { planExecutor } from '../exec/executors.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import {
   addWorktree,
@@ -19,6 +18,8 @@ import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { checkGuards } from './guards.js';
+import { runExecutors, type AttemptReport } from './executorStep.js';
+import { landCommit } from './land.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 
 /** How often a running step re-reads its task file for a cancel. */
@@ -30,6 +31,8 @@ export type AttemptOutcome =
   | { kind: 'failure'; reason: string; detail: string; retry: boolean }
   /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
   | { kind: 'blocked'; reason: string }
+  /** Every executor the task may use is parked until a known time (usage limit): back to the queue, no attempt used. */
+  | { kind: 'waiting'; reason: string; until: Date }
   /** The daemon is stopping: the task goes back to the queue. */
   | { kind: 'interrupted' }
   /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */
@@ -45,6 +48,8 @@ export interface AttemptInput {
   previousFailure?: string;
   /** Re-reads the task file: the attempt checks it was not cancelled before committing. */
   stillOurs: () => Promise<boolean>;
+  /** Filled in with the executors that ran and what they used. */
+  report?: AttemptReport;
 }
 
 /**
@@ -70,7 +75,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   // step records its group first and then re-reads the task file, stopping itself if it was cancelled.
   const cancelled = new AbortController();
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
-  const runStep = async (req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs'>): Promise<SpawnOutcome | 'cancelled'> => {
+  const runStep = async (
+    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string> },
+  ): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
     // stopped (the abort escalates to SIGKILL).
@@ -82,7 +89,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     const outcome = await spawnLogged({
       ...req,
       cwd: worktree,
-      env,
+      env: req.env ? { ...env, ...req.env } : env,
       logFile,
       signal: stepSignal,
       onStart: (pgid) => {
@@ -118,15 +125,19 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
 
   const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure });
   await writeFile(promptFile, prompt);
-  const plan = planExecutor(task, ctx.rules, { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree });
-  if (plan.kind === 'unavailable') return { kind: 'blocked', reason: plan.reason };
-
-  const execFrom = await logSize(logFile);
-  await logHeader(logFile, `executor ${plan.name}`);
-  const execOutcome = await runStep({ argv: plan.argv, timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs, stallTimeoutMs: ctx.rules.stallTimeoutMs });
-  if (execOutcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-  if (execOutcome.kind === 'not-found') return { kind: 'blocked', reason: `executor ${plan.name}: ${execOutcome.message}` };
-  const execFailed = await stepFailure(`executor ${plan.name}`, execOutcome, logFile, execFrom, ctx);
+  const execFailed = await runExecutors(ctx, {
+    task,
+    attempt,
+    baseCommit,
+    worktree,
+    wt,
+    promptFile,
+    promptBytes: Buffer.byteLength(prompt),
+    logFile,
+    report: input.report ?? { runs: [] },
+    run: runStep,
+    stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
+  });
   if (execFailed) return execFailed;
 
   let paths: string[];
@@ -171,6 +182,11 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       return { kind: 'failure', reason, detail: reason, retry: false };
     }
     await ctx.progress.append(task.id, 'pushed', { attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
+  }
+  if (ctx.rules.push === 'land') {
+    const test = ctx.rules.test;
+    const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
+    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
 }

@@ -36,3 +36,18 @@ export function lastLine(tail: string): string {
 export async function logHeader(file: string, text: string): Promise<void> {
   await appendFile(file, `\n==> ${new Date().toISOString()} ${text}\n`);
 }
+
+/** Everything written to `file` after byte `from`, at most the last `maxBytes` of it (an agent's own output). */
+export async function readSince(file: string, from: number, maxBytes = 8 * 1024 * 1024): Promise<string> {
+  const size = await logSize(file);
+  const start = Math.max(from, size - maxBytes);
+  if (size <= start) return '';
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

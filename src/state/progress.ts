@@ -12,13 +12,17 @@ export type ProgressEvent =
   | 'tests-passed'
   | 'committed'
   | 'pushed'
+  | 'landed'
   | 'done'
   | 'failed'
   | 'blocked'
   | 'requeued'
   | 'cancelled'
   | 'recovered'
-  | 'invalid';
+  | 'invalid'
+  | 'fallback'
+  | 'executor-parked'
+  | 'executor-resumed';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 
