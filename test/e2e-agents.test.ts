@@ -125,10 +125,12 @@ describe.concurrent.each(['claude', 'codex'] as const)('executor: %s, the real C
 
   it('a server that never answers: the CLI is killed by stall_timeout', async (t) => {
     const { expect } = t;
-    const a = await setup(t, cli, [{ kind: 'hang' }], { rules: 'stall_timeout: 5s\n' });
+    // Long enough for a CLI to start and send its request on a loaded machine (Claude Code prints
+    // nothing until it has), short enough to keep the test quick.
+    const a = await setup(t, cli, [{ kind: 'hang' }], { rules: 'stall_timeout: 10s\n' });
     const { r, fm } = await runOnce(a, '005-hang', 'Hang');
     expect(r.code).toBe(1);
-    expect(fm).toMatchObject({ status: 'failed', attempts: 1, error: `executor ${cli} stalled: no output for 5s, stopped` });
-    expect(a.server.modelRequests()).toHaveLength(1);
+    expect(fm).toMatchObject({ status: 'failed', attempts: 1, error: `executor ${cli} stalled: no output for 10s, stopped` });
+    expect(a.server.modelRequests().map((q) => q.url), JSON.stringify(a.server.requests.map((q) => [q.method, q.url]))).toHaveLength(1);
   });
 });
