@@ -24,8 +24,8 @@ interface AgentSandbox {
 }
 
 /** A sandbox whose PATH starts with a folder holding the fake agent under each of `agents`' names. */
-async function agentSandbox(rules: string, agents: string[]): Promise<AgentSandbox> {
-  const sb = await makeSandbox({ rules });
+async function agentSandbox(rules: string, agents: string[], files?: Record<string, string>): Promise<AgentSandbox> {
+  const sb = await makeSandbox({ rules, files });
   sandboxes.push(sb);
   const bin = join(sb.dir, 'bin');
   await mkdir(bin);
@@ -42,8 +42,31 @@ async function runs(a: AgentSandbox): Promise<Array<{ agent: string; args: strin
 const RULES = '---\nexecutor: gemini\ntest: grep -q hello hello.txt\nmax_attempts: 2\n---\nBe brief.\n';
 
 describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
+  it('hands the task\'s skills to the agent in its prompt, and blocks a task whose skill is missing', async () => {
+    const a = await agentSandbox(RULES, ['gemini'], {
+      '.claude/skills/greet/SKILL.md': '---\nname: greet\ndescription: how we greet\n---\nAlways greet in lowercase.\n',
+      '.agents/skills/sign-off/SKILL.md': 'End every file with a newline.\n',
+    });
+    await a.sb.write('tasks/001-skilled.md', taskText({ title: 'Skilled', skills: ['greet', 'sign-off'], priority: 1 }, '# Goal\n\nSCENARIO: success\n'));
+    await a.sb.write('tasks/002-unskilled.md', taskText({ title: 'Unskilled', skills: ['greet', 'nosuch'] }, '# Goal\n\nSCENARIO: success\n'));
+
+    const r = await a.sb.cli(['daemon', 'start', '--once'], { env: a.env });
+    expect(r.code).toBe(1);
+    expect((await readTask(a.sb, '001-skilled')).fm.status).toBe('done');
+    const prompt = await a.sb.read('.nightshift/logs/001-skilled/1.prompt.md');
+    expect(prompt).toContain('# Skill: greet\n\nAlways greet in lowercase.\n');
+    expect(prompt).toContain('# Skill: sign-off\n\nEnd every file with a newline.\n');
+    expect(prompt).not.toContain('description: how we greet');
+
+    const { fm } = await readTask(a.sb, '002-unskilled');
+    expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
+    expect(fm.error).toBe('skill "nosuch" not found: looked for .claude/skills/nosuch/SKILL.md and .agents/skills/nosuch/SKILL.md in the task\'s base commit; add one of them or remove the skill from the task');
+    // Blocked before the agent started: it ran once, for the other task.
+    expect(await runs(a)).toHaveLength(1);
+  });
+
   it('runs the agent with the prompt on stdin, then tests, commits and records its tokens', async () => {
-    const a = await agentSandbox(RULES, ['gemini']);
+    const a = await agentSandbox(RULES.replace('max_attempts: 2', 'max_attempts: 2\nexecutors:\n  gemini: { model: gemini-2.5-flash, args: ["--sandbox-off", "two words"] }'), ['gemini']);
     await a.sb.write('tasks/001-hello.md', taskText({ title: 'Say hello' }, '# Goal\n\nWrite hello.txt. SCENARIO: success\n'));
 
     const r = await a.sb.cli(['daemon', 'start', '--once'], { env: a.env });
@@ -58,7 +81,7 @@ describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
 
     const [run] = await runs(a);
     expect(run?.args.slice(0, 1)).toEqual(['-p']);
-    expect(run?.args).toEqual(expect.arrayContaining(['--output-format', 'json', '--yolo', '--skip-trust']));
+    expect(run?.args.slice(2)).toEqual(['--output-format', 'json', '--yolo', '--skip-trust', '--model', 'gemini-2.5-flash', '--sandbox-off', 'two words']);
     // The whole prompt arrived on stdin: the saved prompt file, byte for byte.
     const prompt = await a.sb.read('.nightshift/logs/001-hello/1.prompt.md');
     expect(run?.promptBytes).toBe(Buffer.byteLength(prompt));

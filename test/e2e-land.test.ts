@@ -31,6 +31,37 @@ async function setRules(s: Sandbox, text: string): Promise<void> {
   await s.git(['push', '--quiet', 'origin', 'main']);
 }
 
+/**
+ * One gated task (001-t, writes t.txt) and a human with their own clone: the human pushes h1 once the task
+ * runs (so the task must rebase, and retest), and pushes again from inside each test run whose count
+ * matches `when` (a `[ n <when> ]` test): that is after the task fetched base and before its push.
+ */
+async function humanRace(s: Sandbox, runs: string, when: string): Promise<{ initial: string; handle: DaemonHandle }> {
+  const gate = join(s.dir, 'gate');
+  const human = join(s.dir, 'human');
+  const push = `n=$(wc -l < ${runs}); if [ "$n" ${when} ]; then cd ${human} && echo h$n > h$n.txt && git add h$n.txt && git commit -qm h$n && git push -q origin main; fi`;
+  await setRules(s, landRules(runs, `; ${push}`));
+  const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
+  await s.git(['clone', '--quiet', s.remote, human], s.dir);
+  await s.git(['config', 'user.name', 'Human'], human);
+  await s.git(['config', 'user.email', 'human@example.invalid'], human);
+  await s.write('tasks/001-t.md', taskText({ title: 'T', run: gated(gate, 'echo t > t.txt') }));
+  // The user works on another branch: nobody has main checked out, so landing may bring it along.
+  await s.git(['checkout', '--quiet', '-b', 'work']);
+  const handle = await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') });
+  daemon = handle;
+  handle.events.once('task:claimed', () => {
+    void (async () => {
+      await writeFile(join(human, 'h1.txt'), 'h1\n');
+      await s.git(['add', '--all'], human);
+      await s.git(['commit', '--quiet', '-m', 'h1'], human);
+      await s.git(['push', '--quiet', 'origin', 'main'], human);
+      await writeFile(gate, '');
+    })();
+  });
+  return { initial, handle };
+}
+
 /** An executor that waits for the test to open the gate, so every task starts from the same base. */
 const gated = (gate: string, change: string) => `while [ ! -f ${gate} ]; do sleep 0.05; done; ${change}`;
 
@@ -151,34 +182,39 @@ describe('push: land', () => {
     expect(await remoteGit(s, ['show', 'main:shared.txt'])).toBe(`${loser === '001-a' ? 'A' : 'B'}\n`);
   });
 
-  it('rebases and retests again when a human pushes to base while the task lands, and brings a local main that is not checked out along', async () => {
+  it('does not land a commit whose retest fails after the rebase', async () => {
     sb = await makeSandbox({ rules: '' });
     const s = sb;
     const runs = join(s.dir, 'runs.txt');
     const gate = join(s.dir, 'gate');
-    const human = join(s.dir, 'human');
-    const humanPush = async (name: string) => {
-      await writeFile(join(human, `${name}.txt`), `${name}\n`);
-      await s.git(['add', '--all'], human);
-      await s.git(['commit', '--quiet', '-m', name], human);
-      await s.git(['push', '--quiet', 'origin', 'main'], human);
-    };
+    // Each change passes on its own; together they fail, which only the retest after the rebase can see.
+    await setRules(s, landRules(runs, '; ! { [ -f a.txt ] && [ -f b.txt ]; }'));
+    const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
+    await s.write('tasks/001-a.md', taskText({ title: 'A', run: gated(gate, 'echo a > a.txt') }));
+    await s.write('tasks/002-b.md', taskText({ title: 'B', run: gated(gate, 'echo b > b.txt') }));
+
+    const summary = await runGated(s, gate, 2);
+    expect(summary).toMatchObject({ done: 1, failed: 1 });
+    const all = await events(s);
+    const winner = all.find((e) => e.event === 'landed')?.id as string;
+    const loser = winner === '001-a' ? '002-b' : '001-a';
+    const failures = all.filter((e) => e.event === 'attempt-failed');
+    expect(failures.map((e) => `${e.id} ${e.fields.attempt}`)).toEqual([`${loser} 1`, `${loser} 2`]);
+    expect(failures[0]?.fields.reason).toMatch(/^after rebasing onto origin\/main [0-9a-f]{7}: tests failed \(exit 1\)/);
+    // The retry started on the new base, where its own test run already fails.
+    expect(failures[1]?.fields.reason).toMatch(/^tests failed \(exit 1\)/);
+    expect((await readTask(s, loser)).fm).toMatchObject({ status: 'failed', attempts: 2, base_commit: (await readTask(s, winner)).fm.commit });
+    expect((await remoteHistory(s, initial)).map((c) => c.sha)).toEqual([(await readTask(s, winner)).fm.commit]);
+  });
+
+  it('rebases and retests again when a human pushes to base while the task lands, and brings a local main that is not checked out along', async () => {
+    sb = await makeSandbox({ rules: '' });
+    const s = sb;
+    const runs = join(s.dir, 'runs.txt');
     // The human pushes once before the task lands (so it must rebase), and once more from inside the retest,
     // that is after the task fetched base and before it pushes: its lease must refuse, and round 2 lands.
-    const pushDuringRetest = `; if [ "$(wc -l < ${runs})" -eq 2 ]; then cd ${human} && echo h2 > h2.txt && git add h2.txt && git commit -qm h2 && git push -q origin main; fi`;
-    await setRules(s, landRules(runs, pushDuringRetest));
-    const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
-    await s.git(['clone', '--quiet', s.remote, human], s.dir);
-    await s.git(['config', 'user.name', 'Human'], human);
-    await s.git(['config', 'user.email', 'human@example.invalid'], human);
-    await s.git(['checkout', '--quiet', '-b', 'work']);
-    await s.write('tasks/001-t.md', taskText({ title: 'T', run: gated(gate, 'echo t > t.txt') }));
-
-    daemon = await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') });
-    daemon.events.once('task:claimed', () => {
-      void humanPush('h1').then(() => writeFile(gate, ''));
-    });
-    const summary = await daemon.done;
+    const { initial, handle } = await humanRace(s, runs, '-eq 2');
+    const summary = await handle.done;
     expect(summary).toMatchObject({ done: 1, failed: 0 });
 
     const landed = (await events(s)).filter((e) => e.event === 'landed');
@@ -197,6 +233,26 @@ describe('push: land', () => {
     // Nobody had main checked out, so it followed the remote (a fast-forward).
     expect((await s.git(['rev-parse', 'refs/heads/main'])).trim()).toBe(fm.commit);
     expect((await s.git(['symbolic-ref', 'HEAD'])).trim()).toBe('refs/heads/work');
+  });
+
+  it('gives up clearly after 5 rounds when base keeps moving, keeping the commit on the task branch', async () => {
+    sb = await makeSandbox({ rules: '' });
+    const s = sb;
+    const runs = join(s.dir, 'runs.txt');
+    // Every retest is followed by another human push: no round's lease can hold.
+    const { handle } = await humanRace(s, runs, '-ge 2');
+    const summary = await handle.done;
+    expect(summary).toMatchObject({ done: 0, failed: 1 });
+
+    const { fm } = await readTask(s, '001-t');
+    expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-t' });
+    expect(fm.error).toBe('cannot land: origin/main moved 5 times while this task was landing; requeue it to try again; the commit is on local branch nightshift/001-t');
+    // Its start commit, then one retest per round; nothing of the task reached the remote's main.
+    expect(lines(await readFile(runs, 'utf8'))).toHaveLength(6);
+    expect((await remoteGit(s, ['log', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'main'])).trim()).toBe('');
+    expect(lines(await remoteGit(s, ['log', '--format=%s', 'main']))).toEqual(['h6', 'h5', 'h4', 'h3', 'h2', 'h1', 'land mode', 'initial']);
+    expect(await s.git(['show', 'nightshift/001-t:t.txt'])).toBe('t\n');
+    expect((await events(s)).some((e) => e.event === 'landed')).toBe(false);
   });
 
   it('never lands a task cancelled while it waited for another lander (fencing before the push to base)', async () => {

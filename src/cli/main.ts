@@ -7,6 +7,7 @@ import { cancelTasks, requeueTasks } from '../commands/requeue.js';
 import { showLogs, tailProgress } from '../commands/tail.js';
 import { runDaemon } from '../commands/daemon.js';
 import { runDemo } from '../commands/demo.js';
+import { runDoctor } from '../commands/doctor.js';
 import { cleanRepo } from '../commands/clean.js';
 import type { Output } from '../commands/repo.js';
 
@@ -101,6 +102,9 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
     .option('-f, --follow', 'keep printing new output')
     .action((id: string, o: { attempt?: number; follow?: boolean }) => run(() => showLogs({ cwd, id, ...o }, io))());
+
+  program.command('doctor').description('readiness: git, rules.md, and every executor the rules route to')
+    .action(run(() => runDoctor({ cwd }, io)));
 
   program.command('clean').description("remove nightshift's worktrees and stale locks; keeps branches")
     .action(run(() => cleanRepo({ cwd }, io)));

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskError, oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
+import { loadSkills } from '../exec/skills.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import {
   addWorktree,
@@ -118,12 +119,16 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     return stepFailure(step, outcome, logFile, from, ctx);
   };
 
+  // Before setup: a missing skill blocks the task, and setup can take minutes.
+  const skills = await loadSkills(task.skills ?? [], worktree);
+  if (skills.kind === 'missing') return { kind: 'blocked', reason: skills.reason };
+
   if (ctx.rules.setup) {
     const failed = await shellStep('setup', ctx.rules.setup, ctx.rules.timeoutMs);
     if (failed) return failed;
   }
 
-  const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure });
+  const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
   await writeFile(promptFile, prompt);
   const execFailed = await runExecutors(ctx, {
     task,

@@ -71,7 +71,8 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     const onto = fetched.commit;
 
     // Already on top of the newest base (nobody landed since the task started): nothing to rebase or retest.
-    if (!(await isAncestor(wt, onto, head))) {
+    // Anything else, even a base rewound to an ancestor, means replaying the task's commits onto it.
+    if (onto !== from) {
       await logHeader(logFile, `land round ${round}: rebasing ${head.slice(0, 12)} onto ${upstream} ${onto.slice(0, 12)}`);
       const result = await rebaseOnto(wt, onto, from);
       switch (result.kind) {
@@ -127,7 +128,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
       }
     }
 
-    await logHeader(logFile, `landed ${head.slice(0, 12)} on ${upstream}${rebased ? ' (rebased, retested)' : ''}`);
+    await logHeader(logFile, `landed ${head.slice(0, 12)} on ${upstream}${rebased ? ` (rebased${input.retest ? ', retested' : ''})` : ''}`);
     // The branch is kept on the remote too; base already has the commit, so failing here loses nothing.
     await pushBranch(wt, remote, branch).catch((err: unknown) =>
       ctx.logger.warn({ task: input.task.id, err }, 'landed, but pushing the task branch failed'),

@@ -13,6 +13,7 @@ export const aider: AgentAdapter = {
   name: 'aider',
   program: 'aider',
   versionArgs: ['--version'],
+  installHint: 'python -m pip install aider-install && aider-install',
   invocation(input) {
     const logs = dirname(input.promptFile);
     const stem = basename(input.promptFile, '.prompt.md');
@@ -37,7 +38,9 @@ export const aider: AgentAdapter = {
   },
   interpret(output: string, exit: AgentExit): AgentVerdict {
     const usage = usageOf(output);
-    const errorLine = output.split(/\r?\n/).reverse().find((l) => PROVIDER_ERROR.test(l));
+    // litellm's own line names the error class; aider's friendlier follow-up line is vaguer ("check your quotas").
+    const lines = output.split(/\r?\n/).reverse();
+    const errorLine = lines.find((l) => /litellm\.[A-Za-z]+Error/.test(l)) ?? lines.find((l) => PROVIDER_ERROR.test(l));
     if (errorLine) {
       const cause = /Missing these environment variables/.test(errorLine) ? 'auth' : (infraCause(errorLine) ?? 'other');
       return { kind: 'infra-failure', cause, reason: errorLine.trim().slice(0, 300), resetAt: resetTimeIn(errorLine), usage };

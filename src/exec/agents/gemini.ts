@@ -17,6 +17,7 @@ export const gemini: AgentAdapter = {
   name: 'gemini',
   program: 'gemini',
   versionArgs: ['--version'],
+  installHint: 'npm i -g @google/gemini-cli',
   invocation(input) {
     const argv: [string, ...string[]] = ['gemini', '-p', INSTRUCTION, '--output-format', 'json', '--yolo', '--skip-trust'];
     if (input.options.model) argv.push('--model', input.options.model);

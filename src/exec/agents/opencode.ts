@@ -14,6 +14,7 @@ export const opencode: AgentAdapter = {
   name: 'opencode',
   program: 'opencode',
   versionArgs: ['--version'],
+  installHint: 'npm i -g opencode-ai',
   invocation(input) {
     const argv: [string, ...string[]] = ['opencode', 'run', '--format', 'json', '--auto'];
     // opencode wants provider/model; the user writes it that way in rules.md.
