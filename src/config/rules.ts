@@ -13,6 +13,17 @@ export interface CommandExecutor {
   command: string[];
 }
 
+/** When the review gate runs: on every task, never, or on tasks of some kinds. */
+export type ReviewWhen = { kind: 'always' } | { kind: 'never' } | { kind: 'kinds'; kinds: string[] };
+
+/** rules.md `review:` resolved: a reviewer executor judges the diff after guards and tests pass. */
+export interface ReviewRules {
+  executor: string;
+  when: ReviewWhen;
+  /** An approval with a lower confidence counts as a rejection. */
+  minConfidence: number;
+}
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -31,6 +42,11 @@ export interface Rules {
   remote: string;
   protect: string[];
   tests: string[];
+  /** Most added plus deleted lines one task's change may have; undefined = no limit. */
+  maxChangedLines?: number;
+  /** No file in a change may be larger (checked before anything is staged). */
+  maxFileSize: number;
+  review?: ReviewRules;
   executors: Record<string, CommandExecutor>;
   /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
   agents: Record<string, AgentOptions>;
@@ -50,10 +66,13 @@ export const DEFAULT_RULES: Rules = {
   remote: 'origin',
   protect: [],
   tests: [],
+  maxFileSize: 5 * 1024 * 1024,
   executors: {},
   agents: {},
   body: '',
 };
+
+export const DEFAULT_MIN_CONFIDENCE = 0.7;
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** Conservative branch/remote names: what git allows minus anything that could read as an option. */
@@ -61,7 +80,7 @@ const REF_NAME = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/;
 export const BUILTIN_EXECUTORS = ['shell'] as const;
 const KNOWN_KEYS = new Set([
   'base', 'concurrency', 'executor', 'routes', 'fallback', 'setup', 'test', 'test_timeout', 'timeout', 'stall_timeout',
-  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors',
+  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -183,7 +202,15 @@ export function parseRules(text: string): Rules {
       }
     } else problems.push('executors must be a map of name to { command: [...] }');
   }
-  for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback]) {
+  rules.maxChangedLines = positiveInt('max_changed_lines');
+  if (has('max_file_size')) {
+    const size = parseSize(fm.max_file_size);
+    if (size === undefined) problems.push(`max_file_size: ${JSON.stringify(fm.max_file_size)} is not a size; write it like 5MB, 500KB or a number of bytes`);
+    else rules.maxFileSize = size;
+  }
+  if (has('review')) rules.review = parseReview(fm.review, problems);
+  if (rules.review?.executor === 'shell') problems.push('review.executor: the shell executor cannot review (it runs a task\'s run: command); name an agent or a custom executor');
+  for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor]) {
     if (name !== undefined && !executorKnown(rules, name)) problems.push(`executor "${name}" is not available: ${BUILT_IN_LIST}`);
   }
   if (problems.length > 0) throw configError(problems);
@@ -225,6 +252,62 @@ function agentOptions(name: string, spec: unknown, problems: string[]): AgentOpt
     }
   }
   return problems.length === before ? options : undefined;
+}
+
+/** "5MB", "500 KB", "1.5m", 1048576: a size in bytes, or undefined when it is not one. */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 1 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as string;
+  const factor = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  const bytes = Math.floor(Number(m[1]) * factor);
+  return bytes >= 1 ? bytes : undefined;
+}
+
+/** review: { executor, when: always | never | kind:[a, b], min_confidence }, problems added to the list. */
+function parseReview(value: unknown, problems: string[]): ReviewRules | undefined {
+  const example = 'review: { executor: claude, when: always, min_confidence: 0.7 }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`review must be a map, like ${example}`);
+    return undefined;
+  }
+  const spec = value as Record<string, unknown>;
+  const before = problems.length;
+  for (const key of Object.keys(spec)) {
+    if (!['executor', 'when', 'min_confidence'].includes(key)) problems.push(`review: unknown key "${key}" (known: executor, when, min_confidence)`);
+  }
+  const executor = spec.executor;
+  if (typeof executor !== 'string' || !NAME.test(executor)) problems.push(`review.executor must name the executor that reviews, like ${example}`);
+  let minConfidence = DEFAULT_MIN_CONFIDENCE;
+  if (spec.min_confidence !== undefined && spec.min_confidence !== null) {
+    const c = spec.min_confidence;
+    if (typeof c === 'number' && c >= 0 && c <= 1) minConfidence = c;
+    else problems.push(`review.min_confidence must be a number from 0 to 1, got ${JSON.stringify(c)}`);
+  }
+  const when = parseWhen(spec.when);
+  if (when === undefined) problems.push(`review.when must be always, never or kind:[a, b] (a list of task kinds), got ${JSON.stringify(spec.when)}`);
+  if (problems.length > before || when === undefined) return undefined;
+  return { executor: executor as string, when, minConfidence };
+}
+
+function parseWhen(value: unknown): ReviewWhen | undefined {
+  if (value === undefined || value === null || value === 'always') return { kind: 'always' };
+  if (value === 'never') return { kind: 'never' };
+  let kinds: unknown;
+  // `when: kind:[a,b]` is one YAML string; `when: { kind: [a, b] }` is a map. Both mean the same.
+  if (typeof value === 'string') {
+    const m = /^\s*kinds?\s*:\s*\[([^\]]*)\]\s*$/.exec(value);
+    if (!m) return undefined;
+    kinds = (m[1] as string).split(',').map((k) => k.trim()).filter(Boolean);
+  } else if (typeof value === 'object' && !Array.isArray(value)) {
+    const map = value as Record<string, unknown>;
+    kinds = map.kind ?? map.kinds;
+    if (typeof kinds === 'string') kinds = [kinds];
+  }
+  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => typeof k === 'string' && NAME.test(k))) return undefined;
+  return { kind: 'kinds', kinds: kinds as string[] };
 }
 
 /**

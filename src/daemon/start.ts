@@ -9,6 +9,7 @@ import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
 import { ProgressLog } from '../state/progress.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
+import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
@@ -64,7 +65,9 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
 
   const events = new DaemonEvents();
   if (opts.onProgress) events.on('progress', opts.onProgress);
-  const logger = pino({ base: { pid: process.pid } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
+  // Log records can quote executor output and errors: secrets are masked on the way to the file.
+  const mask = secretMasker();
+  const logger = pino({ base: { pid: process.pid }, hooks: { streamWrite: mask } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
   // Without a configured identity, commits (and the merge commits of stacked dependencies) use nightshift's.

@@ -141,33 +141,21 @@ export async function isAncestor(git: Git, ancestor: string, descendant: string)
   return code === 0;
 }
 
-/** Stages the whole change of the worktree against `base`, folding in any commits the executor made. */
-export async function stageChangeSince(git: Git, base: string): Promise<string[]> {
+/** Soft-resets the executor's own commits onto `base`, keeping their changes in the index and worktree. */
+export async function foldCommitsOnto(git: Git, base: string): Promise<void> {
   const head = await headCommit(git);
-  if (head !== base) {
-    if (!(await isAncestor(git, base, head))) {
-      throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
-    }
-    await git.raw(['reset', '--soft', base]);
+  if (head === base) return;
+  if (!(await isAncestor(git, base, head))) {
+    throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
   }
+  await git.raw(['reset', '--soft', base]);
+}
+
+/** Stages everything in the worktree; returns the paths that differ from `base`. */
+export async function stageAll(git: Git, base: string): Promise<string[]> {
   await git.raw(['add', '--all']);
   const out = await git.raw(['diff', '--cached', '--name-only', '-z', base]);
   return out.split('\0').filter(Boolean);
-}
-
-/** Changed paths with their status letter (A, M, D, R...) against base, index side. */
-export async function stagedChanges(git: Git, base: string): Promise<Array<{ status: string; path: string; from?: string }>> {
-  const out = await git.raw(['diff', '--cached', '--name-status', '-z', '-M', base]);
-  const fields = out.split('\0').filter((f) => f !== '');
-  const changes: Array<{ status: string; path: string; from?: string }> = [];
-  for (let i = 0; i < fields.length; ) {
-    const status = fields[i++] as string;
-    if (status.startsWith('R') || status.startsWith('C')) {
-      const from = fields[i++] as string;
-      changes.push({ status: status[0] as string, from, path: fields[i++] as string });
-    } else changes.push({ status: status[0] as string, path: fields[i++] as string });
-  }
-  return changes;
 }
 
 /** Commits the index with a message read from a file (so no task text is ever an argument). */

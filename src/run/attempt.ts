@@ -1,26 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TaskError, oneLine, toError } from '../errors.js';
+import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
-import {
-  addWorktree,
-  commitFromFile,
-  openGit,
-  pushBranch,
-  removeWorktree,
-  stageChangeSince,
-  stagedChanges,
-} from '../git/git.js';
+import { addWorktree, commitFromFile, openGit, pushBranch, removeWorktree } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
-import { checkGuards } from './guards.js';
+import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
 import { runExecutors, type AttemptReport } from './executorStep.js';
 import { landCommit } from './land.js';
+import { reviewChange } from './review.js';
+import { shouldReview } from './verdict.js';
+import { maskFile, maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 
 /** How often a running step re-reads its task file for a cancel. */
@@ -104,6 +99,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       },
     });
     clearInterval(watch);
+    // The child wrote its output straight into the transcript: secrets are masked once it is done, before
+    // anything reads a tail of it for a prompt, an error or progress.txt.
+    await maskFile(logFile);
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await claim.setExecutorGroup(undefined).catch(() => undefined);
@@ -129,7 +127,10 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
 
   const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
-  await writeFile(promptFile, prompt);
+  const masked = maskSecrets(prompt);
+  await writeFile(promptFile, masked);
+  // The executor must not move base, other branches or tags: compared after it ran.
+  const refsBefore = await takeRefSnapshot(ctx.git);
   const execFailed = await runExecutors(ctx, {
     task,
     attempt,
@@ -137,31 +138,28 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     worktree,
     wt,
     promptFile,
-    promptBytes: Buffer.byteLength(prompt),
+    promptBytes: Buffer.byteLength(masked),
     logFile,
     report: input.report ?? { runs: [] },
     run: runStep,
     stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
   });
-  if (execFailed) return execFailed;
+  // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
+  const refViolations = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
+  if (execFailed) return withRefViolations(execFailed, refViolations);
 
-  let paths: string[];
-  try {
-    paths = await stageChangeSince(wt, baseCommit);
-  } catch (err) {
-    if (err instanceof TaskError) return { kind: 'failure', reason: err.message, detail: err.message, retry: err.retry };
-    throw err;
-  }
-  if (paths.length === 0) {
+  const guarded = await guardAndStage({ worktree: wt, baseCommit, refViolations, rules: ctx.rules, task });
+  if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
+  if (guarded.kind === 'empty') {
     const reason = 'no changes: the executor finished without changing any file';
     return { kind: 'failure', reason, detail: `${reason}. The task needs a change to the files in this directory.`, retry: true };
   }
-  const violations = checkGuards(await stagedChanges(wt, baseCommit), { files: task.files, protect: ctx.rules.protect, tests: ctx.rules.tests });
-  if (violations.length > 0) {
-    const reason = `guard failed: ${violations.join('; ')}`;
+  if (guarded.kind === 'violations') {
+    const reason = `guard failed: ${guarded.violations.join('; ')}`;
     await logHeader(logFile, reason);
     return { kind: 'failure', reason: oneLine(reason), detail: `${reason}\nUndo those changes and stay within the rules.`, retry: true };
   }
+  const paths = guarded.paths;
 
   if (ctx.rules.test) {
     const failed = await shellStep('tests', ctx.rules.test, ctx.rules.testTimeoutMs);
@@ -169,12 +167,35 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     await ctx.progress.append(task.id, 'tests-passed', { attempt });
   }
 
+  if (shouldReview(ctx.rules.review, task)) {
+    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
+    switch (reviewed.kind) {
+      case 'approved':
+        break;
+      case 'rejected':
+        return { kind: 'failure', reason: oneLine(reviewed.reason), detail: reviewed.detail, retry: true };
+      case 'blocked':
+        return { kind: 'blocked', reason: reviewed.reason };
+      case 'cancelled':
+        return { kind: 'lost', why: 'cancelled' };
+      case 'step-failed': {
+        const failed = await stepFailure(reviewed.step, reviewed.outcome, logFile, reviewed.from, ctx);
+        if (failed) return failed;
+        break;
+      }
+      default: {
+        const never: never = reviewed;
+        throw new Error(`unexpected review result ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
   // Fencing: only the owner of the claim may commit and publish.
   if (!claim.isHeld()) return { kind: 'lost', why: 'claim' };
   if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
-  await writeFile(messageFile, `${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`);
+  await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
   const commit = await commitFromFile(wt, messageFile);
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 

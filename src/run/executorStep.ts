@@ -130,23 +130,33 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
   return until ? { kind: 'waiting', reason, until } : { kind: 'blocked', reason };
 }
 
+/**
+ * How to start a planned executor on a prompt file: a command's argv, or the agent adapter's invocation.
+ * Shared by task executors and the reviewer, so any executor can review.
+ */
+export function stepRequest(
+  plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
+  prompt: { promptFile: string; promptBytes: number; worktree: string },
+  timeoutMs: number,
+  stallTimeoutMs: number | undefined,
+): StepRequest {
+  const { promptFile } = prompt;
+  if (plan.kind === 'run') {
+    // Command executors may read the prompt on stdin too; the shell executor has no use for it.
+    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
+  }
+  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
+  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
+}
+
 type RunResult = { kind: 'verdict'; verdict: AgentVerdict; from: number } | { kind: 'done'; outcome: AttemptOutcome };
 
 /** Starts one executor and reads its result into a verdict (or an outcome that ends the attempt now). */
 async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>): Promise<RunResult> {
-  const { logFile, promptFile } = input;
+  const { logFile } = input;
   await logHeader(logFile, `executor ${plan.name}`);
   const from = await logSize(logFile);
-  let request: StepRequest;
-  if (plan.kind === 'run') {
-    // Command executors may read the prompt on stdin too; the shell executor has no use for it.
-    request = { argv: plan.argv, timeoutMs: 0, stdinFile: plan.name === 'shell' ? undefined : promptFile };
-  } else {
-    const inv = plan.adapter.invocation({ promptFile, promptBytes: input.promptBytes, worktree: input.worktree, options: plan.options });
-    request = { argv: inv.argv, timeoutMs: 0, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
-  }
-  request.timeoutMs = input.task.timeoutMs ?? ctx.rules.timeoutMs;
-  request.stallTimeoutMs = ctx.rules.stallTimeoutMs;
+  const request = stepRequest(plan, input, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
 
   const outcome = await input.run(request);
   if (outcome === 'cancelled') return { kind: 'done', outcome: { kind: 'lost', why: 'cancelled' } };

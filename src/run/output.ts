@@ -26,9 +26,12 @@ export async function tailSince(file: string, from: number, maxLines = 40): Prom
   }
 }
 
+const HEADER = /^==> \d{4}-\d\d-\d\dT[\d:.]+Z /;
+
 /** The last non-empty line of a tail, for one-line error reasons. */
 export function lastLine(tail: string): string {
-  const lines = tail.split('\n').filter((l) => l.trim() !== '');
+  // Our own section headers are not the step's output: a silent step has no last line.
+  const lines = tail.split('\n').filter((l) => l.trim() !== '' && !HEADER.test(l));
   return lines[lines.length - 1]?.trim() ?? '';
 }
 

@@ -9,6 +9,8 @@ import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
 import { taskStart } from './startPoint.js';
+import { checkPlanDrift, driftBase } from './drift.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
 import type { AttemptReport } from './executorStep.js';
@@ -57,7 +59,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  const start = await taskStart(ctx, task);
+  let start = await taskStart(ctx, task);
+  if (start.kind === 'ok') {
+    const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
+    if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
+  }
   if (start.kind === 'blocked') {
     const reason = start.reason;
     await write({ status: 'blocked', error: reason, finished_at: utcStamp() }, (t) => t.status === 'queued');
@@ -127,6 +133,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     } finally {
       await removeWorktree(ctx.git, worktree);
     }
+    // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
+    if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
+    if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
     emitAttemptFinished(ctx, task, attempt, outcome, report);
     const used = attemptUsage(report);
