@@ -21,5 +21,10 @@ export interface RunContext {
   events: DaemonEvents;
   /** Aborted when the daemon stops: running executors are stopped and their tasks requeued. */
   stopSignal: AbortSignal;
+  /**
+   * Aborted as soon as a stop is asked for (before stopSignal, which waits out the grace period): no new
+   * attempt or retry starts, a retry waiting out its backoff goes back to the queue at once.
+   */
+  drainSignal?: AbortSignal;
   ownerId: string;
 }

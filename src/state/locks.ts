@@ -1,11 +1,12 @@
 import lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode, toError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { pidAlive } from './pids.js';
 
-/** Who holds a claim. Written beside the lock so another process (cancel, recovery) can find the executor. */
+/** Who holds a claim. Written inside the lock directory so another process (cancel, recovery) can find the executor. */
 export interface LockOwner {
   host: string;
   pid: number;
@@ -18,6 +19,11 @@ export interface Claim {
   readonly id: string;
   /** False once proper-lockfile reports the lock compromised (stale-taken by someone else): stop quietly. */
   isHeld(): boolean;
+  /**
+   * Looks at the lock on disk now (not at the last 5 s refresh): still our directory with our owner file.
+   * Called right before publishing (commit, push, final status) to keep the fencing window to milliseconds.
+   */
+  verify(): Promise<boolean>;
   setExecutorGroup(pgid: number | undefined): Promise<void>;
   release(): Promise<void>;
 }
@@ -28,44 +34,88 @@ export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'lost-race
 // left over from a dead process and may be taken over.
 const STALE_MS = 30_000;
 const UPDATE_MS = 5_000;
+const OWNER_FILE = 'owner.json';
 
 export function ownerId(): string {
   return `${hostname()}:${process.pid}`;
 }
 
+const lockDir = (locksDir: string, id: string) => join(locksDir, `${id}.lock`);
+
 /**
- * Claims a task for the whole of its run. The lock is a directory under .nightshift/locks (never in tasks/,
- * where the user and the watcher live); mkdir is atomic, so of two claimants exactly one wins.
+ * Claims a task for the whole of its run. The lock is a directory under the locks folder (never in tasks/,
+ * where the user and the watcher live); mkdir is atomic, so of two claimants exactly one wins. The owner
+ * file lives inside the lock directory, so it always describes that directory and no other: a takeover
+ * can never judge a fresh lock by a dead owner's file.
  */
 export async function claimTask(locksDir: string, id: string): Promise<ClaimResult> {
   const first = await tryClaim(locksDir, id);
   if (first.kind === 'claimed') return first;
-  // A lock whose owner died on this host moments ago is not stale by age yet; its pid tells us now.
-  const owner = await readLockOwner(locksDir, id);
-  if (!owner || owner.host !== hostname() || pidAlive(owner.pid)) return first;
-  await rm(join(locksDir, `${id}.lock`), { recursive: true, force: true });
-  return tryClaim(locksDir, id);
+  if (!(await looksDead(locksDir, id))) return first;
+  return takeOver(locksDir, id);
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * A held lock is dead when its owner is a process on this host that no longer exists, or (owner on another
+ * host, or no owner file yet) when nobody has refreshed it for STALE_MS.
+ */
+async function looksDead(locksDir: string, id: string): Promise<boolean> {
+  const owner = await readLockOwner(locksDir, id);
+  if (owner && owner.host === hostname()) return !pidAlive(owner.pid);
   try {
-    process.kill(pid, 0);
-    return true;
+    return (await stat(lockDir(locksDir, id))).mtimeMs < Date.now() - STALE_MS;
   } catch (err) {
-    return !hasCode(err, 'ESRCH');
+    if (hasCode(err, 'ENOENT')) return true;
+    throw err;
+  }
+}
+
+/**
+ * Removing a dead lock and claiming it is check-then-act: two recoverers could both see it dead and the
+ * slower one would remove the faster one's fresh lock. Takeovers therefore run one at a time under a short
+ * per-task mutex, and re-check inside it. A plain claimant never removes anything, so it needs no mutex.
+ */
+async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
+  const target = join(locksDir, `${id}.takeover`);
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, {
+      realpath: false,
+      lockfilePath: `${target}.lock`,
+      stale: 10_000,
+      retries: { retries: 20, minTimeout: 20, maxTimeout: 200 },
+    });
+  } catch (err) {
+    if (hasCode(err, 'ELOCKED')) return { kind: 'lost-race' };
+    throw err;
+  }
+  try {
+    const again = await tryClaim(locksDir, id);
+    if (again.kind === 'claimed' || !(await looksDead(locksDir, id))) return again;
+    await rm(join(lockDir(locksDir, id), OWNER_FILE), { force: true });
+    try {
+      // rmdir, not rm -r: anything else inside means someone is using it.
+      await rmdir(lockDir(locksDir, id));
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT')) return { kind: 'lost-race' };
+    }
+    return await tryClaim(locksDir, id);
+  } finally {
+    await release().catch(() => undefined);
   }
 }
 
 async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   await mkdir(locksDir, { recursive: true });
   const target = join(locksDir, id);
-  const ownerFile = join(locksDir, `${id}.owner.json`);
+  const dir = lockDir(locksDir, id);
+  const ownerFile = join(dir, OWNER_FILE);
   let held = true;
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(target, {
       realpath: false,
-      lockfilePath: `${target}.lock`,
+      lockfilePath: dir,
       stale: STALE_MS,
       update: UPDATE_MS,
       retries: 0,
@@ -76,20 +126,32 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
       },
     });
   } catch (err) {
-    if (hasCode(err, 'ELOCKED')) return { kind: 'lost-race' };
+    // ENOTEMPTY: proper-lockfile found the lock stale by age and could not rmdir it because an owner file
+    // is inside; whether it is really dead is for takeOver() to decide.
+    if (hasCode(err, 'ELOCKED') || hasCode(err, 'ENOTEMPTY')) return { kind: 'lost-race' };
     throw err;
   }
   const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
-  await writeFileAtomic(ownerFile, JSON.stringify(owner));
+  try {
+    await writeFileAtomic(ownerFile, JSON.stringify(owner));
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
+  }
   let released = false;
   return {
     kind: 'claimed',
     claim: {
       id,
       isHeld: () => held && !released,
+      async verify() {
+        if (!held || released) return false;
+        const now = await readLockOwner(locksDir, id).catch(() => undefined);
+        return now?.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt;
+      },
       async setExecutorGroup(pgid) {
         owner.pgid = pgid;
-        if (held) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
       },
       async release() {
         if (released) return;
@@ -107,14 +169,15 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
 
 /** Whether some live process holds the task's claim lock (a fresh lock dir). */
 export async function isClaimed(locksDir: string, id: string): Promise<boolean> {
-  return lockfile.check(join(locksDir, id), { realpath: false, lockfilePath: join(locksDir, `${id}.lock`), stale: STALE_MS });
+  if (!(await lockfile.check(join(locksDir, id), { realpath: false, lockfilePath: lockDir(locksDir, id), stale: STALE_MS }))) return false;
+  return !(await looksDead(locksDir, id));
 }
 
 export async function readLockOwner(locksDir: string, id: string): Promise<LockOwner | undefined> {
   try {
-    return JSON.parse(await readFile(join(locksDir, `${id}.owner.json`), 'utf8')) as LockOwner;
+    return JSON.parse(await readFile(join(lockDir(locksDir, id), OWNER_FILE), 'utf8')) as LockOwner;
   } catch (err) {
-    if (hasCode(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
+    if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR') || err instanceof SyntaxError) return undefined;
     throw err;
   }
 }
