@@ -93,7 +93,7 @@ export class Scheduler {
       events: ctx.events,
       paths: ctx.paths,
       done: this.done,
-      stop: () => this.stop(),
+      stop: (opts) => this.stop(opts),
     };
   }
 
