@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { realpathSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Where everything lives, derived from the repository root. One place, so no module guesses a path. */
 export interface Paths {
@@ -57,14 +57,19 @@ export function taskLogDir(paths: Paths, id: string): string {
 
 /**
  * Claims must be seen by every daemon that reads the same task files. Normally tasks/ belongs to one
- * checkout and the locks live in its .nightshift/. When tasks/ is a symlink to a folder that several
- * checkouts share, the locks live in that folder's own `.nightshift/locks`, where every one of them looks
- * (dot names are never task files, and the watcher ignores them).
+ * checkout and the locks live in its .nightshift/. When tasks/ is a symlink, the locks live with the
+ * folder it points to: in the .nightshift/ of the checkout that folder belongs to (its `tasks/`), or else
+ * (a folder outside every checkout) in the folder's own `.nightshift/locks`. Every daemon sharing the
+ * folder thus looks in one place. Dot names are never task files, and the watcher ignores them.
  */
 export function locksDirFor(root: string, state: string): string {
   try {
     const real = realpathSync(join(root, 'tasks'));
-    if (real !== join(realpathSync(root), 'tasks')) return join(real, '.nightshift', 'locks');
+    if (real !== join(realpathSync(root), 'tasks')) {
+      const owner = dirname(real);
+      if (basename(real) === 'tasks' && existsSync(join(owner, '.git'))) return join(owner, '.nightshift', 'locks');
+      return join(real, '.nightshift', 'locks');
+    }
   } catch {
     // no tasks/ yet: nothing to share
   }

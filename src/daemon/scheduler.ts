@@ -20,6 +20,8 @@ import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './star
  * writer or an editor's save in progress is not news, and the next change event looks at it again.
  */
 const INVALID_SETTLE_MS = 1000;
+/** See retrySoon(). */
+const RETRY_SOON_MS = 3000;
 
 export interface SchedulerControls {
   stop: AbortController;
@@ -46,6 +48,7 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (summary: RunSummary) => void;
   private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
 
@@ -137,6 +140,7 @@ export class Scheduler {
       if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
         const result = await recoverTask(ctx, e.task);
         if (result !== 'held') this.rescanRequested = true;
+        else this.retrySoon();
         if (result === 'failed') this.summary.failed++;
         if (result === 'finalized') this.summary.done++;
       }
@@ -166,6 +170,20 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A task another process holds (or held when it died, and its lock cannot be judged dead yet) is looked
+   * at again a few seconds later rather than at the next full rescan. Cheap: one read of tasks/.
+   */
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.skipped.clear();
+      this.kick();
+    }, RETRY_SOON_MS);
+    this.retryTimer.unref();
+  }
+
   /** True (and a rescan booked) when the file changed less than INVALID_SETTLE_MS ago. */
   private async stillSettling(file: string): Promise<boolean> {
     let age: number;
@@ -187,7 +205,10 @@ export class Scheduler {
   private launch(task: Task): void {
     const run = runTask(this.ctx, task)
       .then((result) => {
-        if (result.kind === 'skipped') this.skipped.set(task.id, task.text);
+        if (result.kind === 'skipped') {
+          this.skipped.set(task.id, task.text);
+          this.retrySoon();
+        }
         else this.skipped.delete(task.id);
         this.count(result);
       })
@@ -238,6 +259,7 @@ export class Scheduler {
       if (this.timer) clearInterval(this.timer);
       if (this.settleTimer) clearTimeout(this.settleTimer);
       if (this.graceTimer) clearTimeout(this.graceTimer);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
       await this.watcher?.close();
       const s = this.summary;
       await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting });

@@ -1,8 +1,8 @@
 import lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
-import { mkdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasCode, toError } from '../errors.js';
+import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { pidAlive } from './pids.js';
 
@@ -17,7 +17,7 @@ export interface LockOwner {
 
 export interface Claim {
   readonly id: string;
-  /** False once proper-lockfile reports the lock compromised (stale-taken by someone else): stop quietly. */
+  /** False once the heartbeat or verify() found the lock taken over by someone else: stop quietly. */
   isHeld(): boolean;
   /**
    * Looks at the lock on disk now (not at the last 5 s refresh): still our directory with our owner file.
@@ -30,11 +30,14 @@ export interface Claim {
 
 export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'lost-race' };
 
-// proper-lockfile refreshes the lock's mtime every UPDATE ms; a lock not refreshed for STALE ms is treated as
-// left over from a dead process and may be taken over.
+// A claim's holder touches its owner file every UPDATE ms; an owner on another host that has not done so
+// for STALE ms is taken for dead. (On this host the pid says so at once.) The claim is a plain mkdir, not
+// proper-lockfile: that checks the directory's mtime for takeovers, and writing the owner file inside
+// changes it, so every claim held past one refresh would look compromised.
 const STALE_MS = 30_000;
 const UPDATE_MS = 5_000;
 const OWNER_FILE = 'owner.json';
+const ORPHAN_MS = 10_000;
 
 export function ownerId(): string {
   return `${hostname()}:${process.pid}`;
@@ -56,14 +59,18 @@ export async function claimTask(locksDir: string, id: string): Promise<ClaimResu
 }
 
 /**
- * A held lock is dead when its owner is a process on this host that no longer exists, or (owner on another
- * host, or no owner file yet) when nobody has refreshed it for STALE_MS.
+ * A held lock is dead when its owner is a process on this host that no longer exists; when its owner is
+ * on another host and nobody has refreshed it for STALE_MS; or when it has no owner file and has not been
+ * touched for ORPHAN_MS (a process killed between creating the lock and writing its owner, or between
+ * removing its owner and the lock: a live claimant writes its owner within milliseconds of the mkdir).
  */
 async function looksDead(locksDir: string, id: string): Promise<boolean> {
   const owner = await readLockOwner(locksDir, id);
   if (owner && owner.host === hostname()) return !pidAlive(owner.pid);
   try {
-    return (await stat(lockDir(locksDir, id))).mtimeMs < Date.now() - STALE_MS;
+    // The owner's heartbeat touches its owner file; a lock without one is judged by the directory.
+    const age = Date.now() - (await stat(owner ? join(lockDir(locksDir, id), OWNER_FILE) : lockDir(locksDir, id))).mtimeMs;
+    return age > (owner ? STALE_MS : ORPHAN_MS);
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return true;
     throw err;
@@ -92,13 +99,9 @@ async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
   try {
     const again = await tryClaim(locksDir, id);
     if (again.kind === 'claimed' || !(await looksDead(locksDir, id))) return again;
-    await rm(join(lockDir(locksDir, id), OWNER_FILE), { force: true });
-    try {
-      // rmdir, not rm -r: anything else inside means someone is using it.
-      await rmdir(lockDir(locksDir, id));
-    } catch (err) {
-      if (!hasCode(err, 'ENOENT')) return { kind: 'lost-race' };
-    }
+    // Dead, and only takeovers remove a lock that is not theirs: whatever is inside goes (the owner file, or
+    // the temp file of an owner write cut short by a kill).
+    await rm(lockDir(locksDir, id), { recursive: true, force: true });
     return await tryClaim(locksDir, id);
   } finally {
     await release().catch(() => undefined);
@@ -107,69 +110,65 @@ async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
 
 async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   await mkdir(locksDir, { recursive: true });
-  const target = join(locksDir, id);
   const dir = lockDir(locksDir, id);
   const ownerFile = join(dir, OWNER_FILE);
-  let held = true;
-  let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(target, {
-      realpath: false,
-      lockfilePath: dir,
-      stale: STALE_MS,
-      update: UPDATE_MS,
-      retries: 0,
-      onCompromised: () => {
-        // Another process took the lock over (we were stalled past STALE_MS). Fencing: from now on this
-        // process may not commit, push or write a final status for the task.
-        held = false;
-      },
-    });
+    await mkdir(dir);
   } catch (err) {
-    // ENOTEMPTY: proper-lockfile found the lock stale by age and could not rmdir it because an owner file
-    // is inside; whether it is really dead is for takeOver() to decide.
-    if (hasCode(err, 'ELOCKED') || hasCode(err, 'ENOTEMPTY')) return { kind: 'lost-race' };
+    if (hasCode(err, 'EEXIST')) return { kind: 'lost-race' };
     throw err;
   }
   const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
   try {
     await writeFileAtomic(ownerFile, JSON.stringify(owner));
   } catch (err) {
-    await release().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  let held = true;
   let released = false;
+  const verify = async (): Promise<boolean> => {
+    if (!held || released) return false;
+    const now = await readLockOwner(locksDir, id).catch(() => undefined);
+    const ours = now?.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt;
+    // Once taken over (we stalled past STALE_MS and a process on another host judged us dead), never again ours.
+    if (!ours) held = false;
+    return ours;
+  };
+  // The heartbeat: other hosts judge the lock by the owner file's age. It also notices a takeover.
+  const heartbeat = setInterval(() => {
+    void verify().then((ours) => (ours ? utimes(ownerFile, new Date(), new Date()) : undefined)).catch(() => undefined);
+  }, UPDATE_MS);
+  heartbeat.unref();
   return {
     kind: 'claimed',
     claim: {
       id,
       isHeld: () => held && !released,
-      async verify() {
-        if (!held || released) return false;
-        const now = await readLockOwner(locksDir, id).catch(() => undefined);
-        return now?.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt;
-      },
+      verify,
       async setExecutorGroup(pgid) {
         owner.pgid = pgid;
         if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
       },
       async release() {
         if (released) return;
+        clearInterval(heartbeat);
+        const ours = await verify();
         released = true;
-        if (held) {
-          await rm(ownerFile, { force: true });
-          await release().catch((err: unknown) => {
-            if (!hasCode(err, 'ERELEASED') && !hasCode(err, 'ENOTACQUIRED')) throw toError(err);
-          });
-        }
+        if (ours) await rm(dir, { recursive: true, force: true });
       },
     },
   };
 }
 
-/** Whether some live process holds the task's claim lock (a fresh lock dir). */
+/** Whether some live process holds the task's claim lock. */
 export async function isClaimed(locksDir: string, id: string): Promise<boolean> {
-  if (!(await lockfile.check(join(locksDir, id), { realpath: false, lockfilePath: lockDir(locksDir, id), stale: STALE_MS }))) return false;
+  try {
+    await stat(lockDir(locksDir, id));
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return false;
+    throw err;
+  }
   return !(await looksDead(locksDir, id));
 }
 
