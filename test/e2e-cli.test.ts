@@ -89,7 +89,7 @@ describe('usage errors outside a usable repository', () => {
     const r = await sb.cli(['daemon', 'start', '--once']);
     expectUsageError(r, /rules\.md is not valid/);
     expect(r.stderr).toMatch(/^ {2}- concurrency must be a whole number of at least 1, got 0$/m);
-    expect(r.stderr).toMatch(/^ {2}- push must be none or branch, got "sideways"$/m);
+    expect(r.stderr).toMatch(/^ {2}- push must be none, branch or land, got "sideways"$/m);
     // Nothing started.
     expect(existsSync(join(sb.repo, 'progress.txt'))).toBe(false);
     expect((await readTask(sb, '001-x')).fm.status).toBeUndefined();

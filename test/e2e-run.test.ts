@@ -450,7 +450,7 @@ describe('executors', () => {
     expect(r.code).toBe(1);
     const { fm } = await readTask(sb, '001-ghost');
     expect(fm.status).toBe('blocked');
-    expect(String(fm.error)).toContain('executor "nosuch" is not defined');
+    expect(String(fm.error)).toContain('executor "nosuch" is not available');
     expect(String(fm.error)).toContain('executors:');
     expect(fm.attempts).toBe(0);
     expect((await events(sb)).find((e) => e.id === '001-ghost' && e.event === 'blocked')?.fields.reason).toBe(fm.error);

@@ -101,7 +101,7 @@ describe('planExecutor', () => {
     ['no executor at all', {}, '', '(none)', /^no executor: set executor: in the task or in rules\.md, or give the task a run: command/],
     ['shell without run:', { executor: 'shell' }, '', 'shell', /^the shell executor needs a run: command in the task$/],
     ['shell with a blank run:', { run: '   ' }, '', 'shell', /^the shell executor needs a run: command in the task$/],
-    ['a task naming an undefined executor', { executor: 'codex' }, '', 'codex', /^executor "codex" is not defined: add it under executors: in rules\.md \(built in: shell\)$/],
+    ['a task naming an undefined executor', { executor: 'mystery' }, '', 'mystery', /^executor "mystery" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:$/],
   ])('unavailable: %s', (_name, fields, rulesYaml, name, reason) => {
     expect(planExecutor(task(fields), rules(rulesYaml), CTX)).toEqual({ kind: 'unavailable', name, reason: expect.stringMatching(reason) });
   });

@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { globToRegExp, matchesAny } from '../src/util/glob.js';
-import { checkGuards, type Change, type GuardRules } from '../src/run/guards.js';
+import {
+  checkGuards as checkFacts,
+  checkRefs,
+  checkWorktree,
+  formatBytes,
+  hasConflictMarkers,
+  symlinkEscapes,
+  underDotGit,
+  type Change,
+  type ChangeFacts,
+  type GuardRules,
+  type RefMove,
+  type WorktreeEntry,
+} from '../src/run/guards.js';
+
+/** The staged-change guards on a list of changes, with neutral facts unless a test gives its own. */
+const checkGuards = (changes: Change[], rules: GuardRules, extra: Partial<ChangeFacts> = {}) =>
+  checkFacts({ changes, changedLines: 0, addedLines: {}, testFiles: { before: 0, after: 0 }, ...extra }, rules);
 
 describe('globToRegExp', () => {
   // [pattern, path, matches]
@@ -171,5 +188,134 @@ describe('checkGuards: reporting', () => {
 
   it('passes an empty change', () => {
     expect(checkGuards([], { files: ['src/**'], protect: ['**'], tests: ['**'] })).toEqual([]);
+  });
+});
+
+describe('checkGuards: fewer test files', () => {
+  const rules: GuardRules = { ...NONE, tests: ['test/**'] };
+  it('fails a change that leaves fewer test files than before, also without a deletion in the list', () => {
+    expect(checkGuards([mod('test/a.ts')], rules, { testFiles: { before: 3, after: 2 } })).toEqual(['tests: the change leaves 2 test files, 3 before']);
+  });
+  it('passes the same or more test files', () => {
+    expect(checkGuards([add('test/b.ts')], rules, { testFiles: { before: 3, after: 4 } })).toEqual([]);
+    expect(checkGuards([mod('test/a.ts')], rules, { testFiles: { before: 3, after: 3 } })).toEqual([]);
+  });
+  it('does not count without tests patterns', () => {
+    expect(checkGuards([del('test/a.ts')], NONE, { testFiles: { before: 3, after: 2 } })).toEqual([]);
+  });
+});
+
+describe('checkGuards: max_changed_lines', () => {
+  it.each<[number | undefined, number, boolean]>([
+    [undefined, 1_000_000, false],
+    [100, 100, false],
+    [100, 101, true],
+    [1, 0, false],
+  ])('limit %s, %s lines -> violation: %s', (limit, lines, fails) => {
+    const v = checkGuards([mod('a.ts')], { ...NONE, maxChangedLines: limit }, { changedLines: lines });
+    expect(v).toEqual(fails ? [`max_changed_lines: the change adds and removes ${lines} lines, more than ${limit}; split the task or make a smaller change`] : []);
+  });
+});
+
+describe('conflict markers', () => {
+  it.each<[string[], boolean]>([
+    [['<<<<<<< HEAD', 'a', '=======', 'b', '>>>>>>> theirs'], true],
+    [['<<<<<<<'], true],
+    [['>>>>>>> branch'], true],
+    [['Title', '======='], false],
+    [['<<<<<<<< eight'], false],
+    [[' <<<<<<< indented'], false],
+    [['a <<<<<<< b'], false],
+    [[], false],
+  ])('%j -> %s', (lines, expected) => {
+    expect(hasConflictMarkers(lines)).toBe(expected);
+  });
+  it('names the files that add markers', () => {
+    const v = checkGuards([mod('a.ts'), mod('b.md')], NONE, { addedLines: { 'a.ts': ['<<<<<<< HEAD', 'x', '=======', '>>>>>>> y'], 'b.md': ['Title', '======='] } });
+    expect(v).toEqual(['conflict markers: unresolved <<<<<<< / >>>>>>> lines in a.ts']);
+  });
+});
+
+describe('.git paths and gitlinks', () => {
+  it.each<[string, boolean]>([
+    ['.git/config', true],
+    ['sub/.git/HEAD', true],
+    ['sub/.GIT/HEAD', true],
+    ['.github/workflows/ci.yml', false],
+    ['.gitignore', false],
+    ['a.git/x', false],
+  ])('%s under .git: %s', (path, expected) => {
+    expect(underDotGit(path)).toBe(expected);
+  });
+  it('fails a gitlink (an embedded repository added as mode 160000)', () => {
+    expect(checkGuards([{ status: 'A', path: 'vendor/lib', mode: '160000' }, { status: 'A', path: 'x.ts', mode: '100644' }], NONE)).toEqual([
+      '.git: embedded repositories (gitlinks) added: vendor/lib',
+    ]);
+  });
+});
+
+describe('checkWorktree', () => {
+  const MB = 1024 * 1024;
+  const limits = { maxFileSize: 5 * MB };
+  it('fails files over the size limit, with their sizes', () => {
+    const entries: WorktreeEntry[] = [
+      { path: 'big.bin', kind: 'file', size: 100 * MB },
+      { path: 'edge.bin', kind: 'file', size: 5 * MB },
+      { path: 'gone.txt', kind: 'missing' },
+    ];
+    expect(checkWorktree(entries, limits)).toEqual(['max_file_size: files over 5 MB: big.bin (100 MB)']);
+  });
+  it('fails embedded repositories and symlinks that leave the worktree', () => {
+    const entries: WorktreeEntry[] = [
+      { path: 'sub', kind: 'repository' },
+      { path: 'etc', kind: 'symlink', target: '/etc/passwd' },
+      { path: 'a/up', kind: 'symlink', target: '../../outside' },
+      { path: 'a/ok', kind: 'symlink', target: '../README.md' },
+    ];
+    expect(checkWorktree(entries, limits)).toEqual([
+      '.git: embedded repositories (folders with their own .git): sub',
+      'symlinks: pointing outside the worktree: etc -> /etc/passwd, a/up -> ../../outside',
+    ]);
+  });
+  it.each<[string, string, boolean]>([
+    ['link', 'README.md', false],
+    ['link', './src/../README.md', false],
+    ['a/b/link', '../../x', false],
+    ['a/b/link', '../../../x', true],
+    ['link', '..', true],
+    ['link', '/abs', true],
+    ['link', 'C:\\Windows', true],
+    ['a/link', 'b/../../..', true],
+  ])('symlink %s -> %s escapes: %s', (path, target, expected) => {
+    expect(symlinkEscapes(path, target)).toBe(expected);
+  });
+  it('formats sizes', () => {
+    expect([formatBytes(10), formatBytes(1536), formatBytes(5 * MB), formatBytes(1.25 * MB)]).toEqual(['10 bytes', '1.5 KB', '5 MB', '1.3 MB']);
+  });
+});
+
+describe('checkRefs', () => {
+  const A = 'a'.repeat(40);
+  const B = 'b'.repeat(40);
+  const move = (ref: string, before: string | undefined, after: string | undefined, fastForward = false, carriesExecutorWork = false): RefMove => ({
+    ref, before, after, fastForward, carriesExecutorWork,
+  });
+  it('restores a rewound base and a deleted branch, leaves created refs and fast-forwards', () => {
+    const findings = checkRefs([
+      move('refs/heads/main', A, B),
+      move('refs/heads/feature', A, undefined),
+      move('refs/tags/v1', undefined, A),
+      move('refs/heads/other', A, B, true),
+    ], 'main');
+    expect(findings.map((f) => [f.message, f.restore])).toEqual([
+      ['refs: the executor moved main from aaaaaaa to bbbbbbb', true],
+      ['refs: the executor deleted feature', true],
+      ['refs: the executor created tag v1', false],
+      ['refs: the executor moved other from aaaaaaa to bbbbbbb', false],
+    ]);
+  });
+  it('allows base to move forward with other work (a landing, the user), not with the executor\'s commits', () => {
+    expect(checkRefs([move('refs/heads/main', A, B, true, false)], 'main')).toEqual([]);
+    expect(checkRefs([move('refs/heads/main', A, B, true, true)], 'main').map((f) => f.message)).toEqual(['refs: the executor moved main from aaaaaaa to bbbbbbb']);
   });
 });

@@ -88,6 +88,9 @@ describe('parseRules: every key', () => {
           'remote: upstream',
           'protect: ["src/auth/**"]',
           'tests: ["test/**", "**/*.test.*"]',
+          'max_changed_lines: 300',
+          'max_file_size: 10MB',
+          'review: { executor: codex, when: "kind:[code]", min_confidence: 0.8 }',
           'executors:',
           '  codex:',
           '    command: [codex, exec, --prompt-file, "{prompt_file}"]',
@@ -113,10 +116,14 @@ describe('parseRules: every key', () => {
       remote: 'upstream',
       protect: ['src/auth/**'],
       tests: ['test/**', '**/*.test.*'],
+      maxChangedLines: 300,
+      maxFileSize: 10 * 1024 * 1024,
+      review: { executor: 'codex', when: { kind: 'kinds', kinds: ['code'] }, minConfidence: 0.8 },
       executors: {
         codex: { command: ['codex', 'exec', '--prompt-file', '{prompt_file}'] },
         quick: { command: ['my-agent', '{task_file}'] },
       },
+      agents: {},
       body: 'Be nice.\n',
     });
   });
@@ -131,6 +138,7 @@ describe('parseRules: every key', () => {
     ['timeout: 1h30m', { timeoutMs: 90 * 60_000 }],
     ['base: release/2.x', { base: 'release/2.x' }],
     ['executor: shell', { executor: 'shell' }],
+    ['push: land', { push: 'land' }],
     ['concurrency:', { concurrency: 3 }],
   ])('%s', (yaml, expected) => {
     expect(parseRules(fm(yaml))).toMatchObject(expected);
@@ -141,14 +149,13 @@ describe('parseRules: problems', () => {
   it('lists every problem in one UsageError', () => {
     const err = problem(fm('concurrency: 0\npush: sideways\ntimeout: soon'));
     expect(err.message).toContain('concurrency must be a whole number of at least 1, got 0');
-    expect(err.message).toContain('push must be none or branch, got "sideways"');
+    expect(err.message).toContain('push must be none, branch or land, got "sideways"');
     expect(err.message).toContain('timeout: "soon" is not a duration');
     expect(err.message.split('\n  - ')).toHaveLength(4);
   });
 
   it.each<[string, string, RegExp]>([
     ['unknown key', 'concurency: 2', /unknown key "concurency" \(known: base, concurrency,/],
-    ['push: land', 'push: land', /push: land is not supported by this version yet; use push: branch/],
     ['a fractional concurrency', 'concurrency: 1.5', /concurrency must be a whole number/],
     ['max_attempts as text', 'max_attempts: three', /max_attempts must be a whole number of at least 1, got "three"/],
     ['a zero stall_timeout', 'stall_timeout: 0s', /stall_timeout: "0s" is not a duration/],
@@ -171,10 +178,35 @@ describe('parseRules: problems', () => {
   });
 
   it('names an executor that is not defined, wherever it is used', () => {
-    const err = problem(fm('executor: claude\nroutes: { code: codex }\nfallback: [aider]'));
-    for (const name of ['claude', 'codex', 'aider']) {
-      expect(err.message).toContain(`executor "${name}" is not available: built in are shell; define others under executors:`);
+    const err = problem(fm('executor: mine\nroutes: { code: yours }\nfallback: [theirs]'));
+    for (const name of ['mine', 'yours', 'theirs']) {
+      expect(err.message).toContain(`executor "${name}" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:`);
     }
+  });
+
+  it('accepts the built-in agents everywhere without defining them', () => {
+    const rules = parseRules(fm('executor: claude\nroutes: { code: codex, docs: gemini }\nfallback: [aider, opencode]'));
+    expect([rules.executor, rules.routes, rules.fallback, rules.agents]).toEqual(['claude', { code: 'codex', docs: 'gemini' }, ['aider', 'opencode'], {}]);
+  });
+
+  it('reads settings for a built-in agent: model and extra args', () => {
+    const rules = parseRules(fm('executor: claude\nexecutors:\n  claude: { model: opus, args: ["--max-turns", "30"] }\n  gemini:\n    model: gemini-2.5-pro\n  aider:'));
+    expect(rules.agents).toEqual({ claude: { model: 'opus', args: ['--max-turns', '30'] }, gemini: { model: 'gemini-2.5-pro', args: [] }, aider: { args: [] } });
+    expect(rules.executors).toEqual({});
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['a model that looks like an option', 'executors:\n  claude: { model: "--evil" }', /executors\.claude\.model must be a model name/],
+    ['args as one string', 'executors:\n  codex: { args: "--x --y" }', /executors\.codex\.args must be a list of arguments/],
+    ['an unknown setting', 'executors:\n  gemini: { sandbox: true }', /executors\.gemini: unknown setting "sandbox"/],
+    ['settings as a list', 'executors:\n  aider: [--yes]', /./],
+  ])('agent settings: %s', (_name, yaml, expected) => {
+    if (_name === 'settings as a list') {
+      // A list is a command: the user replaces the built-in agent with their own command.
+      expect(parseRules(fm(yaml)).executors).toEqual({ aider: { command: ['--yes'] } });
+      return;
+    }
+    expect(problem(fm(yaml)).message).toMatch(expected);
   });
 
   it('accepts executors defined under executors:', () => {

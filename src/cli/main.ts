@@ -9,6 +9,8 @@ import { runDaemon } from '../commands/daemon.js';
 import { startDetached } from '../commands/detach.js';
 import { showStatus, stopDaemons } from '../commands/daemonControl.js';
 import { runDemo } from '../commands/demo.js';
+import { runDoctor } from '../commands/doctor.js';
+import { cleanRepo } from '../commands/clean.js';
 import type { Output } from '../commands/repo.js';
 
 const io: Output = {
@@ -110,6 +112,12 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
     .option('-f, --follow', 'keep printing new output')
     .action((id: string, o: { attempt?: number; follow?: boolean }) => run(() => showLogs({ cwd, id, ...o }, io))());
+
+  program.command('doctor').description('readiness: git, rules.md, and every executor the rules route to')
+    .action(run(() => runDoctor({ cwd }, io)));
+
+  program.command('clean').description("remove nightshift's worktrees and stale locks; keeps branches")
+    .action(run(() => cleanRepo({ cwd }, io)));
 
   program.command('demo').description('scratch repo + sample tasks, run to completion with the shell executor')
     .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')

@@ -14,7 +14,7 @@ concurrency: 2
 timeout: 30m
 stall_timeout: 10m
 max_attempts: 3
-push: none              # none | branch
+push: none              # none | branch | land
 remote: origin
 # protect: ["src/auth/**"]
 # tests: ["test/**", "**/*.test.*"]

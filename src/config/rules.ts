@@ -3,12 +3,25 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { loadYamlMap } from '../task/parse.js';
 import { parseDuration } from '../util/duration.js';
 import { UsageError, hasCode } from '../errors.js';
+import { AGENT_NAMES, isAgentName } from '../exec/agents/names.js';
+import type { AgentOptions } from '../exec/agents/types.js';
 
-export type PushMode = 'none' | 'branch';
+export type PushMode = 'none' | 'branch' | 'land';
 
 /** A custom executor from rules.md: an argv template, run without a shell. */
 export interface CommandExecutor {
   command: string[];
+}
+
+/** When the review gate runs: on every task, never, or on tasks of some kinds. */
+export type ReviewWhen = { kind: 'always' } | { kind: 'never' } | { kind: 'kinds'; kinds: string[] };
+
+/** rules.md `review:` resolved: a reviewer executor judges the diff after guards and tests pass. */
+export interface ReviewRules {
+  executor: string;
+  when: ReviewWhen;
+  /** An approval with a lower confidence counts as a rejection. */
+  minConfidence: number;
 }
 
 /** rules.md frontmatter after validation, every default filled in. */
@@ -33,7 +46,14 @@ export interface Rules {
   remote: string;
   protect: string[];
   tests: string[];
+  /** Most added plus deleted lines one task's change may have; undefined = no limit. */
+  maxChangedLines?: number;
+  /** No file in a change may be larger (checked before anything is staged). */
+  maxFileSize: number;
+  review?: ReviewRules;
   executors: Record<string, CommandExecutor>;
+  /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
+  agents: Record<string, AgentOptions>;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -52,9 +72,13 @@ export const DEFAULT_RULES: Rules = {
   remote: 'origin',
   protect: [],
   tests: [],
+  maxFileSize: 5 * 1024 * 1024,
   executors: {},
+  agents: {},
   body: '',
 };
+
+export const DEFAULT_MIN_CONFIDENCE = 0.7;
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** Conservative branch/remote names: what git allows minus anything that could read as an option. */
@@ -62,7 +86,7 @@ const REF_NAME = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/;
 export const BUILTIN_EXECUTORS = ['shell'] as const;
 const KNOWN_KEYS = new Set([
   'base', 'concurrency', 'executor', 'routes', 'fallback', 'setup', 'test', 'test_timeout', 'timeout', 'stall_timeout',
-  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'retry_backoff', 'stop_grace',
+  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review', 'retry_backoff', 'stop_grace',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -156,9 +180,8 @@ export function parseRules(text: string): Rules {
   rules.stopGraceMs = duration('stop_grace') ?? rules.stopGraceMs;
   if (has('push')) {
     const push = fm.push;
-    if (push === 'none' || push === 'branch') rules.push = push;
-    else if (push === 'land') problems.push('push: land is not supported by this version yet; use push: branch');
-    else problems.push(`push must be none or branch, got ${JSON.stringify(push)}`);
+    if (push === 'none' || push === 'branch' || push === 'land') rules.push = push;
+    else problems.push(`push must be none, branch or land, got ${JSON.stringify(push)}`);
   }
   const remote = text_('remote');
   if (remote !== undefined) {
@@ -174,7 +197,11 @@ export function parseRules(text: string): Rules {
       for (const [name, spec] of Object.entries(executors)) {
         const command = Array.isArray(spec) ? spec : (spec as { command?: unknown } | null)?.command;
         if (!NAME.test(name)) problems.push(`executors: "${name}" is not an executor name`);
-        else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
+        // A built-in agent's entry without a command holds its settings; with one, the user's command wins.
+        else if (isAgentName(name) && command === undefined) {
+          const options = agentOptions(name, spec, problems);
+          if (options) rules.agents[name] = options;
+        } else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) problems.push(`executors: "${name}" is built in and cannot be redefined`);
         else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
           rules.executors[name] = { command: command as string[] };
         } else {
@@ -183,14 +210,112 @@ export function parseRules(text: string): Rules {
       }
     } else problems.push('executors must be a map of name to { command: [...] }');
   }
-  const known = new Set<string>([...BUILTIN_EXECUTORS, ...Object.keys(rules.executors)]);
-  for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback]) {
-    if (name !== undefined && !known.has(name)) {
-      problems.push(`executor "${name}" is not available: built in are ${BUILTIN_EXECUTORS.join(', ')}; define others under executors:`);
-    }
+  rules.maxChangedLines = positiveInt('max_changed_lines');
+  if (has('max_file_size')) {
+    const size = parseSize(fm.max_file_size);
+    if (size === undefined) problems.push(`max_file_size: ${JSON.stringify(fm.max_file_size)} is not a size; write it like 5MB, 500KB or a number of bytes`);
+    else rules.maxFileSize = size;
+  }
+  if (has('review')) rules.review = parseReview(fm.review, problems);
+  if (rules.review?.executor === 'shell') problems.push('review.executor: the shell executor cannot review (it runs a task\'s run: command); name an agent or a custom executor');
+  for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor]) {
+    if (name !== undefined && !executorKnown(rules, name)) problems.push(`executor "${name}" is not available: ${BUILT_IN_LIST}`);
   }
   if (problems.length > 0) throw configError(problems);
   return rules;
+}
+
+const BUILT_IN_LIST = `built in are ${[...BUILTIN_EXECUTORS, ...AGENT_NAMES].join(', ')}; define others under executors:`;
+
+/** Whether rules.md allows `name` as an executor: built in, or defined under executors:. */
+export function executorKnown(rules: Rules, name: string): boolean {
+  return (BUILTIN_EXECUTORS as readonly string[]).includes(name) || isAgentName(name) || Object.hasOwn(rules.executors, name);
+}
+
+/** Why a name is not an executor rules.md allows, for task files that name one. */
+export function unknownExecutorReason(name: string): string {
+  return `executor "${name}" is not available: ${BUILT_IN_LIST}`;
+}
+
+/** `executors: { claude: { model: opus, args: [--verbose] } }`: settings for a built-in agent. */
+function agentOptions(name: string, spec: unknown, problems: string[]): AgentOptions | undefined {
+  const where = `executors.${name}`;
+  if (spec === null) return { args: [] };
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    problems.push(`${where} must be a map of settings, like ${name}: { model: ..., args: [...] }`);
+    return undefined;
+  }
+  const options: AgentOptions = { args: [] };
+  const before = problems.length;
+  for (const [key, value] of Object.entries(spec as Record<string, unknown>)) {
+    if (key === 'model') {
+      // One argv element after --model: nothing reaches a shell, but an option-looking model would confuse the CLI.
+      if (typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(value)) options.model = value;
+      else problems.push(`${where}.model must be a model name, like model: sonnet`);
+    } else if (key === 'args') {
+      if (Array.isArray(value) && value.every((a) => typeof a === 'string')) options.args = value as string[];
+      else problems.push(`${where}.args must be a list of arguments, like args: ["--verbose"]`);
+    } else {
+      problems.push(`${where}: unknown setting "${key}" (known: model, args; or command: to replace the built-in agent)`);
+    }
+  }
+  return problems.length === before ? options : undefined;
+}
+
+/** "5MB", "500 KB", "1.5m", 1048576: a size in bytes, or undefined when it is not one. */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 1 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as string;
+  const factor = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  const bytes = Math.floor(Number(m[1]) * factor);
+  return bytes >= 1 ? bytes : undefined;
+}
+
+/** review: { executor, when: always | never | kind:[a, b], min_confidence }, problems added to the list. */
+function parseReview(value: unknown, problems: string[]): ReviewRules | undefined {
+  const example = 'review: { executor: claude, when: always, min_confidence: 0.7 }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`review must be a map, like ${example}`);
+    return undefined;
+  }
+  const spec = value as Record<string, unknown>;
+  const before = problems.length;
+  for (const key of Object.keys(spec)) {
+    if (!['executor', 'when', 'min_confidence'].includes(key)) problems.push(`review: unknown key "${key}" (known: executor, when, min_confidence)`);
+  }
+  const executor = spec.executor;
+  if (typeof executor !== 'string' || !NAME.test(executor)) problems.push(`review.executor must name the executor that reviews, like ${example}`);
+  let minConfidence = DEFAULT_MIN_CONFIDENCE;
+  if (spec.min_confidence !== undefined && spec.min_confidence !== null) {
+    const c = spec.min_confidence;
+    if (typeof c === 'number' && c >= 0 && c <= 1) minConfidence = c;
+    else problems.push(`review.min_confidence must be a number from 0 to 1, got ${JSON.stringify(c)}`);
+  }
+  const when = parseWhen(spec.when);
+  if (when === undefined) problems.push(`review.when must be always, never or kind:[a, b] (a list of task kinds), got ${JSON.stringify(spec.when)}`);
+  if (problems.length > before || when === undefined) return undefined;
+  return { executor: executor as string, when, minConfidence };
+}
+
+function parseWhen(value: unknown): ReviewWhen | undefined {
+  if (value === undefined || value === null || value === 'always') return { kind: 'always' };
+  if (value === 'never') return { kind: 'never' };
+  let kinds: unknown;
+  // `when: kind:[a,b]` is one YAML string; `when: { kind: [a, b] }` is a map. Both mean the same.
+  if (typeof value === 'string') {
+    const m = /^\s*kinds?\s*:\s*\[([^\]]*)\]\s*$/.exec(value);
+    if (!m) return undefined;
+    kinds = (m[1] as string).split(',').map((k) => k.trim()).filter(Boolean);
+  } else if (typeof value === 'object' && !Array.isArray(value)) {
+    const map = value as Record<string, unknown>;
+    kinds = map.kind ?? map.kinds;
+    if (typeof kinds === 'string') kinds = [kinds];
+  }
+  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => typeof k === 'string' && NAME.test(k))) return undefined;
+  return { kind: 'kinds', kinds: kinds as string[] };
 }
 
 /**
@@ -198,7 +323,7 @@ export function parseRules(text: string): Rules {
  * one parse fills in would then leak into every later parse in the same process.
  */
 function defaults(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
 }
 
 function configError(problems: string[]): UsageError {

@@ -13,6 +13,7 @@ import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
 import type { PidFileHold } from './pidFile.js';
 import type { StatusFile } from './statusFile.js';
+import { hasUsableExecutor, resumeParked } from './parked.js';
 import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './start.js';
 
 /**
@@ -49,6 +50,8 @@ export class Scheduler {
   private settleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Wakes the scheduler when a parked executor's reset time comes. */
+  private resumeTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (summary: RunSummary) => void;
   private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
 
@@ -120,6 +123,7 @@ export class Scheduler {
 
   private async scan(): Promise<void> {
     const { ctx } = this;
+    this.scheduleResume(await resumeParked(ctx));
     const entries = await loadTasks(ctx.paths.tasks);
     for (const e of entries) {
       if (e.kind !== 'invalid') {
@@ -166,6 +170,10 @@ export class Scheduler {
     for (const task of readyInOrder(entries, readiness)) {
       if (this.stopping || this.running.size >= this.opts.concurrency) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
+      if (!hasUsableExecutor(ctx, task)) {
+        this.summary.waiting++;
+        continue;
+      }
       this.launch(task);
     }
   }
@@ -200,6 +208,15 @@ export class Scheduler {
       }, INVALID_SETTLE_MS - age + 50);
     }
     return true;
+  }
+
+  private scheduleResume(delayMs: number | undefined): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    // --once drains what can run now; it does not wait hours for a usage limit to reset.
+    if (delayMs === undefined || this.opts.once || this.stopping) return;
+    // setTimeout's limit is about 24.8 days; a longer wait just wakes up early and schedules again.
+    this.resumeTimer = setTimeout(() => this.kick(), Math.min(delayMs, 2 ** 31 - 1)).unref();
   }
 
   private launch(task: Task): void {
@@ -260,6 +277,7 @@ export class Scheduler {
       if (this.settleTimer) clearTimeout(this.settleTimer);
       if (this.graceTimer) clearTimeout(this.graceTimer);
       if (this.retryTimer) clearTimeout(this.retryTimer);
+      if (this.resumeTimer) clearTimeout(this.resumeTimer);
       await this.watcher?.close();
       const s = this.summary;
       await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting });

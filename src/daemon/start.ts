@@ -9,11 +9,13 @@ import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
 import { ProgressLog } from '../state/progress.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
+import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
 import { acquirePidFile } from './pidFile.js';
 import { StatusFile } from './statusFile.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
+import { ExecutorHealth } from '../exec/health.js';
 
 export interface StartOptions {
   cwd: string;
@@ -80,7 +82,9 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
 
   const events = new DaemonEvents();
   if (opts.onProgress) events.on('progress', opts.onProgress);
-  const logger = pino({ base: { pid: process.pid } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
+  // Log records can quote executor output and errors: secrets are masked on the way to the file.
+  const mask = secretMasker();
+  const logger = pino({ base: { pid: process.pid }, hooks: { streamWrite: mask } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
   const drainController = new AbortController();
@@ -99,6 +103,7 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     stopSignal: stopController.signal,
     drainSignal: drainController.signal,
     ownerId: ownerId(),
+    health: new ExecutorHealth(),
   };
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
   try {

@@ -1,5 +1,8 @@
-import type { Rules } from '../config/rules.js';
+import { executorKnown, unknownExecutorReason, type Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
+import { agentNamed } from './agents/index.js';
+import { isAgentName } from './agents/names.js';
+import type { AgentAdapter, AgentOptions } from './agents/types.js';
 
 /** What an attempt needs to start an executor: values nightshift made, never raw task fields. */
 export interface ExecutorContext {
@@ -11,7 +14,10 @@ export interface ExecutorContext {
 }
 
 export type ExecutorPlan =
+  /** A command (shell, or a template from rules.md): its exit code and output conventions decide. */
   | { kind: 'run'; name: string; argv: [string, ...string[]] }
+  /** A built-in coding agent: its adapter builds the argv and reads the output. */
+  | { kind: 'agent'; name: string; adapter: AgentAdapter; options: AgentOptions }
   | { kind: 'unavailable'; name: string; reason: string };
 
 /** Which executor runs a task: the task's own choice, else the route for its kind, else the default. */
@@ -38,8 +44,22 @@ export function expandTemplate(template: string[], ctx: ExecutorContext): string
   return template.map((arg) => arg.replace(/\{[a-z_]+\}/g, (m) => (PLACEHOLDERS[m] ? PLACEHOLDERS[m](ctx) : m)));
 }
 
+/**
+ * The executors an attempt may use, in order: the chosen one, then rules.md's fallback (tried only on an
+ * infrastructure failure). Each appears once.
+ */
+export function executorChain(task: Task, rules: Rules): string[] {
+  const chosen = chooseExecutor(task, rules);
+  if (chosen === undefined) return [];
+  return [...new Set([chosen, ...rules.fallback])];
+}
+
 export function planExecutor(task: Task, rules: Rules, ctx: ExecutorContext): ExecutorPlan {
-  const name = chooseExecutor(task, rules);
+  return planNamed(chooseExecutor(task, rules), task, rules, ctx);
+}
+
+/** How to run executor `name` for this task (the chosen one or a fallback). */
+export function planNamed(name: string | undefined, task: Task, rules: Rules, ctx: ExecutorContext): ExecutorPlan {
   if (name === undefined) {
     return {
       kind: 'unavailable',
@@ -54,13 +74,14 @@ export function planExecutor(task: Task, rules: Rules, ctx: ExecutorContext): Ex
     // By design the one task field that reaches a shell: the user asked for a shell command.
     return { kind: 'run', name, argv: ['sh', '-c', task.run] };
   }
-  const custom = rules.executors[name];
+  const custom = Object.hasOwn(rules.executors, name) ? rules.executors[name] : undefined;
   if (!custom) {
-    return {
-      kind: 'unavailable',
-      name,
-      reason: `executor "${name}" is not defined: add it under executors: in rules.md (built in: shell)`,
-    };
+    if (!executorKnown(rules, name)) return { kind: 'unavailable', name, reason: unknownExecutorReason(name) };
+    const adapter = agentNamed(name);
+    if (!adapter || !isAgentName(name)) {
+      return { kind: 'unavailable', name, reason: `executor "${name}" is built in but has no adapter in this nightshift version; define it under executors: with a command` };
+    }
+    return { kind: 'agent', name, adapter, options: rules.agents[name] ?? { args: [] } };
   }
   const [file, ...args] = expandTemplate(custom.command, ctx);
   return { kind: 'run', name, argv: [file as string, ...args] };

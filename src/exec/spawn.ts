@@ -8,6 +8,8 @@ export interface SpawnRequest {
   env?: NodeJS.ProcessEnv;
   /** Transcript file: stdout and stderr are appended here as they come, never held in memory. */
   logFile: string;
+  /** The child reads this file on stdin; without it, stdin is /dev/null (an agent waiting for input would hang). */
+  stdinFile?: string;
   timeoutMs: number;
   /** No new output for this long = stalled. */
   stallTimeoutMs?: number;
@@ -44,6 +46,10 @@ export const KILL_GRACE_MS = 3000;
 export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
   const started = Date.now();
   const log = await open(req.logFile, 'a');
+  const input = req.stdinFile === undefined ? undefined : await open(req.stdinFile, 'r').catch(async (err: unknown) => {
+    await log.close();
+    throw err;
+  });
   let stop: { reason: 'timeout' | 'stall' | 'abort'; at: number } | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
@@ -55,7 +61,7 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
       extendEnv: false,
       // The child writes straight into the transcript's descriptor: no pipe through this process. (execa's
       // types accept only literal descriptor numbers; any open descriptor works at run time.)
-      stdio: ['ignore', log.fd as 3, log.fd as 3],
+      stdio: [(input?.fd ?? 'ignore') as 'ignore', log.fd as 3, log.fd as 3],
       detached: true,
       reject: false,
       cleanup: true,
@@ -117,6 +123,7 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     return { kind: 'exited', code: 0, durationMs };
   } finally {
     for (const t of timers) clearTimeout(t);
+    await input?.close();
     await log.close();
   }
 }

@@ -167,33 +167,21 @@ export async function isAncestor(git: Git, ancestor: string, descendant: string)
   return code === 0;
 }
 
-/** Stages the whole change of the worktree against `base`, folding in any commits the executor made. */
-export async function stageChangeSince(git: Git, base: string): Promise<string[]> {
+/** Soft-resets the executor's own commits onto `base`, keeping their changes in the index and worktree. */
+export async function foldCommitsOnto(git: Git, base: string): Promise<void> {
   const head = await headCommit(git);
-  if (head !== base) {
-    if (!(await isAncestor(git, base, head))) {
-      throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
-    }
-    await git.raw(['reset', '--soft', base]);
+  if (head === base) return;
+  if (!(await isAncestor(git, base, head))) {
+    throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
   }
+  await git.raw(['reset', '--soft', base]);
+}
+
+/** Stages everything in the worktree; returns the paths that differ from `base`. */
+export async function stageAll(git: Git, base: string): Promise<string[]> {
   await git.raw(['add', '--all']);
   const out = await git.raw(['diff', '--cached', '--name-only', '-z', base]);
   return out.split('\0').filter(Boolean);
-}
-
-/** Changed paths with their status letter (A, M, D, R...) against base, index side. */
-export async function stagedChanges(git: Git, base: string): Promise<Array<{ status: string; path: string; from?: string }>> {
-  const out = await git.raw(['diff', '--cached', '--name-status', '-z', '-M', base]);
-  const fields = out.split('\0').filter((f) => f !== '');
-  const changes: Array<{ status: string; path: string; from?: string }> = [];
-  for (let i = 0; i < fields.length; ) {
-    const status = fields[i++] as string;
-    if (status.startsWith('R') || status.startsWith('C')) {
-      const from = fields[i++] as string;
-      changes.push({ status: status[0] as string, from, path: fields[i++] as string });
-    } else changes.push({ status: status[0] as string, path: fields[i++] as string });
-  }
-  return changes;
 }
 
 /** Commits the index with a message read from a file (so no task text is ever an argument). */
@@ -229,4 +217,107 @@ export async function mergeCommits(git: Git, commits: string[], message: string)
     current = (await git.raw(['commit-tree', tree, '-p', current, '-p', next, '-m', message])).trim();
   }
   return current;
+}
+
+export type FetchResult = { kind: 'ok'; commit: string } | { kind: 'missing' } | { kind: 'failed'; message: string };
+
+/**
+ * Fetches `base` from the remote into its remote-tracking ref and returns the commit fetched. Fetches in one
+ * process run one at a time, and a fetch that lost a ref lock to another process is tried again: both update
+ * refs/remotes/<remote>/<base>. --no-write-fetch-head leaves the user's FETCH_HEAD alone.
+ */
+export async function fetchBase(git: Git, remote: string, base: string): Promise<FetchResult> {
+  const tracking = `refs/remotes/${remote}/${base}`;
+  // Across processes too: two daemons fetching into one repository fight over the same ref locks.
+  return serialisedFetch(() => withRepoLock(git, async (): Promise<FetchResult> => {
+    let message = '';
+    for (let tries = 0; tries < 3; tries++) {
+      const r = await git.status(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${base}:${tracking}`]);
+      if (r.code === 0) {
+        const commit = await resolveCommit(git, tracking);
+        return commit ? { kind: 'ok', commit } : { kind: 'missing' };
+      }
+      if (/couldn't find remote ref/.test(r.stderr)) return { kind: 'missing' };
+      message = r.stderr.trim() || `git fetch exited ${r.code}`;
+      if (!/cannot lock ref|unable to update local ref|\.lock/.test(r.stderr)) break;
+    }
+    return { kind: 'failed', message };
+  }));
+}
+
+let fetchQueue: Promise<unknown> = Promise.resolve();
+function serialisedFetch<T>(fn: () => Promise<T>): Promise<T> {
+  const next = fetchQueue.then(fn, fn);
+  fetchQueue = next.catch(() => undefined);
+  return next;
+}
+
+export type RebaseResult = { kind: 'rebased'; head: string } | { kind: 'conflict'; paths: string[] } | { kind: 'failed'; message: string };
+
+/**
+ * Replays the worktree's commits after `upstream` (the task's own: the commit it started from is
+ * `upstream`) on top of `onto`. Options the user may have configured to
+ * change what a rebase does (autostash, autosquash, update-refs, rebase-merges) are turned off, and so is the
+ * pre-rebase hook: this is nightshift moving its own commit. On a conflict the rebase is aborted, leaving
+ * the branch as it was, and the conflicting paths are returned.
+ */
+export async function rebaseOnto(git: Git, onto: string, upstream: string): Promise<RebaseResult> {
+  const r = await git.status([
+    'rebase', '--quiet', '--no-verify', '--no-autostash', '--no-autosquash', '--no-update-refs', '--no-rebase-merges', '--onto', onto, upstream,
+  ]);
+  if (r.code === 0) return { kind: 'rebased', head: await headCommit(git) };
+  const unmerged = await git.status(['diff', '--name-only', '--diff-filter=U', '-z']);
+  const paths = unmerged.stdout.split('\0').filter(Boolean);
+  await git.status(['rebase', '--abort']);
+  if (paths.length > 0) return { kind: 'conflict', paths: [...new Set(paths)] };
+  return { kind: 'failed', message: (r.stderr || r.stdout).trim() || `git rebase exited ${r.code}` };
+}
+
+export type LeasePushResult = { kind: 'pushed' } | { kind: 'stale' } | { kind: 'failed'; message: string };
+
+/**
+ * Sets the remote's `refs/heads/<branch>` to `commit` only if it still is `expected` (the value just
+ * fetched): a compare-and-swap, never a bare --force. `stale` means someone else moved it first.
+ */
+export async function pushWithLease(git: Git, remote: string, branch: string, commit: string, expected: string): Promise<LeasePushResult> {
+  const ref = `refs/heads/${branch}`;
+  const r = await git.status(['push', '--porcelain', `--force-with-lease=${ref}:${expected}`, remote, `${commit}:${ref}`]);
+  if (r.code === 0) return { kind: 'pushed' };
+  if (/\[rejected\] \((stale info|fetch first|non-fast-forward)\)/.test(r.stdout)) return { kind: 'stale' };
+  const rejected = r.stdout.split('\n').find((l) => l.startsWith('!'));
+  return { kind: 'failed', message: (rejected ?? r.stderr).trim() || `git push exited ${r.code}` };
+}
+
+/** Worktrees (paths) that have `refs/heads/<branch>` checked out, the user's own checkout included. */
+export async function worktreesOnBranch(git: Git, branch: string): Promise<string[]> {
+  const out = await git.raw(['worktree', 'list', '--porcelain', '-z']);
+  const found: string[] = [];
+  let path = '';
+  for (const field of out.split('\0')) {
+    if (field.startsWith('worktree ')) path = field.slice('worktree '.length);
+    else if (field === `branch refs/heads/${branch}`) found.push(path);
+  }
+  return found;
+}
+
+/** Moves `ref` from `from` to `to` only if it still is `from` (git checks under the ref's lock). */
+export async function moveRef(git: Git, ref: string, to: string, from: string): Promise<boolean> {
+  const { code } = await git.status(['update-ref', '-m', 'nightshift: landed', ref, to, from]);
+  return code === 0;
+}
+
+/** Points a branch at a commit, creating or moving it (for keeping a commit a retry would otherwise drop). */
+export async function setBranch(git: Git, branch: string, commit: string): Promise<void> {
+  await git.raw(['update-ref', '-m', 'nightshift: kept', `refs/heads/${branch}`, commit]);
+}
+
+/** Paths of every worktree git knows for this repository, the main checkout included. */
+export async function listWorktrees(git: Git): Promise<string[]> {
+  const out = await git.raw(['worktree', 'list', '--porcelain']);
+  return out.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+}
+
+/** Forgets worktrees whose folders are gone. */
+export async function pruneWorktrees(git: Git): Promise<void> {
+  await serialised(git, () => git.status(['worktree', 'prune']));
 }

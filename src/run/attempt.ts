@@ -1,24 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TaskError, oneLine, toError } from '../errors.js';
+import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
-import { planExecutor } from '../exec/executors.js';
+import { loadSkills } from '../exec/skills.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
-import {
-  addWorktree,
-  commitFromFile,
-  openGit,
-  pushBranch,
-  removeWorktree,
-  stageChangeSince,
-  stagedChanges,
-} from '../git/git.js';
+import { addWorktree, commitFromFile, openGit, pushBranch, removeWorktree } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
-import { checkGuards } from './guards.js';
+import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
+import { runExecutors, type AttemptReport } from './executorStep.js';
+import { landCommit } from './land.js';
+import { reviewChange } from './review.js';
+import { shouldReview } from './verdict.js';
+import { maskFile, maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 
 /** How often a running step re-reads its task file for a cancel. */
@@ -30,6 +27,8 @@ export type AttemptOutcome =
   | { kind: 'failure'; reason: string; detail: string; retry: boolean }
   /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
   | { kind: 'blocked'; reason: string }
+  /** Every executor the task may use is parked until a known time (usage limit): back to the queue, no attempt used. */
+  | { kind: 'waiting'; reason: string; until: Date }
   /** The daemon is stopping: the task goes back to the queue. */
   | { kind: 'interrupted' }
   /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */
@@ -45,6 +44,8 @@ export interface AttemptInput {
   previousFailure?: string;
   /** Re-reads the task file: the attempt checks it was not cancelled before committing. */
   stillOurs: () => Promise<boolean>;
+  /** Filled in with the executors that ran and what they used. */
+  report?: AttemptReport;
 }
 
 /**
@@ -70,7 +71,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   // step records its group first and then re-reads the task file, stopping itself if it was cancelled.
   const cancelled = new AbortController();
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
-  const runStep = async (req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs'>): Promise<SpawnOutcome | 'cancelled'> => {
+  const runStep = async (
+    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string> },
+  ): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
     // stopped (the abort escalates to SIGKILL).
@@ -82,7 +85,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     const outcome = await spawnLogged({
       ...req,
       cwd: worktree,
-      env,
+      env: req.env ? { ...env, ...req.env } : env,
       logFile,
       signal: stepSignal,
       onStart: (pgid) => {
@@ -96,6 +99,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       },
     });
     clearInterval(watch);
+    // The child wrote its output straight into the transcript: secrets are masked once it is done, before
+    // anything reads a tail of it for a prompt, an error or progress.txt.
+    await maskFile(logFile);
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await claim.setExecutorGroup(undefined).catch(() => undefined);
@@ -111,41 +117,49 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     return stepFailure(step, outcome, logFile, from, ctx);
   };
 
+  // Before setup: a missing skill blocks the task, and setup can take minutes.
+  const skills = await loadSkills(task.skills ?? [], worktree);
+  if (skills.kind === 'missing') return { kind: 'blocked', reason: skills.reason };
+
   if (ctx.rules.setup) {
     const failed = await shellStep('setup', ctx.rules.setup, ctx.rules.timeoutMs);
     if (failed) return failed;
   }
 
-  const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure });
-  await writeFile(promptFile, prompt);
-  const plan = planExecutor(task, ctx.rules, { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree });
-  if (plan.kind === 'unavailable') return { kind: 'blocked', reason: plan.reason };
+  const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
+  const masked = maskSecrets(prompt);
+  await writeFile(promptFile, masked);
+  // The executor must not move base, other branches or tags: compared after it ran.
+  const refsBefore = await takeRefSnapshot(ctx.git);
+  const execFailed = await runExecutors(ctx, {
+    task,
+    attempt,
+    baseCommit,
+    worktree,
+    wt,
+    promptFile,
+    promptBytes: Buffer.byteLength(masked),
+    logFile,
+    report: input.report ?? { runs: [] },
+    run: runStep,
+    stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
+  });
+  // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
+  const refViolations = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
+  if (execFailed) return withRefViolations(execFailed, refViolations);
 
-  const execFrom = await logSize(logFile);
-  await logHeader(logFile, `executor ${plan.name}`);
-  const execOutcome = await runStep({ argv: plan.argv, timeoutMs: task.timeoutMs ?? ctx.rules.timeoutMs, stallTimeoutMs: ctx.rules.stallTimeoutMs });
-  if (execOutcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-  if (execOutcome.kind === 'not-found') return { kind: 'blocked', reason: `executor ${plan.name}: ${execOutcome.message}` };
-  const execFailed = await stepFailure(`executor ${plan.name}`, execOutcome, logFile, execFrom, ctx);
-  if (execFailed) return execFailed;
-
-  let paths: string[];
-  try {
-    paths = await stageChangeSince(wt, baseCommit);
-  } catch (err) {
-    if (err instanceof TaskError) return { kind: 'failure', reason: err.message, detail: err.message, retry: err.retry };
-    throw err;
-  }
-  if (paths.length === 0) {
+  const guarded = await guardAndStage({ worktree: wt, baseCommit, refViolations, rules: ctx.rules, task });
+  if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
+  if (guarded.kind === 'empty') {
     const reason = 'no changes: the executor finished without changing any file';
     return { kind: 'failure', reason, detail: `${reason}. The task needs a change to the files in this directory.`, retry: true };
   }
-  const violations = checkGuards(await stagedChanges(wt, baseCommit), { files: task.files, protect: ctx.rules.protect, tests: ctx.rules.tests });
-  if (violations.length > 0) {
-    const reason = `guard failed: ${violations.join('; ')}`;
+  if (guarded.kind === 'violations') {
+    const reason = `guard failed: ${guarded.violations.join('; ')}`;
     await logHeader(logFile, reason);
     return { kind: 'failure', reason: oneLine(reason), detail: `${reason}\nUndo those changes and stay within the rules.`, retry: true };
   }
+  const paths = guarded.paths;
 
   if (ctx.rules.test) {
     const failed = await shellStep('tests', ctx.rules.test, ctx.rules.testTimeoutMs);
@@ -153,12 +167,35 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     await ctx.progress.append(task.id, 'tests-passed', { attempt });
   }
 
+  if (shouldReview(ctx.rules.review, task)) {
+    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
+    switch (reviewed.kind) {
+      case 'approved':
+        break;
+      case 'rejected':
+        return { kind: 'failure', reason: oneLine(reviewed.reason), detail: reviewed.detail, retry: true };
+      case 'blocked':
+        return { kind: 'blocked', reason: reviewed.reason };
+      case 'cancelled':
+        return { kind: 'lost', why: 'cancelled' };
+      case 'step-failed': {
+        const failed = await stepFailure(reviewed.step, reviewed.outcome, logFile, reviewed.from, ctx);
+        if (failed) return failed;
+        break;
+      }
+      default: {
+        const never: never = reviewed;
+        throw new Error(`unexpected review result ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
   // Fencing: only the owner of the claim may commit and publish (verify looks at the lock on disk now).
   if (!(await claim.verify())) return { kind: 'lost', why: 'claim' };
   if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
-  await writeFile(messageFile, `${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`);
+  await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
   const commit = await commitFromFile(wt, messageFile);
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 
@@ -171,6 +208,11 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       return { kind: 'failure', reason, detail: reason, retry: false };
     }
     await ctx.progress.append(task.id, 'pushed', { attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
+  }
+  if (ctx.rules.push === 'land') {
+    const test = ctx.rules.test;
+    const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
+    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Rules } from '../config/rules.js';
+import type { ExecutorHealth } from '../exec/health.js';
 import type { Git } from '../git/git.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../state/progress.js';
@@ -27,4 +28,6 @@ export interface RunContext {
    */
   drainSignal?: AbortSignal;
   ownerId: string;
+  /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
+  health: ExecutorHealth;
 }

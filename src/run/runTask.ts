@@ -8,10 +8,14 @@ import { readTaskEntry, updateTask } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
-import { startPoint } from './startPoint.js';
+import { taskStart } from './startPoint.js';
+import { checkPlanDrift, driftBase } from './drift.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
+import type { AttemptReport } from './executorStep.js';
+import { addUsage, attemptUsage, usageFields } from './usage.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -56,10 +60,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  const baseHead = await resolveCommit(ctx.git, `refs/heads/${ctx.base}`);
-  const start = baseHead
-    ? await startPoint(ctx.git, ctx.base, baseHead, task, ctx.paths.tasks)
-    : ({ kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` } as const);
+  let start = await taskStart(ctx, task);
+  if (start.kind === 'ok') {
+    const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
+    if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
+  }
   if (start.kind === 'blocked') {
     const reason = start.reason;
     await write({ status: 'blocked', error: reason, finished_at: utcStamp() }, (t) => t.status === 'queued');
@@ -68,7 +73,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return { kind: 'blocked', reason };
   }
 
-  const baseCommit = start.commit;
+  let baseCommit = start.commit;
   const started = await write(
     {
       status: 'running',
@@ -100,13 +105,19 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
       return { kind: 'requeued' };
     }
-    if (!(await write({ attempts: attempt }))) return { kind: 'cancelled' };
+    if (previousFailure !== undefined && ctx.rules.push === 'land') {
+      // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
+      const again = await taskStart(ctx, task);
+      if (again.kind === 'ok') baseCommit = again.commit;
+    }
+    if (!(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
     ctx.events.emit('task:claimed', { id: task.id, attempt });
     await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
     const log = ctx.logger.child({ task: task.id, attempt });
     log.info({ worktree, branch }, 'attempt started');
 
     let outcome: AttemptOutcome;
+    const report: AttemptReport = { runs: [] };
     try {
       outcome = await runAttempt(ctx, {
         task,
@@ -116,6 +127,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         worktree,
         claim,
         previousFailure,
+        report,
         stillOurs: async () => {
           const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
           return now?.kind === 'task' && mine(now.task);
@@ -129,9 +141,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     } finally {
       await removeWorktree(ctx.git, worktree);
     }
-    log.info({ outcome: outcome.kind }, 'attempt finished');
-    const result = ATTEMPT_RESULT[outcome.kind];
-    if (result) ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
+    // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
+    if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
+    if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
+    log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
+    emitAttemptFinished(ctx, task, attempt, outcome, report);
+    const used = attemptUsage(report);
+    if (used.tokens !== undefined || used.costUsd !== undefined) await write(usageFields(addUsage({ tokens: task.tokens, costUsd: task.costUsd }, used)));
 
     switch (outcome.kind) {
       case 'success': {
@@ -142,6 +158,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           duration: formatDuration(Date.now() - claimedAt),
           commit: outcome.commit.slice(0, 7),
           branch,
+          ...usageFields({ tokens: task.tokens, costUsd: task.costUsd }),
         });
         ctx.events.emit('task:done', { id: task.id, attempt, commit: outcome.commit, branch });
         return { kind: 'done', commit: outcome.commit };
@@ -177,6 +194,15 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         ctx.events.emit('task:blocked', { id: task.id, reason: outcome.reason });
         return { kind: 'blocked', reason: outcome.reason };
       }
+      case 'waiting': {
+        // Not the task's fault and it will pass by itself: back to the queue with the attempt given back;
+        // the scheduler claims it again once an executor it may use is back.
+        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
+        await write({ status: 'queued', error: outcome.reason, branch: kept, attempts: attempt - 1, claimed_by: null });
+        await ctx.progress.append(task.id, 'requeued', { attempt, reason: outcome.reason, until: utcStamp(outcome.until) });
+        ctx.events.emit('task:requeued', { id: task.id, reason: outcome.reason });
+        return { kind: 'requeued' };
+      }
       case 'interrupted': {
         const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await write({ status: 'queued', branch: kept, claimed_by: null, error: 'interrupted: the daemon stopped during the attempt' });
@@ -205,9 +231,36 @@ const ATTEMPT_RESULT: Record<AttemptOutcome['kind'], AttemptFinished['result'] |
   success: 'success',
   failure: 'task-failure',
   blocked: 'infra-failure',
+  waiting: 'infra-failure',
   interrupted: 'interrupted',
   lost: undefined,
 };
+
+/**
+ * One `attempt:finished` per executor that ran: a fallback's infra failure counts against the executor
+ * that failed, the attempt's result against the one that ran last. An attempt that ended before any
+ * executor started (setup failed) is counted against the executor it was routed to.
+ */
+function emitAttemptFinished(ctx: RunContext, task: Task, attempt: number, outcome: AttemptOutcome, report: AttemptReport): void {
+  const result = ATTEMPT_RESULT[outcome.kind];
+  if (!result) return;
+  const runs = report.runs;
+  if (runs.length === 0) {
+    ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
+    return;
+  }
+  runs.forEach((run, i) => {
+    const last = i === runs.length - 1;
+    ctx.events.emit('attempt:finished', {
+      id: task.id,
+      attempt,
+      executor: run.executor,
+      result: last ? result : run.result,
+      tokens: run.usage.tokens,
+      costUsd: run.usage.costUsd,
+    });
+  });
+}
 
 /**
  * A failed attempt leaves no branch behind unless it holds a commit (a push that failed). Returns the

@@ -1,8 +1,41 @@
-import { isAncestor, mergeCommits, resolveCommit, type Git } from '../git/git.js';
+import { fetchBase, isAncestor, mergeCommits, resolveCommit, type Git } from '../git/git.js';
+import { oneLine } from '../errors.js';
 import { loadTasks } from '../task/store.js';
 import type { Task } from '../task/task.js';
+import type { RunContext } from './context.js';
 
 export type StartPoint = { kind: 'ok'; commit: string; on: string[] } | { kind: 'blocked'; reason: string };
+
+/**
+ * Where an attempt of `task` starts. With push: land the remote's base is the truth (tasks land there, and
+ * the local base may lag behind the user's checkout), so it is fetched first and the remote-tracking ref
+ * is used; dependencies that landed are then simply part of it. Otherwise the local base branch.
+ */
+export async function taskStart(ctx: RunContext, task: Task): Promise<StartPoint> {
+  const head = await baseHead(ctx, task.id);
+  if (head.kind === 'blocked') return head;
+  return startPoint(ctx.git, ctx.base, head.commit, task, ctx.paths.tasks);
+}
+
+async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; commit: string } | { kind: 'blocked'; reason: string }> {
+  const local = `refs/heads/${ctx.base}`;
+  if (ctx.rules.push === 'land') {
+    const { remote } = ctx.rules;
+    const fetched = await fetchBase(ctx.git, remote, ctx.base);
+    if (fetched.kind === 'ok') return fetched;
+    if (fetched.kind === 'missing') {
+      return { kind: 'blocked', reason: `push: land needs branch ${ctx.base} on ${remote}; push it once (git push ${remote} ${ctx.base}), then requeue` };
+    }
+    // Offline for a moment: start from what we last fetched; landing fetches again and rebases if needed.
+    // Never from the local base, which may hold the user's unpushed commits.
+    const last = await resolveCommit(ctx.git, `refs/remotes/${remote}/${ctx.base}`);
+    ctx.logger.warn({ task: id, remote, base: ctx.base }, `fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}`);
+    if (last) return { kind: 'ok', commit: last };
+    return { kind: 'blocked', reason: `push: land could not fetch ${ctx.base} from ${remote}: ${oneLine(fetched.message, 200)}; fix access to ${remote}, then requeue` };
+  }
+  const commit = await resolveCommit(ctx.git, local);
+  return commit ? { kind: 'ok', commit } : { kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` };
+}
 
 /**
  * Where a task's branch starts: the base branch, stacked on the commits of its dependencies that have not

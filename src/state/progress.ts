@@ -1,5 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { isValidId } from '../task/id.js';
+import { secretMasker } from '../util/secrets.js';
 
 export type ProgressEvent =
   | 'daemon-start'
@@ -10,15 +11,20 @@ export type ProgressEvent =
   | 'attempt-failed'
   | 'retry-scheduled'
   | 'tests-passed'
+  | 'reviewed'
   | 'committed'
   | 'pushed'
+  | 'landed'
   | 'done'
   | 'failed'
   | 'blocked'
   | 'requeued'
   | 'cancelled'
   | 'recovered'
-  | 'invalid';
+  | 'invalid'
+  | 'fallback'
+  | 'executor-parked'
+  | 'executor-resumed';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 
@@ -60,7 +66,10 @@ export class ProgressLog {
   ) {}
 
   async append(id: string | undefined, event: ProgressEvent, fields: ProgressFields = {}): Promise<string> {
-    const line = formatProgressLine(new Date(), id, event, fields);
+    // Values can carry executor output (a failure's last line): no secret reaches progress.txt.
+    const mask = secretMasker();
+    const masked = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? mask(v) : v]));
+    const line = formatProgressLine(new Date(), id, event, masked);
     await appendFile(this.file, `${line}\n`, { flag: 'a' });
     this.onLine?.(line);
     return line;

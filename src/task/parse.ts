@@ -141,6 +141,11 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
     if (!EXECUTOR_NAME.test(skill)) problems.push(`skills: ${JSON.stringify(skill)} is not a skill name; use lowercase letters, digits, '-' and '_'`);
   }
 
+  const plannedAt = str('planned_at');
+  if (plannedAt !== undefined && !/^[0-9a-f]{7,40}$/i.test(plannedAt)) {
+    problems.push(`planned_at ${JSON.stringify(plannedAt)} is not a commit id; write the 7 to 40 hex digits of the commit the plan was written against (git rev-parse HEAD), in quotes`);
+  }
+
   const task: Task = {
     id,
     file,
@@ -155,6 +160,8 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
     timeoutMs,
     maxAttempts: int('max_attempts', 1),
     run: str('run'),
+    maxChangedLines: int('max_changed_lines', 1),
+    plannedAt: plannedAt?.toLowerCase(),
     attempts: int('attempts', 0) ?? 0,
     claimedBy: str('claimed_by'),
     startedAt: str('started_at'),

@@ -36,6 +36,10 @@ export interface Task {
   timeoutMs?: number;
   maxAttempts?: number;
   run?: string;
+  /** Lowers rules.md's max_changed_lines for this task. */
+  maxChangedLines?: number;
+  /** The base commit the plan was written against: a change to `files` since then blocks the task. */
+  plannedAt?: string;
   attempts: number;
   claimedBy?: string;
   startedAt?: string;

@@ -59,6 +59,8 @@ export interface AgentAdapter {
   readonly program: string;
   /** Arguments of a cheap, no-network probe for `doctor` (e.g. ['--version']). */
   readonly versionArgs: string[];
+  /** How to install it, for doctor's "not found" line (e.g. "npm i -g @google/gemini-cli"). */
+  readonly installHint?: string;
   invocation(input: AgentInput): AgentInvocation;
   /** Reads the attempt's transcript (this executor's part of the log) and exit into one verdict. */
   interpret(output: string, exit: AgentExit): AgentVerdict;

@@ -1,0 +1,89 @@
+import { TaskError, oneLine } from '../errors.js';
+import type { AttemptOutcome } from './attempt.js';
+import { foldCommitsOnto, headCommit, stageAll, type Git } from '../git/git.js';
+import type { Rules } from '../config/rules.js';
+import type { Task } from '../task/task.js';
+import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
+import { changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from './inspect.js';
+
+export type GuardedChange =
+  | { kind: 'staged'; paths: string[] }
+  | { kind: 'empty' }
+  /** One line per violated rule; the change is not staged when a worktree check failed. */
+  | { kind: 'violations'; violations: string[] }
+  | { kind: 'refused'; reason: string; retry: boolean };
+
+/** What the ref guard compares: refs before the executor ran. */
+export type RefSnapshot = Map<string, string>;
+
+export function takeRefSnapshot(repo: Git): Promise<RefSnapshot> {
+  return snapshotRefs(repo);
+}
+
+/** The rules that apply to one task's change: rules.md, with the task's own scope and lower line limit. */
+export function guardRulesFor(task: Task, rules: Rules): GuardRules {
+  const limits = [rules.maxChangedLines, task.maxChangedLines].filter((n): n is number => n !== undefined);
+  return {
+    files: task.files,
+    protect: rules.protect,
+    tests: rules.tests,
+    maxChangedLines: limits.length > 0 ? Math.min(...limits) : undefined,
+  };
+}
+
+/**
+ * Compares branches and tags with the snapshot taken before the executor ran, restores what is safe to
+ * restore, and returns one line per ref the executor must not have changed. Runs whatever the executor's
+ * outcome: a base it moved is put back even when the attempt fails anyway.
+ */
+export async function guardRefs(input: { repo: Git; worktree: Git; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<string[]> {
+  const { repo, baseCommit } = input;
+  const executorHead = await headCommit(input.worktree);
+  const moves = await refMoves(repo, input.refsBefore, await snapshotRefs(repo), baseCommit, executorHead);
+  const violations: string[] = [];
+  for (const finding of checkRefs(moves, input.base)) {
+    if (!finding.restore) violations.push(`${finding.message} (left in place)`);
+    else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
+  }
+  return violations;
+}
+
+/** A failed attempt's outcome with the ref guard's findings added, so the next prompt names them too. */
+export function withRefViolations(outcome: AttemptOutcome, violations: string[]): AttemptOutcome {
+  if (outcome.kind !== 'failure' || violations.length === 0) return outcome;
+  const also = `guard failed: ${violations.join('; ')}`;
+  return { ...outcome, reason: oneLine(`${outcome.reason}; ${also}`), detail: `${outcome.detail}\n\n${also}` };
+}
+
+/**
+ * Runs every guard on the attempt's change and stages it when the worktree checks pass: refs moved by the
+ * executor (restored where safe), its own commits folded onto base_commit, sizes, symlinks and embedded
+ * repositories read from the worktree before `git add`, then the staged change against the rules.
+ */
+export async function guardAndStage(input: {
+  worktree: Git;
+  baseCommit: string;
+  /** What guardRefs found right after the executor. */
+  refViolations: string[];
+  rules: Rules;
+  task: Task;
+}): Promise<GuardedChange> {
+  const { worktree, baseCommit, refViolations } = input;
+  try {
+    await foldCommitsOnto(worktree, baseCommit);
+  } catch (err) {
+    if (err instanceof TaskError) {
+      const reason = [err.message, ...refViolations].join('; ');
+      return { kind: 'refused', reason, retry: err.retry };
+    }
+    throw err;
+  }
+  const early = [...refViolations, ...checkWorktree(await worktreeEntries(worktree, baseCommit), { maxFileSize: input.rules.maxFileSize })];
+  // A worktree check failed: stop before `git add`, so a huge file or a nested repository never reaches git.
+  if (early.length > refViolations.length) return { kind: 'violations', violations: early };
+
+  const paths = await stageAll(worktree, baseCommit);
+  if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
+  const violations = [...early, ...checkGuards(await changeFacts(worktree, baseCommit, input.rules.tests), guardRulesFor(input.task, input.rules))];
+  return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths };
+}

@@ -1,0 +1,122 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReviewRules } from '../config/rules.js';
+import { planNamed } from '../exec/executors.js';
+import type { SpawnOutcome } from '../exec/spawn.js';
+import { headCommit, type Git } from '../git/git.js';
+import type { Task } from '../task/task.js';
+import { maskSecrets } from '../util/secrets.js';
+import type { RunContext } from './context.js';
+import { oneLine } from '../errors.js';
+import { stepRequest, type StepRequest } from './executorStep.js';
+import { logHeader, logSize, readSince } from './output.js';
+import { buildReviewPrompt, judge, parseVerdict, type Verdict } from './verdict.js';
+
+/** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
+const MAX_DIFF_BYTES = 200 * 1024;
+/** Only the end of the reviewer's output is searched for the verdict. */
+const MAX_OUTPUT_BYTES = 256 * 1024;
+
+export type ReviewResult =
+  | { kind: 'approved'; verdict: Verdict }
+  /** Rejected, under min_confidence, or no readable verdict (counted as a reject). */
+  | { kind: 'rejected'; reason: string; detail: string }
+  | { kind: 'blocked'; reason: string }
+  /** The reviewer process itself failed (exit code, timeout): the caller reports it like any step. */
+  | { kind: 'step-failed'; step: string; outcome: SpawnOutcome; from: number }
+  | { kind: 'cancelled' };
+
+export interface ReviewInput {
+  ctx: RunContext;
+  review: ReviewRules;
+  task: Task;
+  attempt: number;
+  baseCommit: string;
+  worktree: Git;
+  logDir: string;
+  logFile: string;
+  /** The attempt's step runner: same process group handling, cancel checks and transcript masking. */
+  runStep: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
+}
+
+/**
+ * The review gate: the reviewer executor, chosen and started the same way as any task executor, reads a
+ * prompt with the task and the staged diff and answers a verdict. The verdict is kept as
+ * <attempt>.review.json next to the transcript and summarised in progress.txt.
+ */
+export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
+  const { ctx, review, task, attempt, worktree } = input;
+  const promptFile = join(input.logDir, `${attempt}.review-prompt.md`);
+  const full = await worktree.raw(['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', input.baseCommit, '--']);
+  const cut = Buffer.byteLength(full) > MAX_DIFF_BYTES;
+  const diff = cut ? Buffer.from(full).subarray(0, MAX_DIFF_BYTES).toString('utf8') : full;
+  const prompt = buildReviewPrompt({ task, attempt, rulesBody: ctx.rules.body, baseCommit: input.baseCommit, diff, truncatedAt: cut ? MAX_DIFF_BYTES : undefined });
+  const masked = maskSecrets(prompt);
+  await writeFile(promptFile, masked);
+
+  // The reviewer goes through the same planning and invocation as a task executor, by name: custom
+  // commands and built-in agents alike.
+  const exec = { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree: worktree.dir };
+  const plan = planNamed(review.executor, task, ctx.rules, exec);
+  if (plan.kind === 'unavailable') return { kind: 'blocked', reason: `reviewer: ${plan.reason}` };
+  const parked = ctx.health.parkedNow(plan.name);
+  if (parked) return { kind: 'blocked', reason: `reviewer ${plan.name} is parked (${parked.reason})` };
+  const request = stepRequest(plan, { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir }, ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
+  request.env = { ...request.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' };
+
+  const treeBefore = await stagedTree(worktree);
+  await logHeader(input.logFile, `reviewer ${plan.name}`);
+  const from = await logSize(input.logFile);
+  const outcome = await input.runStep(request);
+  if (outcome === 'cancelled') return { kind: 'cancelled' };
+  if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
+  if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
+    return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
+  }
+  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
+  // An agent's own reading of its run comes first: an infra failure is nobody's verdict.
+  let answer = output;
+  if (plan.kind === 'agent') {
+    const agent = plan.adapter.interpret(output, outcome.kind === 'exited' ? { code: outcome.code } : { signal: outcome.signal });
+    if (agent.kind === 'infra-failure') return { kind: 'blocked', reason: `reviewer ${plan.name} could not run (${agent.cause}): ${oneLine(agent.reason, 200)}` };
+    if (agent.kind === 'task-failure') {
+      const reason = `review: reviewer ${plan.name} failed: ${oneLine(agent.reason, 200)}; counted as a reject`;
+      return { kind: 'rejected', reason, detail: reason };
+    }
+    if (agent.message && parseVerdict(agent.message).kind === 'ok') answer = agent.message;
+  }
+
+  const record = { executor: plan.name, min_confidence: review.minConfidence };
+  const verdictFile = join(input.logDir, `${attempt}.review.json`);
+  if ((await stagedTree(worktree)) !== treeBefore) {
+    const reason = `review: the reviewer ${plan.name} changed the staged change or committed; a reviewer must only answer`;
+    await writeVerdict(verdictFile, { ...record, result: 'invalid', reason });
+    await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: 'invalid' });
+    return { kind: 'rejected', reason, detail: reason };
+  }
+  const parsed = parseVerdict(answer);
+  if (parsed.kind === 'invalid') {
+    const reason = `review: ${parsed.reason}; counted as a reject`;
+    await writeVerdict(verdictFile, { ...record, result: 'invalid', reason });
+    await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: 'invalid' });
+    await logHeader(input.logFile, reason);
+    return { kind: 'rejected', reason, detail: reason };
+  }
+  const { verdict } = parsed;
+  const judgement = judge(verdict, review.minConfidence);
+  await writeVerdict(verdictFile, { ...record, ...verdict, result: judgement.pass ? 'pass' : 'fail' });
+  await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: verdict.verdict, confidence: verdict.confidence });
+  if (judgement.pass) return { kind: 'approved', verdict };
+  await logHeader(input.logFile, judgement.reason);
+  const detail = `${judgement.reason.split(':')[0]}. The reviewer's comments:\n\n${verdict.comments.trim() || '(none)'}`;
+  return { kind: 'rejected', reason: judgement.reason, detail };
+}
+
+/** The staged tree and HEAD together: a reviewer that edits the index or commits changes one of them. */
+async function stagedTree(git: Git): Promise<string> {
+  return `${(await git.raw(['write-tree'])).trim()} ${await headCommit(git)}`;
+}
+
+async function writeVerdict(file: string, record: Record<string, unknown>): Promise<void> {
+  await writeFile(file, maskSecrets(`${JSON.stringify(record, null, 2)}\n`));
+}
