@@ -1,0 +1,103 @@
+import { mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openGit } from '../src/git/git.js';
+import { changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from '../src/run/inspect.js';
+import { makeSandbox, type Sandbox } from './helpers/repo.js';
+
+/** The git/fs layer under the guards, against real repositories. */
+let sb: Sandbox | undefined;
+afterEach(async () => {
+  await sb?.cleanup();
+  sb = undefined;
+});
+
+async function repo(files: Record<string, string>): Promise<{ sb: Sandbox; base: string }> {
+  sb = await makeSandbox({ files });
+  return { sb, base: (await sb.git(['rev-parse', 'HEAD'])).trim() };
+}
+
+describe('changeFacts', () => {
+  it('reads renames, modes, line counts, added conflict markers and test file counts from the index', async () => {
+    const { sb, base } = await repo({
+      'test/a.test.ts': 'one\ntwo\nthree\n',
+      'test/b.test.ts': 'b\n',
+      'docs/merge.md': 'how a conflict looks:\n<<<<<<< HEAD\n',
+      'src/x.ts': 'x\n',
+    });
+    await sb.git(['mv', 'test/a.test.ts', 'test/renamed.test.ts']);
+    await sb.git(['rm', '-q', 'test/b.test.ts']);
+    await sb.write('docs/merge.md', 'how a conflict looks:\n<<<<<<< HEAD\nmore text\n');
+    await sb.write('src/x.ts', 'x\n<<<<<<< ours\ny\n=======\nz\n>>>>>>> theirs\n');
+    await sb.write('bin.dat', Buffer.from([0, 1, 2, 3, 0, 255]));
+    await sb.git(['add', '--all']);
+    const facts = await changeFacts(openGit(sb.repo), base, ['test/**']);
+    expect(facts.changes).toEqual(expect.arrayContaining([
+      { status: 'R', from: 'test/a.test.ts', path: 'test/renamed.test.ts', mode: '100644' },
+      { status: 'D', path: 'test/b.test.ts', mode: undefined },
+      { status: 'A', path: 'bin.dat', mode: '100644' },
+    ]));
+    // src/x.ts +5, docs/merge.md +1, test/b.test.ts -1; the binary file does not count.
+    expect(facts.changedLines).toBe(7);
+    // The markers already in docs/merge.md are not this change's.
+    expect(Object.keys(facts.addedLines)).toEqual(['src/x.ts']);
+    expect(facts.testFiles).toEqual({ before: 2, after: 1 });
+  });
+});
+
+describe('worktreeEntries', () => {
+  it('lists what differs from base without staging it: sizes, symlinks, nested repositories, deletions', async () => {
+    const { sb, base } = await repo({ 'gone.txt': 'g\n', 'kept.txt': 'k\n' });
+    await rm(join(sb.repo, 'gone.txt'));
+    await writeFile(join(sb.repo, 'big.bin'), '');
+    await truncate(join(sb.repo, 'big.bin'), 6 * 1024 * 1024);
+    await symlink('/etc/hostname', join(sb.repo, 'link'));
+    await mkdir(join(sb.repo, 'nested'));
+    await sb.git(['init', '-q'], join(sb.repo, 'nested'));
+    await writeFile(join(sb.repo, 'nested', 'f'), 'x\n');
+    const entries = await worktreeEntries(openGit(sb.repo), base);
+    expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'big.bin', kind: 'file', size: 6 * 1024 * 1024 },
+      { path: 'gone.txt', kind: 'missing' },
+      { path: 'link', kind: 'symlink', target: '/etc/hostname' },
+      { path: 'nested', kind: 'repository' },
+    ]);
+    // Nothing was hashed into the object store.
+    expect((await sb.git(['status', '--porcelain'])).split('\n').filter(Boolean).every((l) => l.startsWith(' D') || l.startsWith('??'))).toBe(true);
+  });
+});
+
+describe('refMoves and restoreRef', () => {
+  it('tells fast-forwards from rewinds, spots the executor\'s commits in a moved ref, and restores only what is unchanged since', async () => {
+    const { sb, base } = await repo({ 'a.txt': 'a\n' });
+    const git = openGit(sb.repo);
+    await sb.git(['branch', 'feature']);
+    await sb.git(['tag', 'v1']);
+    const before = await snapshotRefs(git);
+    // The "executor" commits on a task branch and pushes that onto main; feature is rewound, v1 deleted.
+    await sb.git(['checkout', '-q', '-b', 'nightshift/001-x']);
+    await sb.write('b.txt', 'b\n');
+    await sb.git(['add', 'b.txt']);
+    await sb.git(['commit', '-qm', 'executor work']);
+    const executorHead = (await sb.git(['rev-parse', 'HEAD'])).trim();
+    await sb.git(['update-ref', 'refs/heads/main', executorHead]);
+    await sb.git(['update-ref', 'refs/heads/feature', executorHead]);
+    await sb.git(['tag', '-d', 'v1']);
+    const after = await snapshotRefs(git);
+    expect(after.has('refs/heads/nightshift/001-x')).toBe(false);
+    const moves = await refMoves(git, before, after, base, executorHead);
+    expect(moves.sort((a, b) => a.ref.localeCompare(b.ref))).toEqual([
+      { ref: 'refs/heads/feature', before: base, after: executorHead, fastForward: true, carriesExecutorWork: true },
+      { ref: 'refs/heads/main', before: base, after: executorHead, fastForward: true, carriesExecutorWork: true },
+      { ref: 'refs/tags/v1', before: base, after: undefined, fastForward: false, carriesExecutorWork: false },
+    ]);
+    const tag = moves.find((m) => m.ref === 'refs/tags/v1');
+    const feature = moves.find((m) => m.ref === 'refs/heads/feature');
+    expect(await restoreRef(git, tag!)).toBe(true);
+    expect((await sb.git(['rev-parse', 'v1'])).trim()).toBe(base);
+    // Someone moves feature again before the restore: compare-and-swap refuses to clobber it.
+    await sb.git(['update-ref', 'refs/heads/feature', base]);
+    expect(await restoreRef(git, feature!)).toBe(false);
+    expect((await sb.git(['rev-parse', 'feature'])).trim()).toBe(base);
+  });
+});
