@@ -30,8 +30,6 @@ describe('nightshift clean', () => {
     const locked = join(root, '002-locked');
     const folder = join(root, '003-folder');
     await sb.git(['worktree', 'add', '--quiet', '-b', 'nightshift/001-left', left, 'main']);
-    await sb.git(['worktree', 'add', '--quiet', '-b', 'nightshift/002-locked', locked, 'main']);
-    await sb.git(['worktree', 'lock', '--reason', 'initializing', locked]);
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'half-made.txt'), 'x');
     // A claim lock of a process that died an hour ago.
@@ -49,6 +47,9 @@ describe('nightshift clean', () => {
     try {
       await waitFor('the executor to start', async () => (await livePidsMatching(marker)).length > 0);
       const busy = await attemptWorktree(sb, '005-busy');
+      // Made after the daemon started: a starting daemon removes "initializing" worktrees itself.
+      await sb.git(['worktree', 'add', '--quiet', '-b', 'nightshift/002-locked', locked, 'main']);
+      await sb.git(['worktree', 'lock', '--reason', 'initializing', locked]);
 
       const r = await sb.cli(['clean']);
       expect(r.stderr).toBe('');

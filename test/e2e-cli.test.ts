@@ -44,7 +44,6 @@ describe('usage errors: exit 2, a message and a hint, never a stack', () => {
     ['an empty title', ['add', '   '], /the title is empty/],
     ['a bad dependency id', ['add', 'Thing', '--depends-on', '../etc'], /--depends-on: "\.\.\/etc" is not a valid task id/],
     ['logs of a task that never ran', ['logs', '001-real'], /no logs for task 001-real yet/],
-    ['--detach', ['daemon', 'start', '--detach'], /--detach is not available/],
   ];
   it.concurrent.each(cases)('%s', async (_name, args, message) => {
     expectUsageError(await sb.cli(args), message);

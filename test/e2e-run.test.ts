@@ -125,7 +125,7 @@ describe('failures and retries', () => {
     const lines = (await events(sb)).filter((e) => e.id === '001-broken');
     expect(lines.map((e) => e.event)).toEqual(['claimed', 'attempt-started', 'attempt-failed', 'retry-scheduled', 'attempt-started', 'attempt-failed', 'failed']);
     expect(lines[2]?.fields).toEqual({ attempt: '1', reason: error });
-    expect(lines[3]?.fields).toEqual({ attempt: '2' });
+    expect(lines[3]?.fields).toEqual({ attempt: '2', in: '2s' });
     expect(lines[4]?.fields).toMatchObject({ attempt: '2', of: '2' });
     expect(lines[6]?.fields).toEqual({ attempts: '2', reason: error });
 
@@ -379,8 +379,8 @@ describe('cancel', () => {
 });
 
 describe('daemon stop', () => {
-  it('on SIGTERM stops the running executor, requeues its task and exits 0', async () => {
-    const sb = await sandbox('---\n---\n');
+  it('on SIGTERM stops the running executor after the grace period, requeues its task and exits 0', async () => {
+    const sb = await sandbox('---\nstop_grace: 1s\n---\n');
     const marker = sleepMarker(30);
     markers.push(marker);
     await sb.write('tasks/001-long.md', taskText({ title: 'Long', run: `sh -c 'sleep ${marker} & sleep ${marker}; wait'` }));

@@ -109,6 +109,8 @@ describe('parseRules: every key', () => {
       testTimeoutMs: 5 * 60_000,
       timeoutMs: 60 * 60_000,
       stallTimeoutMs: 90_000,
+      retryBackoffMs: 2000,
+      stopGraceMs: 10_000,
       maxAttempts: 2,
       push: 'branch',
       remote: 'upstream',

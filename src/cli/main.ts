@@ -6,6 +6,8 @@ import { listTasks, showTask } from '../commands/list.js';
 import { cancelTasks, requeueTasks } from '../commands/requeue.js';
 import { showLogs, tailProgress } from '../commands/tail.js';
 import { runDaemon } from '../commands/daemon.js';
+import { startDetached } from '../commands/detach.js';
+import { showStatus, stopDaemons } from '../commands/daemonControl.js';
 import { runDemo } from '../commands/demo.js';
 import { runDoctor } from '../commands/doctor.js';
 import { cleanRepo } from '../commands/clean.js';
@@ -87,11 +89,19 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
   daemon.command('start').description('claim and run ready tasks')
     .option('--once', 'drain every task that can run, then exit')
     .addOption(new Option('--concurrency <n>', 'tasks at once (default: rules.md, else 3)').argParser(positiveInt))
-    .option('--detach', 'run in the background')
-    .action((o: { once?: boolean; concurrency?: number; detach?: boolean }) => run(async () => {
-      if (o.detach) throw new UsageError('--detach is not available in this version yet', 'run it in the foreground, under nohup, tmux or a service manager');
-      return runDaemon({ cwd, once: o.once, concurrency: o.concurrency }, io);
+    .option('--detach', 'run in the background (pid in .nightshift/daemon.pid, log in .nightshift/daemon.log)')
+    .option('--allow-multiple', 'run beside a daemon already running on this checkout')
+    .addOption(new Option('--detached-child').hideHelp())
+    .action((o: { once?: boolean; concurrency?: number; detach?: boolean; allowMultiple?: boolean; detachedChild?: boolean }) => run(async () => {
+      if (o.detach) return startDetached({ cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple }, io);
+      return runDaemon({ cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple, detachedChild: o.detachedChild }, io);
     })());
+  daemon.command('stop').description('stop the daemons of this checkout: running attempts get a grace period, then are requeued')
+    .option('--force', 'stop running attempts now')
+    .action((o: { force?: boolean }) => run(() => stopDaemons({ cwd, ...o }, io))());
+  daemon.command('status').description('running tasks, counts per status, per-executor figures')
+    .option('--json', 'one JSON object')
+    .action((o: { json?: boolean }) => run(() => showStatus({ cwd, ...o }, io))());
 
   program.command('tail').description('show progress.txt')
     .option('-f, --follow', 'keep printing new lines')

@@ -38,6 +38,10 @@ export interface Rules {
   stallTimeoutMs: number;
   testTimeoutMs: number;
   maxAttempts: number;
+  /** Wait before the first retry; doubles per attempt, capped at MAX_RETRY_BACKOFF_MS. */
+  retryBackoffMs: number;
+  /** On a graceful stop, how long running attempts may go on before they are stopped and requeued. */
+  stopGraceMs: number;
   push: PushMode;
   remote: string;
   protect: string[];
@@ -62,6 +66,8 @@ export const DEFAULT_RULES: Rules = {
   stallTimeoutMs: 10 * 60_000,
   testTimeoutMs: 15 * 60_000,
   maxAttempts: 3,
+  retryBackoffMs: 2000,
+  stopGraceMs: 10_000,
   push: 'none',
   remote: 'origin',
   protect: [],
@@ -80,7 +86,7 @@ const REF_NAME = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/;
 export const BUILTIN_EXECUTORS = ['shell'] as const;
 const KNOWN_KEYS = new Set([
   'base', 'concurrency', 'executor', 'routes', 'fallback', 'setup', 'test', 'test_timeout', 'timeout', 'stall_timeout',
-  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review',
+  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review', 'retry_backoff', 'stop_grace',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -170,6 +176,8 @@ export function parseRules(text: string): Rules {
   rules.timeoutMs = duration('timeout') ?? rules.timeoutMs;
   rules.stallTimeoutMs = duration('stall_timeout') ?? rules.stallTimeoutMs;
   rules.testTimeoutMs = duration('test_timeout') ?? rules.testTimeoutMs;
+  rules.retryBackoffMs = duration('retry_backoff') ?? rules.retryBackoffMs;
+  rules.stopGraceMs = duration('stop_grace') ?? rules.stopGraceMs;
   if (has('push')) {
     const push = fm.push;
     if (push === 'none' || push === 'branch' || push === 'land') rules.push = push;

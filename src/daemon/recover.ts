@@ -1,42 +1,62 @@
 import { join } from 'node:path';
-import { removeWorktree } from '../git/git.js';
+import { hostname } from 'node:os';
+import { removeWorktree, taskBranch } from '../git/git.js';
+import { dropEmptyBranch } from '../run/runTask.js';
 import { claimTask, readLockOwner } from '../state/locks.js';
+import { pidAlive } from '../state/pids.js';
 import { readTaskEntry, updateTask } from '../task/store.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
-import { hostname } from 'node:os';
+import { findFinishedCommit, finalizeTask } from './finalize.js';
+
+export type RecoverResult = 'recovered' | 'finalized' | 'failed' | 'held';
 
 /**
  * A task left `running` by a process that is gone (crash, kill -9, reboot). If we can take its claim,
- * nobody is running it: stop what it left on this host, remove its half-made worktree and put it back in
- * the queue (the interrupted attempt counts), or fail it once it has used all its attempts.
+ * nobody is running it: stop what it left on this host and remove its half-made worktree. If the dead
+ * process had already committed the task, finish its publishing and mark it done (never re-run the
+ * executor); otherwise put it back in the queue (the interrupted attempt counts), or fail it once it has
+ * used all its attempts.
  */
-export async function recoverTask(ctx: RunContext, task: Task): Promise<'recovered' | 'failed' | 'held'> {
+export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverResult> {
   const owner = await readLockOwner(ctx.paths.locks, task.id);
   const claimed = await claimTask(ctx.paths.locks, task.id);
   if (claimed.kind === 'lost-race') return 'held';
+  const claim = claimed.claim;
   try {
-    if (owner?.pgid && owner.host === hostname()) signalGroup(owner.pgid, 'SIGKILL');
+    // Only a dead owner's group: a live owner may have finished and released between our two reads.
+    if (owner?.pgid && owner.host === hostname() && !pidAlive(owner.pid)) signalGroup(owner.pgid, 'SIGKILL');
     const entry = await readTaskEntry(task.file, task.id).catch(() => undefined);
     if (!entry || entry.kind !== 'task' || entry.task.status !== 'running') return 'held';
+    const running = entry.task;
     await removeWorktree(ctx.git, join(ctx.paths.worktrees, task.id));
-    const maxAttempts = entry.task.maxAttempts ?? ctx.rules.maxAttempts;
-    const exhausted = entry.task.attempts >= maxAttempts;
-    const reason = `interrupted: ${entry.task.claimedBy ?? 'a previous daemon'} stopped during attempt ${entry.task.attempts}`;
-    await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
-      t.status === 'running'
-        ? { status: exhausted ? 'failed' : 'queued', claimed_by: null, error: reason }
+
+    const commit = await findFinishedCommit(ctx, running);
+    if (commit) {
+      const finalized = await finalizeTask(ctx, running, commit, claim);
+      if (finalized) return 'finalized';
+    }
+
+    const maxAttempts = running.maxAttempts ?? ctx.rules.maxAttempts;
+    const exhausted = running.attempts >= maxAttempts;
+    const reason = `interrupted: ${running.claimedBy ?? 'a previous daemon'} stopped during attempt ${running.attempts}`;
+    // The next attempt resets the branch anyway; one that holds no commit is not worth naming.
+    const kept = running.baseCommit ? await dropEmptyBranch(ctx, taskBranch(task.id), running.baseCommit) : undefined;
+    const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
+      t.status === 'running' && t.claimedBy === running.claimedBy
+        ? { status: exhausted ? 'failed' : 'queued', claimed_by: null, error: reason, branch: kept }
         : undefined,
     );
-    await ctx.progress.append(task.id, 'recovered', { attempts: entry.task.attempts, from: entry.task.claimedBy });
+    if (written.kind !== 'updated') return 'held';
+    await ctx.progress.append(task.id, 'recovered', { attempts: running.attempts, from: running.claimedBy, then: exhausted ? 'failed' : 'queued' });
     if (exhausted) {
-      await ctx.progress.append(task.id, 'failed', { attempts: entry.task.attempts, reason });
-      ctx.events.emit('task:failed', { id: task.id, attempt: entry.task.attempts, reason });
+      await ctx.progress.append(task.id, 'failed', { attempts: running.attempts, reason });
+      ctx.events.emit('task:failed', { id: task.id, attempt: running.attempts, reason });
       return 'failed';
     }
     return 'recovered';
   } finally {
-    await claimed.claim.release();
+    await claim.release();
   }
 }

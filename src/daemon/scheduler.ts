@@ -1,4 +1,5 @@
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import { toError } from '../errors.js';
 import { utcStamp } from '../state/progress.js';
@@ -8,8 +9,27 @@ import { assessQueue, readyInOrder } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
 import { recoverTask } from './recover.js';
+import { removeAbandonedWorktrees } from '../git/git.js';
+import { killAllGroups } from '../exec/spawn.js';
+import type { PidFileHold } from './pidFile.js';
+import type { StatusFile } from './statusFile.js';
 import { hasUsableExecutor, resumeParked } from './parked.js';
-import type { DaemonHandle, RunSummary, StartOptions } from './start.js';
+import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './start.js';
+
+/**
+ * In watch mode a file that does not parse is reported only once it has not changed for this long: a slow
+ * writer or an editor's save in progress is not news, and the next change event looks at it again.
+ */
+const INVALID_SETTLE_MS = 1000;
+/** See retrySoon(). */
+const RETRY_SOON_MS = 3000;
+
+export interface SchedulerControls {
+  stop: AbortController;
+  drain: AbortController;
+  status: StatusFile;
+  pidHold: PidFileHold;
+}
 
 /**
  * Decides what runs when: scans tasks/ (on start, on watcher hints, on a timer, after each task), reports
@@ -27,6 +47,9 @@ export class Scheduler {
   private stopping = false;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   /** Wakes the scheduler when a parked executor's reset time comes. */
   private resumeTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (summary: RunSummary) => void;
@@ -35,7 +58,7 @@ export class Scheduler {
   constructor(
     private readonly ctx: RunContext,
     private readonly opts: StartOptions & { concurrency: number },
-    private readonly stopController: AbortController,
+    private readonly controls: SchedulerControls,
   ) {}
 
   async start(): Promise<DaemonHandle> {
@@ -50,17 +73,33 @@ export class Scheduler {
     if (!this.opts.once) {
       // Watch events are hints that something changed; the periodic full rescan is what guarantees no
       // task is missed (dropped events, a full inotify table).
-      this.watcher = watch(this.ctx.paths.tasks, { ignoreInitial: true, depth: 0, awaitWriteFinish: false });
+      this.watcher = watch(this.ctx.paths.tasks, {
+        ignoreInitial: true,
+        depth: 0,
+        awaitWriteFinish: false,
+        // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
+        ignored: (path: string) => path !== this.ctx.paths.tasks && basename(path).startsWith('.'),
+      });
       this.watcher.on('all', () => this.kick());
       this.watcher.on('error', (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'));
-      this.timer = setInterval(() => this.kick(), this.opts.rescanMs ?? 30_000);
+      this.timer = setInterval(() => {
+        // A claim lost to a process that has died since is worth another try on the full rescan.
+        this.skipped.clear();
+        this.kick();
+      }, this.opts.rescanMs ?? 30_000);
+    }
+    try {
+      const removed = await removeAbandonedWorktrees(ctx.git, ctx.paths.worktrees);
+      if (removed.length > 0) ctx.logger.info({ removed }, 'removed worktrees a killed git worktree add left locked');
+    } catch (err) {
+      ctx.logger.warn({ err: toError(err) }, 'could not look for abandoned worktrees');
     }
     this.kick();
     return {
       events: ctx.events,
       paths: ctx.paths,
       done: this.done,
-      stop: () => this.stop(),
+      stop: (opts) => this.stop(opts),
     };
   }
 
@@ -94,6 +133,7 @@ export class Scheduler {
       }
       const { id, file, reason } = e.invalid;
       if (this.reportedInvalid.get(file) === reason) continue;
+      if (!this.opts.once && (await this.stillSettling(file))) continue;
       this.reportedInvalid.set(file, reason);
       await ctx.progress.append(id, 'invalid', { file: relative(ctx.paths.root, file), reason });
       ctx.events.emit('task:invalid', { id, file, reason });
@@ -104,7 +144,9 @@ export class Scheduler {
       if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
         const result = await recoverTask(ctx, e.task);
         if (result !== 'held') this.rescanRequested = true;
+        else this.retrySoon();
         if (result === 'failed') this.summary.failed++;
+        if (result === 'finalized') this.summary.done++;
       }
     }
 
@@ -137,6 +179,38 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A task another process holds (or held when it died, and its lock cannot be judged dead yet) is looked
+   * at again a few seconds later rather than at the next full rescan. Cheap: one read of tasks/.
+   */
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.skipped.clear();
+      this.kick();
+    }, RETRY_SOON_MS);
+    this.retryTimer.unref();
+  }
+
+  /** True (and a rescan booked) when the file changed less than INVALID_SETTLE_MS ago. */
+  private async stillSettling(file: string): Promise<boolean> {
+    let age: number;
+    try {
+      age = Date.now() - (await stat(file)).mtimeMs;
+    } catch {
+      return false;
+    }
+    if (age >= INVALID_SETTLE_MS) return false;
+    if (!this.settleTimer) {
+      this.settleTimer = setTimeout(() => {
+        this.settleTimer = undefined;
+        this.kick();
+      }, INVALID_SETTLE_MS - age + 50);
+    }
+    return true;
+  }
+
   private scheduleResume(delayMs: number | undefined): void {
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
@@ -149,13 +223,17 @@ export class Scheduler {
   private launch(task: Task): void {
     const run = runTask(this.ctx, task)
       .then((result) => {
-        if (result.kind === 'skipped') this.skipped.set(task.id, task.text);
+        if (result.kind === 'skipped') {
+          this.skipped.set(task.id, task.text);
+          this.retrySoon();
+        }
         else this.skipped.delete(task.id);
         this.count(result);
       })
       .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))
       .finally(() => {
         this.running.delete(task.id);
+        this.controls.status.taskEnded(task.id);
         this.kick();
         this.maybeFinish();
       });
@@ -197,20 +275,43 @@ export class Scheduler {
     this.finishing ??= (async () => {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
+      if (this.settleTimer) clearTimeout(this.settleTimer);
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
       if (this.resumeTimer) clearTimeout(this.resumeTimer);
       await this.watcher?.close();
       const s = this.summary;
       await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined });
       this.ctx.logger.info({ summary: s }, 'daemon stopped');
+      await this.controls.status.close();
+      await this.controls.pidHold.release();
       this.resolveDone({ ...s });
     })();
     return this.finishing;
   }
 
-  async stop(): Promise<RunSummary> {
-    if (!this.stopping) {
+  /**
+   * First call: no new claims or retries; running attempts get the grace period, then are stopped (their
+   * tasks requeued). A forced call stops them now: SIGKILL to every executor group, no grace.
+   */
+  async stop(opts: StopOptions = {}): Promise<RunSummary> {
+    const { ctx } = this;
+    if (!this.controls.drain.signal.aborted) {
       this.stopping = true;
-      this.stopController.abort();
+      this.controls.drain.abort();
+      const graceMs = opts.graceMs ?? ctx.rules.stopGraceMs;
+      ctx.logger.info({ force: !!opts.force, graceMs, running: [...this.running.keys()] }, 'stop requested');
+      void this.controls.status.stopping();
+      if (!opts.force) {
+        this.graceTimer = setTimeout(() => this.controls.stop.abort(), graceMs);
+        this.graceTimer.unref();
+      }
+    }
+    if (opts.force && !this.controls.stop.signal.aborted) {
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      ctx.logger.info({ running: [...this.running.keys()] }, 'forced stop');
+      this.controls.stop.abort();
+      killAllGroups();
     }
     await this.scanning;
     await Promise.allSettled([...this.running.values()]);
@@ -218,4 +319,3 @@ export class Scheduler {
     return this.done;
   }
 }
-

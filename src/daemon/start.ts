@@ -11,6 +11,8 @@ import { ProgressLog } from '../state/progress.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
 import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
+import { acquirePidFile } from './pidFile.js';
+import { StatusFile } from './statusFile.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
 import { ExecutorHealth } from '../exec/health.js';
@@ -25,6 +27,15 @@ export interface StartOptions {
   rescanMs?: number;
   /** Receives each progress.txt line as it is written, from the first (daemon-start) on. */
   onProgress?: (line: string) => void;
+  /** Run beside a daemon that already holds .nightshift/daemon.pid instead of refusing to start. */
+  allowMultiple?: boolean;
+}
+
+export interface StopOptions {
+  /** Stop running attempts now instead of giving them the grace period (rules.md stop_grace). */
+  force?: boolean;
+  /** Overrides rules.md stop_grace for this stop. */
+  graceMs?: number;
 }
 
 export interface RunSummary {
@@ -43,8 +54,11 @@ export interface DaemonHandle {
   paths: Paths;
   /** Resolves when the daemon has stopped (with --once: when the queue is drained). */
   done: Promise<RunSummary>;
-  /** Graceful stop: no new claims; running attempts are stopped and their tasks requeued. */
-  stop(): Promise<RunSummary>;
+  /**
+   * Graceful stop: no new claims; running attempts get the grace period to finish, then are stopped and
+   * their tasks requeued. With force (or called again with force) they are stopped at once.
+   */
+  stop(opts?: StopOptions): Promise<RunSummary>;
 }
 
 /** Sets up the daemon for one repository. Configuration errors throw UsageError before anything starts. */
@@ -64,6 +78,9 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   await mkdir(paths.logs, { recursive: true });
   // Runtime state never belongs in the user's commits, even where .gitignore does not say so.
   await createFileExclusive(join(paths.state, '.gitignore'), '*\n');
+  // Locks beside a shared tasks folder (see locksDirFor) get the same protection.
+  await createFileExclusive(join(paths.locks, '..', '.gitignore'), '*\n');
+  const pidHold = await acquirePidFile(paths, !!opts.allowMultiple);
 
   const events = new DaemonEvents();
   if (opts.onProgress) events.on('progress', opts.onProgress);
@@ -72,6 +89,7 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const logger = pino({ base: { pid: process.pid }, hooks: { streamWrite: mask } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
+  const drainController = new AbortController();
   // Without a configured identity, commits (and the merge commits of stacked dependencies) use nightshift's.
   const identity = !(await hasIdentity(git));
   const ctx: RunContext = {
@@ -85,10 +103,19 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     logger,
     events,
     stopSignal: stopController.signal,
+    drainSignal: drainController.signal,
     ownerId: ownerId(),
     health: new ExecutorHealth(),
   };
-  return new Scheduler(ctx, { ...opts, concurrency }, stopController).start();
+  const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
+  try {
+    await status.open();
+    return await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start();
+  } catch (err) {
+    await status.close();
+    await pidHold.release();
+    throw err;
+  }
 }
 
 async function readScope(file: string): Promise<string> {

@@ -2,6 +2,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { rm } from 'node:fs/promises';
 import { isValidId } from '../task/id.js';
 import { InternalError, TaskError } from '../errors.js';
+import { withRepoLock } from './repoLock.js';
 
 /**
  * Every git call nightshift makes goes through here. Arguments are arrays (never a shell string), and
@@ -100,18 +101,20 @@ export function taskBranch(id: string): string {
 
 /**
  * git does not make worktree add/remove/prune safe against each other (prune can drop a worktree another
- * call is still creating), so this process runs them one at a time.
+ * call is still creating). This process runs them one at a time, and the repository lock keeps other
+ * nightshift processes (a second daemon, `clean`) out meanwhile.
  */
 let worktreeQueue: Promise<unknown> = Promise.resolve();
-function serialised<T>(fn: () => Promise<T>): Promise<T> {
-  const next = worktreeQueue.then(fn, fn);
+export function serialised<T>(git: Git, fn: () => Promise<T>): Promise<T> {
+  const locked = () => withRepoLock(git, fn);
+  const next = worktreeQueue.then(locked, locked);
   worktreeQueue = next.catch(() => undefined);
   return next;
 }
 
 /** A fresh worktree on branch nightshift/<id>, reset to `commit` (a retry starts again from base). */
 export async function addWorktree(git: Git, path: string, branch: string, commit: string): Promise<void> {
-  await serialised(async () => {
+  await serialised(git, async () => {
     await git.raw(['worktree', 'prune']);
     // -B moves the branch if an earlier attempt left it; --force lets us reuse a branch whose old worktree
     // was deleted by hand but not yet pruned.
@@ -119,12 +122,35 @@ export async function addWorktree(git: Git, path: string, branch: string, commit
   });
 }
 
-/** Removes a worktree and its folder, also when git no longer knows it or it is locked. Never throws. */
+/**
+ * Removes a worktree and its folder, also when git no longer knows it or it is locked (a `worktree add`
+ * killed half way leaves it locked "initializing", which plain prune keeps forever). Never throws.
+ */
 export async function removeWorktree(git: Git, path: string): Promise<void> {
-  await serialised(async () => {
+  await serialised(git, async () => {
     await git.status(['worktree', 'remove', '--force', '--force', path]);
     await rm(path, { recursive: true, force: true });
     await git.status(['worktree', 'prune']);
+  });
+}
+
+/**
+ * Removes every worktree under `root` that a killed `worktree add` left locked "initializing". Safe while
+ * other daemons run: adds hold the repository lock, so none is half way while we look.
+ */
+export async function removeAbandonedWorktrees(git: Git, root: string): Promise<string[]> {
+  return serialised(git, async () => {
+    const listed = await git.status(['worktree', 'list', '--porcelain']);
+    const removed: string[] = [];
+    for (const block of listed.stdout.split('\n\n')) {
+      const path = /^worktree (.+)$/m.exec(block)?.[1];
+      if (!path || !path.startsWith(`${root}/`) || !/^locked initializing$/m.test(block)) continue;
+      await git.status(['worktree', 'remove', '--force', '--force', path]);
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+    await git.status(['worktree', 'prune']);
+    return removed;
   });
 }
 
@@ -202,7 +228,8 @@ export type FetchResult = { kind: 'ok'; commit: string } | { kind: 'missing' } |
  */
 export async function fetchBase(git: Git, remote: string, base: string): Promise<FetchResult> {
   const tracking = `refs/remotes/${remote}/${base}`;
-  return serialisedFetch(async () => {
+  // Across processes too: two daemons fetching into one repository fight over the same ref locks.
+  return serialisedFetch(() => withRepoLock(git, async (): Promise<FetchResult> => {
     let message = '';
     for (let tries = 0; tries < 3; tries++) {
       const r = await git.status(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${base}:${tracking}`]);
@@ -215,7 +242,7 @@ export async function fetchBase(git: Git, remote: string, base: string): Promise
       if (!/cannot lock ref|unable to update local ref|\.lock/.test(r.stderr)) break;
     }
     return { kind: 'failed', message };
-  });
+  }));
 }
 
 let fetchQueue: Promise<unknown> = Promise.resolve();
@@ -292,5 +319,5 @@ export async function listWorktrees(git: Git): Promise<string[]> {
 
 /** Forgets worktrees whose folders are gone. */
 export async function pruneWorktrees(git: Git): Promise<void> {
-  await serialised(() => git.status(['worktree', 'prune']));
+  await serialised(git, () => git.status(['worktree', 'prune']));
 }

@@ -193,8 +193,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     }
   }
 
-  // Fencing: only the owner of the claim may commit and publish.
-  if (!claim.isHeld()) return { kind: 'lost', why: 'claim' };
+  // Fencing: only the owner of the claim may commit and publish (verify looks at the lock on disk now).
+  if (!(await claim.verify())) return { kind: 'lost', why: 'claim' };
   if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
@@ -203,7 +203,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 
   if (ctx.rules.push === 'branch') {
-    if (!claim.isHeld()) return { kind: 'lost', why: 'claim' };
+    if (!(await claim.verify())) return { kind: 'lost', why: 'claim' };
     try {
       await pushBranch(ctx.git, ctx.rules.remote, branch);
     } catch (err) {

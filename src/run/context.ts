@@ -22,6 +22,11 @@ export interface RunContext {
   events: DaemonEvents;
   /** Aborted when the daemon stops: running executors are stopped and their tasks requeued. */
   stopSignal: AbortSignal;
+  /**
+   * Aborted as soon as a stop is asked for (before stopSignal, which waits out the grace period): no new
+   * attempt or retry starts, a retry waiting out its backoff goes back to the queue at once.
+   */
+  drainSignal?: AbortSignal;
   ownerId: string;
   /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
   health: ExecutorHealth;

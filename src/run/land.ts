@@ -108,7 +108,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     }
 
     // Fencing: a task whose claim was taken over, or which was cancelled, must never reach base.
-    if (!input.claim.isHeld()) return { kind: 'lost', why: 'claim' };
+    if (!(await input.claim.verify())) return { kind: 'lost', why: 'claim' };
     if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
 
     const pushed = await pushWithLease(wt, remote, base, head, onto);

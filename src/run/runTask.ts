@@ -13,6 +13,7 @@ import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
+import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 
@@ -97,6 +98,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   let previousFailure: string | undefined;
   for (;;) {
     const attempt = task.attempts + 1;
+    if (ctx.drainSignal?.aborted) {
+      // Stopping before this attempt began: back to the queue without spending an attempt.
+      await write({ status: 'queued', claimed_by: null });
+      await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
+      ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
+      return { kind: 'requeued' };
+    }
     if (previousFailure !== undefined && ctx.rules.push === 'land') {
       // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
       const again = await taskStart(ctx, task);
@@ -159,10 +167,18 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
         ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
-        if (outcome.retry && attempt < maxAttempts && !ctx.stopSignal.aborted) {
-          await ctx.progress.append(task.id, 'retry-scheduled', { attempt: attempt + 1 });
-          previousFailure = outcome.detail;
-          continue;
+        if (outcome.retry && attempt < maxAttempts) {
+          const delayMs = retryBackoffMs(ctx.rules.retryBackoffMs, attempt);
+          if (!ctx.drainSignal?.aborted) {
+            await ctx.progress.append(task.id, 'retry-scheduled', { attempt: attempt + 1, in: formatDuration(delayMs) });
+            previousFailure = outcome.detail;
+            if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+          }
+          // The daemon is stopping: the task goes back to the queue with the attempts it has left.
+          await write({ status: 'queued', branch: kept, claimed_by: null, error: outcome.reason });
+          await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
+          ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
+          return { kind: 'requeued' };
         }
         const written = await write({ status: 'failed', error: outcome.reason, branch: kept, finished_at: utcStamp(), claimed_by: null });
         if (!written) return { kind: 'cancelled' };
@@ -250,7 +266,7 @@ function emitAttemptFinished(ctx: RunContext, task: Task, attempt: number, outco
  * A failed attempt leaves no branch behind unless it holds a commit (a push that failed). Returns the
  * branch to record in the task file: null when there is none, so `branch:` never names a missing branch.
  */
-async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<string | null> {
+export async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<string | null> {
   const at = await resolveCommit(ctx.git, `refs/heads/${branch}`);
   if (at === undefined) return null;
   if (at !== baseCommit) return branch;

@@ -1,11 +1,12 @@
 import lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasCode, toError } from '../errors.js';
+import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { pidAlive } from './pids.js';
 
-/** Who holds a claim. Written beside the lock so another process (cancel, recovery) can find the executor. */
+/** Who holds a claim. Written inside the lock directory so another process (cancel, recovery) can find the executor. */
 export interface LockOwner {
   host: string;
   pid: number;
@@ -16,105 +17,166 @@ export interface LockOwner {
 
 export interface Claim {
   readonly id: string;
-  /** False once proper-lockfile reports the lock compromised (stale-taken by someone else): stop quietly. */
+  /** False once the heartbeat or verify() found the lock taken over by someone else: stop quietly. */
   isHeld(): boolean;
+  /**
+   * Looks at the lock on disk now (not at the last 5 s refresh): still our directory with our owner file.
+   * Called right before publishing (commit, push, final status) to keep the fencing window to milliseconds.
+   */
+  verify(): Promise<boolean>;
   setExecutorGroup(pgid: number | undefined): Promise<void>;
   release(): Promise<void>;
 }
 
 export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'lost-race' };
 
-// proper-lockfile refreshes the lock's mtime every UPDATE ms; a lock not refreshed for STALE ms is treated as
-// left over from a dead process and may be taken over.
+// A claim's holder touches its owner file every UPDATE ms; an owner on another host that has not done so
+// for STALE ms is taken for dead. (On this host the pid says so at once.) The claim is a plain mkdir, not
+// proper-lockfile: that checks the directory's mtime for takeovers, and writing the owner file inside
+// changes it, so every claim held past one refresh would look compromised.
 const STALE_MS = 30_000;
 const UPDATE_MS = 5_000;
+const OWNER_FILE = 'owner.json';
+const ORPHAN_MS = 10_000;
 
 export function ownerId(): string {
   return `${hostname()}:${process.pid}`;
 }
 
+const lockDir = (locksDir: string, id: string) => join(locksDir, `${id}.lock`);
+
 /**
- * Claims a task for the whole of its run. The lock is a directory under .nightshift/locks (never in tasks/,
- * where the user and the watcher live); mkdir is atomic, so of two claimants exactly one wins.
+ * Claims a task for the whole of its run. The lock is a directory under the locks folder (never in tasks/,
+ * where the user and the watcher live); mkdir is atomic, so of two claimants exactly one wins. The owner
+ * file lives inside the lock directory, so it always describes that directory and no other: a takeover
+ * can never judge a fresh lock by a dead owner's file.
  */
 export async function claimTask(locksDir: string, id: string): Promise<ClaimResult> {
   const first = await tryClaim(locksDir, id);
   if (first.kind === 'claimed') return first;
-  // A lock whose owner died on this host moments ago is not stale by age yet; its pid tells us now.
-  const owner = await readLockOwner(locksDir, id);
-  if (!owner || owner.host !== hostname() || pidAlive(owner.pid)) return first;
-  await rm(join(locksDir, `${id}.lock`), { recursive: true, force: true });
-  return tryClaim(locksDir, id);
+  if (!(await looksDead(locksDir, id))) return first;
+  return takeOver(locksDir, id);
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * A held lock is dead when its owner is a process on this host that no longer exists; when its owner is
+ * on another host and nobody has refreshed it for STALE_MS; or when it has no owner file and has not been
+ * touched for ORPHAN_MS (a process killed between creating the lock and writing its owner, or between
+ * removing its owner and the lock: a live claimant writes its owner within milliseconds of the mkdir).
+ */
+async function looksDead(locksDir: string, id: string): Promise<boolean> {
+  const owner = await readLockOwner(locksDir, id);
+  if (owner && owner.host === hostname()) return !pidAlive(owner.pid);
   try {
-    process.kill(pid, 0);
-    return true;
+    // The owner's heartbeat touches its owner file; a lock without one is judged by the directory.
+    const age = Date.now() - (await stat(owner ? join(lockDir(locksDir, id), OWNER_FILE) : lockDir(locksDir, id))).mtimeMs;
+    return age > (owner ? STALE_MS : ORPHAN_MS);
   } catch (err) {
-    return !hasCode(err, 'ESRCH');
+    if (hasCode(err, 'ENOENT')) return true;
+    throw err;
   }
 }
 
-async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
-  await mkdir(locksDir, { recursive: true });
-  const target = join(locksDir, id);
-  const ownerFile = join(locksDir, `${id}.owner.json`);
-  let held = true;
+/**
+ * Removing a dead lock and claiming it is check-then-act: two recoverers could both see it dead and the
+ * slower one would remove the faster one's fresh lock. Takeovers therefore run one at a time under a short
+ * per-task mutex, and re-check inside it. A plain claimant never removes anything, so it needs no mutex.
+ */
+async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
+  const target = join(locksDir, `${id}.takeover`);
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(target, {
       realpath: false,
       lockfilePath: `${target}.lock`,
-      stale: STALE_MS,
-      update: UPDATE_MS,
-      retries: 0,
-      onCompromised: () => {
-        // Another process took the lock over (we were stalled past STALE_MS). Fencing: from now on this
-        // process may not commit, push or write a final status for the task.
-        held = false;
-      },
+      stale: 10_000,
+      retries: { retries: 20, minTimeout: 20, maxTimeout: 200 },
     });
   } catch (err) {
     if (hasCode(err, 'ELOCKED')) return { kind: 'lost-race' };
     throw err;
   }
+  try {
+    const again = await tryClaim(locksDir, id);
+    if (again.kind === 'claimed' || !(await looksDead(locksDir, id))) return again;
+    // Dead, and only takeovers remove a lock that is not theirs: whatever is inside goes (the owner file, or
+    // the temp file of an owner write cut short by a kill).
+    await rm(lockDir(locksDir, id), { recursive: true, force: true });
+    return await tryClaim(locksDir, id);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
+  await mkdir(locksDir, { recursive: true });
+  const dir = lockDir(locksDir, id);
+  const ownerFile = join(dir, OWNER_FILE);
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if (hasCode(err, 'EEXIST')) return { kind: 'lost-race' };
+    throw err;
+  }
   const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
-  await writeFileAtomic(ownerFile, JSON.stringify(owner));
+  try {
+    await writeFileAtomic(ownerFile, JSON.stringify(owner));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  let held = true;
   let released = false;
+  const verify = async (): Promise<boolean> => {
+    if (!held || released) return false;
+    const now = await readLockOwner(locksDir, id).catch(() => undefined);
+    const ours = now?.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt;
+    // Once taken over (we stalled past STALE_MS and a process on another host judged us dead), never again ours.
+    if (!ours) held = false;
+    return ours;
+  };
+  // The heartbeat: other hosts judge the lock by the owner file's age. It also notices a takeover.
+  const heartbeat = setInterval(() => {
+    void verify().then((ours) => (ours ? utimes(ownerFile, new Date(), new Date()) : undefined)).catch(() => undefined);
+  }, UPDATE_MS);
+  heartbeat.unref();
   return {
     kind: 'claimed',
     claim: {
       id,
       isHeld: () => held && !released,
+      verify,
       async setExecutorGroup(pgid) {
         owner.pgid = pgid;
-        if (held) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
       },
       async release() {
         if (released) return;
+        clearInterval(heartbeat);
+        const ours = await verify();
         released = true;
-        if (held) {
-          await rm(ownerFile, { force: true });
-          await release().catch((err: unknown) => {
-            if (!hasCode(err, 'ERELEASED') && !hasCode(err, 'ENOTACQUIRED')) throw toError(err);
-          });
-        }
+        if (ours) await rm(dir, { recursive: true, force: true });
       },
     },
   };
 }
 
-/** Whether some live process holds the task's claim lock (a fresh lock dir). */
+/** Whether some live process holds the task's claim lock. */
 export async function isClaimed(locksDir: string, id: string): Promise<boolean> {
-  return lockfile.check(join(locksDir, id), { realpath: false, lockfilePath: join(locksDir, `${id}.lock`), stale: STALE_MS });
+  try {
+    await stat(lockDir(locksDir, id));
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+  return !(await looksDead(locksDir, id));
 }
 
 export async function readLockOwner(locksDir: string, id: string): Promise<LockOwner | undefined> {
   try {
-    return JSON.parse(await readFile(join(locksDir, `${id}.owner.json`), 'utf8')) as LockOwner;
+    return JSON.parse(await readFile(join(lockDir(locksDir, id), OWNER_FILE), 'utf8')) as LockOwner;
   } catch (err) {
-    if (hasCode(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
+    if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR') || err instanceof SyntaxError) return undefined;
     throw err;
   }
 }

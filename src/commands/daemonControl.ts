@@ -1,0 +1,121 @@
+import { hostname } from 'node:os';
+import { loadRules } from '../config/rules.js';
+import { liveDaemonPid } from '../daemon/pidFile.js';
+import { readDaemonStatuses, type DaemonStatus, type ExecutorFigures } from '../daemon/statusFile.js';
+import { pidAlive } from '../state/pids.js';
+import { loadTasks } from '../task/store.js';
+import { STATUSES, type TaskEntry } from '../task/task.js';
+import { formatDuration } from '../util/duration.js';
+import { openRepo, type Output } from './repo.js';
+
+/** How long `daemon stop` waits beyond the grace period for the daemons to exit. */
+const STOP_MARGIN_MS = 60_000;
+
+/** Live daemons of this checkout: their status files, plus the pid file's owner should its file be missing. */
+async function liveDaemons(cwd: string) {
+  const paths = await openRepo(cwd);
+  const statuses = await readDaemonStatuses(paths);
+  const primary = await liveDaemonPid(paths);
+  const pids = new Set(statuses.filter((s) => s.host === hostname()).map((s) => s.pid));
+  if (primary !== undefined) pids.add(primary);
+  return { paths, statuses, pids: [...pids].sort((a, b) => a - b) };
+}
+
+/**
+ * `daemon stop`: asks every daemon of this checkout on this host to stop gracefully (SIGTERM) and waits
+ * until they have exited. --force, or a stop while they are already stopping, stops them now (SIGUSR2).
+ */
+export async function stopDaemons(opts: { cwd: string; force?: boolean }, io: Output): Promise<number> {
+  const { paths, statuses, pids } = await liveDaemons(opts.cwd);
+  const elsewhere = statuses.filter((s) => s.host !== hostname());
+  for (const s of elsewhere) io.err(`nightshift: daemon ${s.pid} runs on ${s.host}; stop it there\n`);
+  if (pids.length === 0) {
+    io.out('nightshift: no daemon is running on this checkout\n');
+    return 0;
+  }
+  const grace = await loadRules(paths.rules).then((r) => r.stopGraceMs, () => 10_000);
+  for (const pid of pids) {
+    const stopping = statuses.find((s) => s.pid === pid)?.state === 'stopping';
+    const now = opts.force || stopping;
+    try {
+      process.kill(pid, now ? 'SIGUSR2' : 'SIGTERM');
+    } catch {
+      continue; // exited meanwhile
+    }
+    io.out(now ? `nightshift: stopping daemon ${pid} now\n` : `nightshift: stopping daemon ${pid} (running attempts get ${formatDuration(grace)} to finish)\n`);
+  }
+  const deadline = Date.now() + (opts.force ? 0 : grace) + STOP_MARGIN_MS;
+  while (pids.some(pidAlive)) {
+    if (Date.now() > deadline) {
+      io.err(`nightshift: still stopping: ${pids.filter(pidAlive).join(', ')}\n  hint: nightshift daemon stop --force stops running attempts at once\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  io.out('nightshift: stopped\n');
+  return 0;
+}
+
+export interface StatusReport {
+  running: boolean;
+  daemons: Array<Pick<DaemonStatus, 'pid' | 'host' | 'startedAt' | 'state' | 'mode' | 'concurrency' | 'primary'>>;
+  tasks: Record<string, number>;
+  runningTasks: Array<{ id: string; attempt: number; claimedAt: string; elapsedMs: number; daemon: number }>;
+  executors: Record<string, ExecutorFigures>;
+}
+
+/** `daemon status`: the daemons, what they run and for how long, counts per status, per-executor figures. */
+export async function showStatus(opts: { cwd: string; json?: boolean }, io: Output): Promise<number> {
+  const { paths, statuses, pids } = await liveDaemons(opts.cwd);
+  const report = buildReport(statuses, pids, await loadTasks(paths.tasks));
+  if (opts.json) {
+    io.out(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  if (!report.running) io.out('nightshift daemon: not running\n');
+  for (const d of report.daemons) {
+    const up = formatDuration(Date.now() - Date.parse(d.startedAt));
+    io.out(`nightshift daemon: ${d.state} (pid ${d.pid}${d.host !== hostname() ? ` on ${d.host}` : ''}, up ${up}, ${d.mode}, concurrency ${d.concurrency})\n`);
+  }
+  if (report.runningTasks.length > 0) {
+    io.out('running:\n');
+    for (const r of report.runningTasks) io.out(`  ${r.id}  attempt ${r.attempt}  ${formatDuration(r.elapsedMs)}\n`);
+  }
+  const counts = Object.entries(report.tasks).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+  io.out(`tasks: ${counts.length > 0 ? counts.join(', ') : 'none'}\n`);
+  const executors = Object.entries(report.executors);
+  if (executors.length > 0) {
+    io.out('executors (this run):\n');
+    for (const [name, f] of executors) {
+      const cost = f.costUsd > 0 ? `  cost $${f.costUsd.toFixed(2)}` : '';
+      const tokens = f.tokens > 0 ? `  tokens ${f.tokens}` : '';
+      io.out(`  ${name}  attempts ${f.attempts}  successes ${f.successes}  task failures ${f.taskFailures}  infra failures ${f.infraFailures}${tokens}${cost}\n`);
+    }
+  }
+  return 0;
+}
+
+function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntry[]): StatusReport {
+  const tasks: Record<string, number> = Object.fromEntries([...STATUSES, 'invalid'].map((s) => [s, 0]));
+  for (const e of entries) {
+    const key = e.kind === 'task' ? e.task.status : 'invalid';
+    tasks[key] = (tasks[key] ?? 0) + 1;
+  }
+  const now = Date.now();
+  const executors: Record<string, ExecutorFigures> = {};
+  for (const s of statuses) {
+    for (const [name, f] of Object.entries(s.executors)) {
+      const sum = (executors[name] ??= { attempts: 0, successes: 0, taskFailures: 0, infraFailures: 0, interrupted: 0, tokens: 0, costUsd: 0 });
+      for (const key of Object.keys(sum) as Array<keyof ExecutorFigures>) sum[key] += f[key] ?? 0;
+    }
+  }
+  return {
+    running: pids.length > 0 || statuses.length > 0,
+    daemons: statuses.map(({ pid, host, startedAt, state, mode, concurrency, primary }) => ({ pid, host, startedAt, state, mode, concurrency, primary })),
+    tasks,
+    runningTasks: statuses
+      .flatMap((s) => s.running.map((r) => ({ id: r.id, attempt: r.attempt, claimedAt: r.claimedAt, elapsedMs: now - Date.parse(r.claimedAt), daemon: s.pid })))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+    executors,
+  };
+}

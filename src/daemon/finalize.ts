@@ -1,0 +1,59 @@
+import { oneLine, toError } from '../errors.js';
+import { pushBranch, resolveCommit, taskBranch } from '../git/git.js';
+import type { Claim } from '../state/locks.js';
+import { utcStamp } from '../state/progress.js';
+import { updateTask } from '../task/store.js';
+import type { Task } from '../task/task.js';
+import type { RunContext } from '../run/context.js';
+
+/**
+ * The commit a dead run left on the task's branch, if it got that far: exactly one commit on top of the
+ * task's base_commit carrying the `Nightshift-Task: <id>` trailer. nightshift makes that commit only after
+ * the guards and the tests passed, so it is the finished work.
+ */
+export async function findFinishedCommit(ctx: RunContext, task: Task): Promise<string | undefined> {
+  if (!task.baseCommit) return undefined;
+  const branch = taskBranch(task.id);
+  const tip = await resolveCommit(ctx.git, `refs/heads/${branch}`);
+  if (!tip || tip === task.baseCommit) return undefined;
+  const out = await ctx.git.status(['log', '-1', '--format=%P%x00%(trailers:key=Nightshift-Task,valueonly)', '--end-of-options', tip]);
+  if (out.code !== 0) return undefined;
+  const [parents = '', trailer = ''] = out.stdout.split('\0');
+  if (parents.trim().split(' ')[0] !== task.baseCommit) return undefined;
+  return trailer.split('\n').map((l) => l.trim()).includes(task.id) ? tip : undefined;
+}
+
+/**
+ * Finishes a recovered task whose commit exists: push it if rules.md wants it pushed, then mark it done.
+ * Returns false when the claim was lost meanwhile (someone else finishes it).
+ */
+export async function finalizeTask(ctx: RunContext, task: Task, commit: string, claim: Claim): Promise<boolean> {
+  const branch = taskBranch(task.id);
+  const short = commit.slice(0, 7);
+  if (!(await claim.verify())) return false;
+  await ctx.progress.append(task.id, 'recovered', { attempts: task.attempts, from: task.claimedBy, then: 'finalize', commit: short });
+  const owned = (t: Task) => t.status === 'running' && t.claimedBy === task.claimedBy;
+  if (ctx.rules.push === 'branch') {
+    try {
+      await pushBranch(ctx.git, ctx.rules.remote, branch);
+    } catch (err) {
+      const reason = `push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}; the commit is on local branch ${branch}`;
+      const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
+        owned(t) ? { status: 'failed', error: reason, branch, finished_at: utcStamp(), claimed_by: null } : undefined,
+      );
+      if (written.kind !== 'updated') return false;
+      await ctx.progress.append(task.id, 'failed', { attempts: task.attempts, reason });
+      ctx.events.emit('task:failed', { id: task.id, attempt: task.attempts, reason });
+      return true;
+    }
+    await ctx.progress.append(task.id, 'pushed', { attempt: task.attempts, remote: ctx.rules.remote, branch, commit: short });
+  }
+  if (!(await claim.verify())) return false;
+  const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
+    owned(t) ? { status: 'done', commit, branch, finished_at: utcStamp(), error: null, claimed_by: null } : undefined,
+  );
+  if (written.kind !== 'updated') return false;
+  await ctx.progress.append(task.id, 'done', { attempt: task.attempts, commit: short, branch, recovered: 'yes' });
+  ctx.events.emit('task:done', { id: task.id, attempt: task.attempts, commit, branch });
+  return true;
+}

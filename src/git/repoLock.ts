@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { claimTask } from '../state/locks.js';
+import type { Git } from './git.js';
+
+/** How long to wait for another process's git operation (a fetch can be slow) before giving up. */
+const WAIT_MS = 10 * 60_000;
+
+const commonDirs = new Map<string, Promise<string>>();
+
+/**
+ * The repository's common git dir: the same for every worktree and linked checkout of one repository, so
+ * a lock there serialises every process that works on it, whichever checkout it was started from.
+ */
+function commonDir(git: Git): Promise<string> {
+  let dir = commonDirs.get(git.dir);
+  if (!dir) {
+    dir = git.raw(['rev-parse', '--path-format=absolute', '--git-common-dir']).then((out) => out.trim());
+    dir.catch(() => commonDirs.delete(git.dir));
+    commonDirs.set(git.dir, dir);
+  }
+  return dir;
+}
+
+/**
+ * Runs `fn` holding the repository-wide nightshift lock (`<git common dir>/nightshift-git.lock`). git does
+ * not make worktree add/remove/prune or fetch safe against each other across processes: prune can drop a
+ * worktree another process is still creating. The lock is the claim lock's kind (owner file inside, taken
+ * over at once when its owner died on this host), so a kill -9 while holding it costs no wait.
+ */
+export async function withRepoLock<T>(git: Git, fn: () => Promise<T>): Promise<T> {
+  const dir = await commonDir(git);
+  const deadline = Date.now() + WAIT_MS;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const got = await claimTask(dir, 'nightshift-git');
+    if (got.kind === 'claimed') {
+      try {
+        return await fn();
+      } finally {
+        await got.claim.release();
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`waited ${WAIT_MS / 60_000} minutes for ${join(dir, 'nightshift-git.lock')}; another nightshift process holds it`);
+    await new Promise((r) => setTimeout(r, delay + Math.floor(Math.random() * delay)));
+  }
+}

@@ -1,0 +1,166 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { appendFile, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultWorktreeRoot } from '../src/paths.js';
+import { makeSandbox, progressEvents, runCli, taskText, type Sandbox } from './helpers/repo.js';
+import { readTask, taskBranches } from './helpers/task.js';
+import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
+
+let sandboxes: Sandbox[] = [];
+let markers: string[] = [];
+let pids: number[] = [];
+async function sandbox(rules: string): Promise<Sandbox> {
+  const sb = await makeSandbox({ rules });
+  sandboxes.push(sb);
+  return sb;
+}
+afterEach(async () => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const m of markers) await killMatching(m);
+  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
+  sandboxes = [];
+  markers = [];
+  pids = [];
+});
+
+const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt').catch(() => ''));
+
+describe('watch mode', () => {
+  it('runs a file dropped into a running daemon, an atomic save and a slow writer, without a restart', async () => {
+    const sb = await sandbox('---\n---\n');
+    const daemon = spawnCli(sb, ['daemon', 'start']);
+    pids.push(daemon.child.pid as number);
+    await waitFor('daemon-start', async () => (await events(sb)).some((e) => e.event === 'daemon-start'));
+
+    await sb.write('tasks/001-dropped.md', taskText({ title: 'Dropped', run: 'echo d > d.txt' }));
+    // An editor's save: written under a dot name, renamed over.
+    await sb.write('tasks/.002-saved.md.swp', taskText({ title: 'Saved', run: 'echo s > s.txt' }));
+    await rename(join(sb.repo, 'tasks/.002-saved.md.swp'), join(sb.repo, 'tasks/002-saved.md'));
+    // A slow writer: the frontmatter is not closed yet when the daemon first sees the file.
+    const slow = taskText({ title: 'Slow', run: 'echo w > w.txt' });
+    const cut = slow.indexOf('---', 3);
+    await sb.write('tasks/003-slow.md', slow.slice(0, cut));
+    await waitFor('the daemon to look at the half file', async () => (await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8')).length > 0);
+    await appendFile(join(sb.repo, 'tasks/003-slow.md'), slow.slice(cut));
+
+    for (const id of ['001-dropped', '002-saved', '003-slow']) {
+      await waitFor(`${id} done`, async () => (await readTask(sb, id)).fm.status === 'done', 30_000);
+    }
+    // The half-written file was never reported invalid: it settled into a valid task first.
+    expect((await events(sb)).filter((e) => e.event === 'invalid')).toEqual([]);
+    daemon.child.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+  });
+
+  it('--concurrency 3 runs three tasks at the same time', async () => {
+    const sb = await sandbox('---\nconcurrency: 1\n---\n');
+    const ledger = join(sb.dir, 'ledger');
+    await writeFile(ledger, '');
+    // Each task records its start, waits until all three have started (impossible one or two at a time),
+    // then records its end.
+    const run = (id: string) =>
+      `echo "start ${id} $(date +%s%N)" >> '${ledger}'; n=0; while [ "$(grep -c start '${ledger}')" -lt 3 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; echo "end ${id} $(date +%s%N)" >> '${ledger}'; echo ${id} > ${id}.txt`;
+    for (const id of ['001-a', '002-b', '003-c']) await sb.write(`tasks/${id}.md`, taskText({ title: id, run: run(id) }));
+    const r = await sb.cli(['daemon', 'start', '--once', '--concurrency', '3']);
+    expect(r.code).toBe(0);
+    const lines = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' '));
+    const starts = lines.filter((l) => l[0] === 'start').map((l) => BigInt(l[2] as string));
+    const ends = lines.filter((l) => l[0] === 'end').map((l) => BigInt(l[2] as string));
+    expect(starts).toHaveLength(3);
+    expect(ends).toHaveLength(3);
+    // Every run interval overlaps every other: the last start comes before the first end.
+    const lastStart = starts.reduce((a, b) => (a > b ? a : b));
+    const firstEnd = ends.reduce((a, b) => (a < b ? a : b));
+    expect(lastStart < firstEnd).toBe(true);
+  });
+});
+
+describe('hung executors', () => {
+  it('stall_timeout stops an executor whose grandchild holds its output open, nothing left running', async () => {
+    const sb = await sandbox('---\nstall_timeout: 1s\nmax_attempts: 1\n---\n');
+    const marker = sleepMarker(60);
+    markers.push(marker);
+    await sb.write('tasks/001-silent.md', taskText({ title: 'Goes quiet', run: `echo thinking; sh -c 'sleep ${marker} & sleep ${marker}'` }));
+    const r = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expect(String((await readTask(sb, '001-silent')).fm.error)).toBe('executor shell stalled: no output for 1s, stopped');
+    expect(await livePidsMatching(marker)).toEqual([]);
+  });
+});
+
+describe('crash recovery', () => {
+  it('finalizes a task whose commit was made before the crash: pushes it, marks it done, never reruns the executor', async () => {
+    const sb = await sandbox('---\npush: branch\n---\n');
+    const ran = join(sb.dir, 'executor-ran');
+    const id = '001-finished';
+    const base = (await sb.git(['rev-parse', 'main'])).trim();
+    // What a daemon killed right after its commit leaves: the branch with the trailer commit, the task
+    // running, its lock owned by a dead process, a worktree git still has locked "initializing".
+    await sb.git(['branch', `nightshift/${id}`, base]);
+    const wtRoot = defaultWorktreeRoot(realpathSync(sb.repo), sb.env);
+    const worktree = join(wtRoot, id);
+    await mkdir(wtRoot, { recursive: true });
+    await sb.git(['worktree', 'add', '--quiet', worktree, `nightshift/${id}`]);
+    await writeFile(join(worktree, 'f.txt'), 'finished\n');
+    await sb.git(['add', 'f.txt'], worktree);
+    await sb.git(['commit', '--quiet', '-m', `Finished\n\nNightshift-Task: ${id}\n`], worktree);
+    const commit = (await sb.git(['rev-parse', 'HEAD'], worktree)).trim();
+    const adminDir = (await sb.git(['rev-parse', '--git-dir'], worktree)).trim();
+    await writeFile(join(adminDir, 'locked'), 'initializing');
+    const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
+    await sb.write(`tasks/${id}.md`, taskText({
+      title: 'Finished before the crash', run: `touch '${ran}'`, status: 'running', attempts: 1,
+      claimed_by: `somehost:${dead}`, base_commit: base, branch: `nightshift/${id}`,
+    }));
+    await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
+    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: execFileSync('hostname', { encoding: 'utf8' }).trim(), pid: dead, startedAt: new Date().toISOString() }));
+
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { fm } = await readTask(sb, id);
+    expect(fm).toMatchObject({ status: 'done', commit, attempts: 1, branch: `nightshift/${id}` });
+    expect(fm.claimed_by).toBeUndefined();
+    expect(existsSync(ran)).toBe(false);
+    expect(await taskBranches(sb, id)).toEqual({ local: commit, remote: commit });
+    const trail = (await events(sb)).filter((e) => e.id === id);
+    expect(trail.map((e) => e.event)).toEqual(['recovered', 'pushed', 'done']);
+    expect(trail[0]?.fields).toMatchObject({ then: 'finalize', commit: commit.slice(0, 7) });
+    expect(existsSync(worktree)).toBe(false);
+    expect((await sb.git(['worktree', 'list', '--porcelain'])).match(/^worktree /gm)).toHaveLength(1);
+  });
+});
+
+describe('several daemons on one queue', () => {
+  it('two daemons on one checkout (--allow-multiple) and one in a second checkout sharing tasks/ run each task once', async () => {
+    const sb = await sandbox('---\nconcurrency: 2\n---\n');
+    const ledger = join(sb.dir, 'ledger');
+    await writeFile(ledger, '');
+    const other = join(sb.dir, 'other');
+    await sb.git(['clone', '--quiet', sb.remote, other], sb.dir);
+    await sb.git(['config', 'user.name', 'Other'], other);
+    await sb.git(['config', 'user.email', 'other@example.invalid'], other);
+    await writeFile(join(other, 'rules.md'), '---\nconcurrency: 2\n---\n');
+    await symlink(join(sb.repo, 'tasks'), join(other, 'tasks'));
+    const ids = Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(3, '0')}-t`);
+    for (const id of ids) await sb.write(`tasks/${id}.md`, taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_ATTEMPT $PPID" >> '${ledger}'; echo ${id} > ${id}.txt` }));
+
+    const a = spawnCli(sb, ['daemon', 'start', '--once']);
+    const b = spawnCli(sb, ['daemon', 'start', '--once', '--allow-multiple']);
+    const c = runCli(['daemon', 'start', '--once'], other, sb.env);
+    pids.push(a.child.pid as number, b.child.pid as number);
+    const results = [await a.exited, await b.exited, await c];
+    for (const res of results) expect(res.stderr).toBe('');
+    for (const id of ids) expect((await readTask(sb, id)).fm.status).toBe('done');
+    const entries = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' ')[0]);
+    expect(entries.sort()).toEqual(ids);
+  });
+});
