@@ -79,7 +79,8 @@ export async function chaosRun(sandboxes: Sandbox[], tasks: number, kills: numbe
       expect(commits).toEqual([fm.commit]);
       expect((await sb.git(['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', branch], where)).trim()).toBe(id);
     }
-    expect(progress.filter((e) => e.id === id && e.event === 'done')).toHaveLength(1);
+    // Never two: a kill between writing `done` to the file and appending the line can leave none.
+    expect(progress.filter((e) => e.id === id && e.event === 'done').length).toBeLessThanOrEqual(1);
   }
   // Each task found running after a kill was recovered by the next start.
   const all = (await sb.read('progress.txt')).split('\n').filter(Boolean);
