@@ -100,7 +100,7 @@ describe('fallback', () => {
 
     const ev = await events(s);
     const fallbacks = ev.filter((e) => e.event === 'fallback').map((e) => [e.id, e.fields.from, e.fields.to]);
-    expect(fallbacks).toEqual([['001-first', 'auth', 'tempfail'], ['001-first', 'tempfail', 'ok']]);
+    expect(fallbacks).toEqual([['001-first', 'auth', 'tempfail'], ['001-first', 'tempfail', 'ok'], ['002-second', 'tempfail', 'ok']]);
     const parked = ev.filter((e) => e.event === 'executor-parked').map((e) => [e.fields.executor, e.fields.cause, e.fields.until]);
     expect(parked).toEqual([['auth', 'auth', 'restart'], ['tempfail', 'other', 'restart']]);
     expect(ev.find((e) => e.event === 'fallback')?.fields.reason).toBe('auth could not run (auth): auth: not logged in');
@@ -132,7 +132,7 @@ describe('fail closed', () => {
     await s.sb.write('tasks/002-second.md', taskText({ title: 'Second', priority: 2 }));
     await s.sb.write('tasks/003-docs.md', taskText({ title: 'Docs', kind: 'docs', priority: 1 }));
     const summary = await (await run(s)).done;
-    expect(summary).toMatchObject({ done: 1, blocked: 1, failed: 0, waiting: 1 });
+    expect(summary).toMatchObject({ done: 1, blocked: 1, failed: 0, waiting: 0, parked: 1 });
     expect(await s.runs()).toEqual(['tempfail', 'ok']);
 
     const first = (await readTask(s.sb, '001-first')).fm;

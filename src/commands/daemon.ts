@@ -87,5 +87,6 @@ export function summaryLine(s: RunSummary): string {
   const parts = [`${s.done} done`, `${s.failed} failed`, `${s.blocked} blocked`];
   if (s.cancelled) parts.push(`${s.cancelled} cancelled`);
   if (s.waiting) parts.push(`${s.waiting} waiting on unfinished dependencies`);
+  if (s.parked) parts.push(`${s.parked} waiting for a parked executor`);
   return `nightshift: ${parts.join(', ')}\n`;
 }

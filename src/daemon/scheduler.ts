@@ -166,12 +166,13 @@ export class Scheduler {
       }
     }
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
+    this.summary.parked = 0;
 
     for (const task of readyInOrder(entries, readiness)) {
       if (this.stopping || this.running.size >= this.opts.concurrency) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
       if (!hasUsableExecutor(ctx, task)) {
-        this.summary.waiting++;
+        this.summary.parked++;
         continue;
       }
       this.launch(task);
@@ -280,7 +281,7 @@ export class Scheduler {
       if (this.resumeTimer) clearTimeout(this.resumeTimer);
       await this.watcher?.close();
       const s = this.summary;
-      await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting });
+      await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined });
       this.ctx.logger.info({ summary: s }, 'daemon stopped');
       await this.controls.status.close();
       await this.controls.pidHold.release();

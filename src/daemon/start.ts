@@ -45,6 +45,8 @@ export interface RunSummary {
   cancelled: number;
   /** Tasks still queued that could not run (waiting on something that never finished). */
   waiting: number;
+  /** Tasks still queued because every executor they may use is parked (infrastructure failure). */
+  parked?: number;
 }
 
 export interface DaemonHandle {

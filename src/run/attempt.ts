@@ -27,8 +27,11 @@ export type AttemptOutcome =
   | { kind: 'failure'; reason: string; detail: string; retry: boolean }
   /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
   | { kind: 'blocked'; reason: string }
-  /** Every executor the task may use is parked until a known time (usage limit): back to the queue, no attempt used. */
-  | { kind: 'waiting'; reason: string; until: Date }
+  /**
+   * Every executor the task may use is parked, until a known time (usage limit) or, when `until` is
+   * absent, until the daemon restarts: back to the queue, no attempt used.
+   */
+  | { kind: 'waiting'; reason: string; until?: Date }
   /** The daemon is stopping: the task goes back to the queue. */
   | { kind: 'interrupted' }
   /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */

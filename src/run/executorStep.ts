@@ -62,20 +62,21 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
 
   const failures: string[] = [];
   let ran = false;
+  let unavailable = false;
   let previous: string | undefined;
   for (const name of chain) {
     const parked = ctx.health.parkedNow(name);
-    if (parked) {
-      failures.push(`${name} is parked (${parked.reason})`);
-      continue;
-    }
-    const plan = planNamed(name, task, ctx.rules, exec);
-    if (plan.kind === 'unavailable') {
-      failures.push(plan.reason);
+    const plan = parked ? undefined : planNamed(name, task, ctx.rules, exec);
+    if (!plan || plan.kind === 'unavailable') {
+      if (plan) unavailable = true;
+      failures.push(plan ? plan.reason : `${name} is parked (${parked?.reason})`);
+      previous = name;
       continue;
     }
     if (previous !== undefined) {
       await ctx.progress.append(task.id, 'fallback', { attempt, from: previous, to: name, reason: failures.at(-1) });
+    }
+    if (ran) {
       // What the failed executor left half-done is not the fallback's starting point.
       await input.wt.raw(['reset', '--quiet', '--hard', input.baseCommit]);
       await input.wt.raw(['clean', '-fdq']);
@@ -123,11 +124,14 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
     }
   }
 
-  // Nothing started at all (a config problem): the problem itself is the clearest reason.
-  const reason = oneLine(ran ? `no executor could run, no attempt used: ${failures.join('; ')}` : failures.join('; '), 400);
-  // Every executor of the task comes back by itself (usage limits with a reset time): wait for it in the queue.
+  // Nothing started at all because of a config problem: the problem itself is the clearest reason.
+  const reason = oneLine(ran || !unavailable ? `no executor could run, no attempt used: ${failures.join('; ')}` : failures.join('; '), 400);
+  // Every executor of the task comes back by itself (usage limits with a reset time): wait for it in the
+  // queue. So does a task whose executors were all parked before it started (another task parked them
+  // while this one was being claimed): the scheduler holds it until one is back.
   const until = comesBackAt(ctx, chain);
-  return until ? { kind: 'waiting', reason, until } : { kind: 'blocked', reason };
+  if (until || (!ran && !unavailable)) return { kind: 'waiting', reason, until };
+  return { kind: 'blocked', reason };
 }
 
 /**
@@ -171,7 +175,7 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   }
   if (plan.kind === 'run') {
     const code = outcome.kind === 'exited' ? outcome.code : 1;
-    const verdict = commandVerdict(await tailSince(logFile, from), code);
+    const verdict = code === 0 ? ({ kind: 'success' } as const) : commandVerdict(await tailSince(logFile, from), code);
     if (verdict.kind !== 'task-failure') return { kind: 'verdict', from, verdict };
     // A command's plain failure reads as every other step's: exit code and its last line.
     input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });

@@ -199,7 +199,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         // the scheduler claims it again once an executor it may use is back.
         const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await write({ status: 'queued', error: outcome.reason, branch: kept, attempts: attempt - 1, claimed_by: null });
-        await ctx.progress.append(task.id, 'requeued', { attempt, reason: outcome.reason, until: utcStamp(outcome.until) });
+        await ctx.progress.append(task.id, 'requeued', { attempt, reason: outcome.reason, until: outcome.until ? utcStamp(outcome.until) : 'restart' });
         ctx.events.emit('task:requeued', { id: task.id, reason: outcome.reason });
         return { kind: 'requeued' };
       }
