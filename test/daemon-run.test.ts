@@ -153,7 +153,7 @@ describe('several daemons on one queue', () => {
     const ids = Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(3, '0')}-t`);
     for (const id of ids) await sb.write(`tasks/${id}.md`, taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_ATTEMPT $PPID" >> '${ledger}'; echo ${id} > ${id}.txt` }));
 
-    const a = spawnCli(sb, ['daemon', 'start', '--once']);
+    const a = spawnCli(sb, ['daemon', 'start', '--once', '--allow-multiple']);
     const b = spawnCli(sb, ['daemon', 'start', '--once', '--allow-multiple']);
     const c = runCli(['daemon', 'start', '--once'], other, sb.env);
     pids.push(a.child.pid as number, b.child.pid as number);
