@@ -114,13 +114,22 @@ describe.concurrent.each(['claude', 'codex'] as const)('executor: %s, the real C
     expect(events.find((e) => e.event === 'fallback')?.fields).toMatchObject({ from: cli, to: 'writer' });
   });
 
-  it('500 (after the CLI gave up retrying): blocked as a server infra failure, no attempt used', async (t) => {
+  it('500 (after the CLI gave up retrying): a server infra failure, no attempt used; the executor rests and the task waits in the queue', async (t) => {
     const { expect } = t;
     const a = await setup(t, cli, [{ kind: 'error', status: 500 }]);
-    const { r, fm } = await runOnce(a, '004-down', 'Provider down');
+    const before = Date.now();
+    const { r, fm, events } = await runOnce(a, '004-down', 'Provider down');
+    // --once does not wait out the rest; a task left undone is not a success.
     expect(r.code).toBe(1);
-    expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
+    expect(r.stdout).toContain('1 waiting for a parked executor');
+    expect(fm).toMatchObject({ status: 'queued', attempts: 0 });
     expect(String(fm.error)).toContain(`${cli} could not run (server)`);
+    const parked = events.find((e) => e.event === 'executor-parked')?.fields;
+    expect(parked).toMatchObject({ executor: cli, cause: 'server' });
+    // An outage passes by itself: parked for a while (10 minutes), not until a restart.
+    const until = Date.parse(String(parked?.until));
+    expect(until - before).toBeGreaterThan(9 * 60_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(10 * 60_000);
   });
 
   it('a server that never answers: the CLI is killed by stall_timeout', async (t) => {

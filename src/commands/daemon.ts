@@ -75,7 +75,8 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
     process.off('SIGUSR2', stopNow);
   }
   io.out(summaryLine(summary));
-  return summary.failed > 0 || summary.blocked > 0 ? 1 : 0;
+  // A task left waiting for a parked executor did not get done either: scripts must not read that as success.
+  return summary.failed > 0 || summary.blocked > 0 || (summary.parked ?? 0) > 0 ? 1 : 0;
 }
 
 function tellParent(message: DetachMessage): void {

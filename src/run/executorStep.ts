@@ -1,5 +1,5 @@
 import { oneLine, toError } from '../errors.js';
-import type { AgentExit, AgentUsage, AgentVerdict } from '../exec/agents/types.js';
+import type { AgentExit, AgentUsage, AgentVerdict, InfraCause } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
 import type { SpawnOutcome } from '../exec/spawn.js';
@@ -104,13 +104,14 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
         const reason = `${name} could not run (${verdict.cause}): ${oneLine(verdict.reason, 200)}`;
         await logHeader(logFile, `${reason}; no attempt used`);
         failures.push(reason);
-        const parking = { executor: name, cause: verdict.cause, reason: oneLine(verdict.reason, 200), until: verdict.resetAt };
+        const until = verdict.resetAt ?? coolOffEnd(verdict.cause);
+        const parking = { executor: name, cause: verdict.cause, reason: oneLine(verdict.reason, 200), until };
         if (ctx.health.park(parking)) {
-          ctx.logger.warn({ executor: name, cause: verdict.cause, until: verdict.resetAt, task: task.id }, 'executor parked');
+          ctx.logger.warn({ executor: name, cause: verdict.cause, until, task: task.id }, 'executor parked');
           await ctx.progress.append(undefined, 'executor-parked', {
             executor: name,
             cause: verdict.cause,
-            until: verdict.resetAt ? verdict.resetAt.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'restart',
+            until: until ? until.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'restart',
             task: task.id,
             reason: parking.reason,
           });
@@ -132,6 +133,24 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
   const until = comesBackAt(ctx, chain);
   if (until || (!ran && !unavailable)) return { kind: 'waiting', reason, until };
   return { kind: 'blocked', reason };
+}
+
+/** How long an executor rests after a failure that usually passes by itself, when the CLI gave no reset time. */
+export const COOL_OFF_MS: Partial<Record<InfraCause, number>> = {
+  server: 10 * 60_000,
+  network: 10 * 60_000,
+  'rate-limit': 5 * 60_000,
+  'usage-limit': 60 * 60_000,
+};
+
+/**
+ * When a parked executor is tried again. An outage or a rate limit passes by itself: one 500 at 2 a.m.
+ * must not park an agent for the rest of the night. Logged out, not installed or misconfigured needs a
+ * person, so those stay parked until the daemon restarts (undefined).
+ */
+function coolOffEnd(cause: InfraCause, now = Date.now()): Date | undefined {
+  const ms = COOL_OFF_MS[cause];
+  return ms === undefined ? undefined : new Date(now + ms);
 }
 
 /**
