@@ -53,6 +53,8 @@ const CASES: Array<[string, string, AgentExit, Partial<AgentVerdict> & Record<st
   ['gemini', 'success', { code: 0 }, { kind: 'success', usage: { tokens: 10000 }, message: 'I added the greeting to hello.txt as the task asked.' }],
   ['gemini', 'failure', { code: 53 }, { kind: 'task-failure', reason: expect.stringMatching(/^FatalTurnLimitedError: Reached max session turns/) }],
   ['gemini', 'usage-limit', { code: 1 }, { kind: 'infra-failure', cause: 'usage-limit', reason: expect.stringMatching(/^TerminalQuotaError: You have exhausted your daily quota/) }],
+  // Captured from the real gemini 0.61.0 run with nightshift's argv and no credentials (HOME path replaced).
+  ['gemini', 'not-logged-in', { code: 41 }, { kind: 'infra-failure', cause: 'auth', reason: expect.stringMatching(/^Error: Please set an Auth method/) }],
   ['gemini', 'auth', { code: 41 }, { kind: 'infra-failure', cause: 'auth', reason: expect.stringMatching(/GEMINI_API_KEY/) }],
   ['opencode', 'success', { code: 0 }, { kind: 'success', usage: { tokens: 15150, costUsd: 0.0168 }, message: 'Done: hello.txt now says hello.' }],
   ['opencode', 'failure', { code: 1 }, { kind: 'task-failure', reason: 'MessageOutputLengthError: MessageOutputLengthError', message: expect.stringMatching(/ran out of room/), usage: { tokens: 41000, costUsd: 0.21 } }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseExecutor, expandTemplate, planExecutor, type ExecutorContext } from '../src/exec/executors.js';
+import { chooseExecutor, executorChain, expandTemplate, planExecutor, type ExecutorContext } from '../src/exec/executors.js';
 import { parseRules, type Rules } from '../src/config/rules.js';
 import { parseTaskText } from '../src/task/parse.js';
 import type { Task } from '../src/task/task.js';
@@ -95,6 +95,29 @@ describe('planExecutor', () => {
       name: 'agent',
       argv: ['my agent', '--prompt-file', '/tmp/a b/p.md', '--try=2'],
     });
+  });
+
+  it('plans a built-in agent with its adapter and its settings from rules.md', () => {
+    const plan = planExecutor(task({ kind: 'docs' }), rules('routes: { docs: gemini }\nexecutors:\n  gemini: { model: flash, args: [--x] }'), CTX);
+    expect(plan).toMatchObject({ kind: 'agent', name: 'gemini', options: { model: 'flash', args: ['--x'] } });
+    expect(plan.kind === 'agent' && plan.adapter.program).toBe('gemini');
+    // Without settings: none.
+    expect(planExecutor(task({ executor: 'opencode' }), rules(''), CTX)).toMatchObject({ kind: 'agent', name: 'opencode', options: { args: [] } });
+  });
+
+  it('a command under an agent\'s name replaces the built-in agent', () => {
+    expect(planExecutor(task({}), rules('executor: aider\nexecutors:\n  aider: [my-aider, "{prompt_file}"]'), CTX)).toEqual({
+      kind: 'run',
+      name: 'aider',
+      argv: ['my-aider', '/tmp/ns/prompt.md'],
+    });
+  });
+
+  it('lists the chosen executor, then the fallbacks, each once', () => {
+    const r = rules('executor: claude\nfallback: [codex, claude, gemini]');
+    expect(executorChain(task({}), r)).toEqual(['claude', 'codex', 'gemini']);
+    expect(executorChain(task({ executor: 'gemini' }), r)).toEqual(['gemini', 'codex', 'claude']);
+    expect(executorChain(task({}), rules(''))).toEqual([]);
   });
 
   it.each<[string, Record<string, string>, string, string, RegExp]>([

@@ -1,5 +1,5 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../src/daemon/start.js';
 import type { AttemptFinished } from '../src/run/events.js';
@@ -122,6 +122,29 @@ describe('fallback', () => {
     const { fm } = await readTask(s.sb, '001-hard');
     expect(fm).toMatchObject({ status: 'failed', attempts: 2, error: 'executor fail failed (exit 3): cannot do it' });
     expect((await events(s)).some((e) => e.event === 'fallback' || e.event === 'executor-parked')).toBe(false);
+  });
+});
+
+describe('attempt:finished (what daemon status sums per executor)', () => {
+  it('names the agent that ran and carries the tokens it reported', async () => {
+    const s = await setup('executor: auth\nfallback: [gemini]');
+    const bin = join(s.sb.dir, 'agents');
+    await mkdir(bin);
+    await symlink(resolve(import.meta.dirname, 'fixtures/agents/bin/fake-agent.mjs'), join(bin, 'gemini'));
+    const path = process.env.PATH;
+    // The daemon runs in this process here: its executors see this process's PATH.
+    process.env.PATH = `${bin}${delimiter}${path ?? ''}`;
+    try {
+      await s.sb.write('tasks/001-hello.md', taskText({ title: 'Hello' }, '# Goal\n\nSCENARIO: success\n'));
+      expect(await (await run(s)).done).toMatchObject({ done: 1 });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(s.finished).toEqual([
+      { id: '001-hello', attempt: 1, executor: 'auth', result: 'infra-failure', tokens: undefined, costUsd: undefined },
+      { id: '001-hello', attempt: 1, executor: 'gemini', result: 'success', tokens: 10000, costUsd: undefined },
+    ]);
+    expect((await readTask(s.sb, '001-hello')).fm).toMatchObject({ status: 'done', tokens: 10000 });
   });
 });
 

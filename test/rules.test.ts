@@ -199,14 +199,14 @@ describe('parseRules: problems', () => {
     ['a model that looks like an option', 'executors:\n  claude: { model: "--evil" }', /executors\.claude\.model must be a model name/],
     ['args as one string', 'executors:\n  codex: { args: "--x --y" }', /executors\.codex\.args must be a list of arguments/],
     ['an unknown setting', 'executors:\n  gemini: { sandbox: true }', /executors\.gemini: unknown setting "sandbox"/],
-    ['settings as a list', 'executors:\n  aider: [--yes]', /./],
   ])('agent settings: %s', (_name, yaml, expected) => {
-    if (_name === 'settings as a list') {
-      // A list is a command: the user replaces the built-in agent with their own command.
-      expect(parseRules(fm(yaml)).executors).toEqual({ aider: { command: ['--yes'] } });
-      return;
-    }
     expect(problem(fm(yaml)).message).toMatch(expected);
+  });
+
+  it('takes a command under an agent\'s name as the user\'s replacement for the built-in agent', () => {
+    const rules = parseRules(fm('executor: aider\nexecutors:\n  aider: [my-aider, "{prompt_file}"]\n  codex: { command: [my-codex] }'));
+    expect(rules.executors).toEqual({ aider: { command: ['my-aider', '{prompt_file}'] }, codex: { command: ['my-codex'] } });
+    expect(rules.agents).toEqual({});
   });
 
   it('accepts executors defined under executors:', () => {
