@@ -139,6 +139,45 @@ describe('crash recovery', () => {
   });
 });
 
+describe('crash recovery with push: land', () => {
+  it('marks done a task whose commit had reached the remote base; one only on its branch runs again', async () => {
+    const sb = await sandbox('---\npush: land\n---\n');
+    const base = (await sb.git(['rev-parse', 'main'])).trim();
+    const host = execFileSync('hostname', { encoding: 'utf8' }).trim();
+    const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
+    const crashed = async (id: string, landed: boolean) => {
+      const ran = join(sb.dir, `${id}-ran`);
+      await sb.git(['checkout', '--quiet', '-b', `nightshift/${id}`, base]);
+      await sb.write(`${id}.txt`, `${id}\n`);
+      await sb.git(['add', `${id}.txt`]);
+      await sb.git(['commit', '--quiet', '-m', `${id}\n\nNightshift-Task: ${id}\n`]);
+      const commit = (await sb.git(['rev-parse', 'HEAD'])).trim();
+      await sb.git(['checkout', '--quiet', 'main']);
+      if (landed) await sb.git(['push', '--quiet', 'origin', `${commit}:refs/heads/main`]);
+      await sb.write(`tasks/${id}.md`, taskText({
+        title: id, run: `touch '${ran}'; echo again > ${id}-again.txt`, status: 'running', attempts: 1,
+        claimed_by: `${host}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
+      }));
+      await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
+      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host, pid: dead, startedAt: new Date().toISOString() }));
+      return { commit, ran };
+    };
+    const landed = await crashed('001-landed', true);
+    const unlanded = await crashed('002-unlanded', false);
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await readTask(sb, '001-landed')).fm).toMatchObject({ status: 'done', commit: landed.commit });
+    expect(existsSync(landed.ran)).toBe(false);
+    const second = (await readTask(sb, '002-unlanded')).fm;
+    expect(second).toMatchObject({ status: 'done', attempts: 2 });
+    expect(existsSync(unlanded.ran)).toBe(true);
+    // Landed once each: the remote's main holds each trailer exactly once.
+    const trailers = (await sb.git(['log', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'main'], sb.remote)).split('\n').filter(Boolean);
+    expect(trailers.sort()).toEqual(['001-landed', '002-unlanded']);
+  });
+});
+
 describe('several daemons on one queue', () => {
   it('two daemons on one checkout (--allow-multiple) and one in a second checkout sharing tasks/ run each task once', async () => {
     const sb = await sandbox('---\nconcurrency: 2\n---\n');

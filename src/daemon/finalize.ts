@@ -1,5 +1,5 @@
 import { oneLine, toError } from '../errors.js';
-import { pushBranch, resolveCommit, taskBranch } from '../git/git.js';
+import { fetchBase, pushBranch, resolveCommit, taskBranch } from '../git/git.js';
 import type { Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
 import { updateTask } from '../task/store.js';
@@ -13,6 +13,9 @@ import type { RunContext } from '../run/context.js';
  */
 export async function findFinishedCommit(ctx: RunContext, task: Task): Promise<string | undefined> {
   if (!task.baseCommit) return undefined;
+  // push: land publishes by rebasing onto the remote's base and retesting: a commit still on the branch is
+  // not finished work there (the task runs again), one that reached the remote's base is.
+  if (ctx.rules.push === 'land') return findLandedCommit(ctx, task.id, task.baseCommit);
   const branch = taskBranch(task.id);
   const tip = await resolveCommit(ctx.git, `refs/heads/${branch}`);
   if (!tip || tip === task.baseCommit) return undefined;
@@ -33,6 +36,7 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
   if (!(await claim.verify())) return false;
   await ctx.progress.append(task.id, 'recovered', { attempts: task.attempts, from: task.claimedBy, then: 'finalize', commit: short });
   const owned = (t: Task) => t.status === 'running' && t.claimedBy === task.claimedBy;
+  // push: land only finalizes a commit that is already on the remote's base (see findFinishedCommit).
   if (ctx.rules.push === 'branch') {
     try {
       await pushBranch(ctx.git, ctx.rules.remote, branch);
@@ -56,4 +60,17 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
   await ctx.progress.append(task.id, 'done', { attempt: task.attempts, commit: short, branch, recovered: 'yes' });
   ctx.events.emit('task:done', { id: task.id, attempt: task.attempts, commit, branch });
   return true;
+}
+
+/** The commit carrying the task's trailer that already reached the remote's base, if the dead run landed it. */
+async function findLandedCommit(ctx: RunContext, id: string, baseCommit: string): Promise<string | undefined> {
+  const fetched = await fetchBase(ctx.git, ctx.rules.remote, ctx.base);
+  if (fetched.kind !== 'ok') return undefined;
+  const out = await ctx.git.status(['log', '--format=%H%x00%(trailers:key=Nightshift-Task,valueonly)%x01', '--end-of-options', `${baseCommit}..${fetched.commit}`]);
+  if (out.code !== 0) return undefined;
+  for (const entry of out.stdout.split('\x01')) {
+    const [sha = '', trailer = ''] = entry.trim().split('\0');
+    if (sha && trailer.split('\n').map((l) => l.trim()).includes(id)) return sha.trim();
+  }
+  return undefined;
 }

@@ -5,7 +5,8 @@ import { dropEmptyBranch } from '../run/runTask.js';
 import { claimTask, readLockOwner } from '../state/locks.js';
 import { pidAlive } from '../state/pids.js';
 import { readTaskEntry, updateTask } from '../task/store.js';
-import type { Task } from '../task/task.js';
+import type { Task, TaskEntry } from '../task/task.js';
+import { readdir } from 'node:fs/promises';
 import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
 import { findFinishedCommit, finalizeTask } from './finalize.js';
@@ -58,5 +59,26 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     return 'recovered';
   } finally {
     await claim.release();
+  }
+}
+
+/**
+ * Claim locks a dead process left on tasks that are not running (killed after writing its final status,
+ * before releasing): harmless, since the next claim takes them over, but clutter. Taking such a lock and
+ * releasing it removes it; a lock some live process holds is left alone.
+ */
+export async function sweepDeadClaims(ctx: RunContext, entries: TaskEntry[]): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(ctx.paths.locks);
+  } catch {
+    return;
+  }
+  const settled = new Set(entries.flatMap((e) => (e.kind === 'task' && e.task.status !== 'running' && e.task.status !== 'queued' ? [e.task.id] : [])));
+  for (const name of names) {
+    const id = /^(.+)\.lock$/.exec(name)?.[1];
+    if (!id || !settled.has(id)) continue;
+    const claimed = await claimTask(ctx.paths.locks, id);
+    if (claimed.kind === 'claimed') await claimed.claim.release();
   }
 }

@@ -8,7 +8,7 @@ import type { Task } from '../task/task.js';
 import { assessQueue, readyInOrder } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
-import { recoverTask } from './recover.js';
+import { recoverTask, sweepDeadClaims } from './recover.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
 import type { PidFileHold } from './pidFile.js';
@@ -50,6 +50,8 @@ export class Scheduler {
   private settleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
+  private swept = false;
   /** Wakes the scheduler when a parked executor's reset time comes. */
   private resumeTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (summary: RunSummary) => void;
@@ -85,6 +87,7 @@ export class Scheduler {
       this.timer = setInterval(() => {
         // A claim lost to a process that has died since is worth another try on the full rescan.
         this.skipped.clear();
+        this.swept = false;
         this.kick();
       }, this.opts.rescanMs ?? 30_000);
     }
@@ -148,6 +151,11 @@ export class Scheduler {
         if (result === 'failed') this.summary.failed++;
         if (result === 'finalized') this.summary.done++;
       }
+    }
+
+    if (!this.swept) {
+      this.swept = true;
+      await sweepDeadClaims(ctx, entries);
     }
 
     const readiness = assessQueue(entries);
