@@ -1,34 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, runCli, taskText, type Sandbox } from './helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { progressEvents, runCli, taskText, type Sandbox } from './helpers/repo.js';
 import { readTask } from './helpers/task.js';
 import { pidAlive } from '../src/state/pids.js';
-import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
+import { cleanUpAfterEach } from './helpers/cleanup.js';
+import { livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
 
-let sandboxes: Sandbox[] = [];
-let markers: string[] = [];
-let pids: number[] = [];
-async function sandbox(rules: string): Promise<Sandbox> {
-  const sb = await makeSandbox({ rules });
-  sandboxes.push(sb);
-  return sb;
-}
-afterEach(async () => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const m of markers) await killMatching(m);
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-  markers = [];
-  pids = [];
-});
+const { sandbox, markers, pids } = cleanUpAfterEach();
 
 // A detached daemon is reparented to PID 1, which in a container may leave it a zombie for a while.
 const alive = pidAlive;

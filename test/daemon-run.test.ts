@@ -2,34 +2,14 @@ import { existsSync, realpathSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultWorktreeRoot } from '../src/paths.js';
-import { makeSandbox, progressEvents, runCli, taskText, type Sandbox } from './helpers/repo.js';
+import { progressEvents, runCli, taskText, type Sandbox } from './helpers/repo.js';
 import { readTask, taskBranches } from './helpers/task.js';
-import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
+import { cleanUpAfterEach } from './helpers/cleanup.js';
+import { livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
 
-let sandboxes: Sandbox[] = [];
-let markers: string[] = [];
-let pids: number[] = [];
-async function sandbox(rules: string): Promise<Sandbox> {
-  const sb = await makeSandbox({ rules });
-  sandboxes.push(sb);
-  return sb;
-}
-afterEach(async () => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const m of markers) await killMatching(m);
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-  markers = [];
-  pids = [];
-});
+const { sandbox, markers, pids } = cleanUpAfterEach();
 
 const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt').catch(() => ''));
 

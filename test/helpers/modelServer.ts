@@ -142,7 +142,7 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
       const send = (event: string, data: object) => res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
       send('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
       content.forEach((block, i) => {
-        if (block.type === 'text') {
+        if ('text' in block) {
           send('content_block_start', { index: i, content_block: { type: 'text', text: '' } });
           send('content_block_delta', { index: i, delta: { type: 'text_delta', text: block.text } });
         } else {
