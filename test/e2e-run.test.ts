@@ -489,6 +489,32 @@ describe('crash recovery', () => {
   });
 });
 
+describe('recovery without a recorded process group', () => {
+  it('kills an executor whose daemon died before recording its group: it is found by its worktree', async () => {
+    const sb = await sandbox('---\nmax_attempts: 3\n---\n');
+    const marker = sleepMarker(30);
+    markers.push(marker);
+    const flag = join(sb.dir, 'second-time');
+    await sb.write('tasks/001-early.md', taskText({ title: 'Early', run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sh -c 'sleep ${marker}' & sleep ${marker}; wait; fi` }));
+    const first = spawnCli(sb, ['daemon', 'start', '--once']);
+    await waitFor('the executor to start', async () => (await livePidsMatching(marker)).length > 0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // As if the daemon died between starting the executor and writing its group to the owner file.
+    const ownerFile = join(sb.repo, '.nightshift', 'locks', '001-early.lock', 'owner.json');
+    const owner = JSON.parse(await readFile(ownerFile, 'utf8')) as Record<string, unknown>;
+    delete owner.pgid;
+    await writeFile(ownerFile, JSON.stringify(owner));
+    expect((await livePidsMatching(marker)).length).toBeGreaterThan(0);
+
+    await writeFile(flag, '');
+    const second = await sb.cli(['daemon', 'start', '--once']);
+    expect(second.code).toBe(0);
+    expect(await livePidsMatching(marker)).toEqual([]);
+    expect((await readTask(sb, '001-early')).fm).toMatchObject({ status: 'done', attempts: 2 });
+  });
+});
+
 describe('what the executor leaves behind', () => {
   it('folds commits the executor made itself into one nightshift commit with the trailer', async () => {
     const sb = await sandbox('---\n---\n');

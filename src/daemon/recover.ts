@@ -9,6 +9,7 @@ import type { Task, TaskEntry } from '../task/task.js';
 import { readdir } from 'node:fs/promises';
 import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
+import { killProcessesIn } from '../exec/orphans.js';
 import { findFinishedCommit, finalizeTask } from './finalize.js';
 
 export type RecoverResult = 'recovered' | 'finalized' | 'failed' | 'held';
@@ -31,7 +32,12 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const entry = await readTaskEntry(task.file, task.id).catch(() => undefined);
     if (!entry || entry.kind !== 'task' || entry.task.status !== 'running') return 'held';
     const running = entry.task;
-    await removeWorktree(ctx.git, join(ctx.paths.worktrees, task.id));
+    const worktree = join(ctx.paths.worktrees, task.id);
+    // The dead owner may have died before recording its executor's group; anything still working in the
+    // worktree is an orphan of it now (we hold the claim).
+    const orphans = await killProcessesIn(worktree);
+    if (orphans > 0) ctx.logger.warn({ task: task.id, orphans }, 'killed processes left running in the worktree');
+    await removeWorktree(ctx.git, worktree);
 
     const commit = await findFinishedCommit(ctx, running);
     if (commit) {

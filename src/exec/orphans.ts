@@ -1,0 +1,40 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+/**
+ * Kills every process that still runs in a task's worktree: each step nightshift starts carries
+ * NIGHTSHIFT_WORKTREE=<worktree> in its environment, and children inherit it. This catches what the
+ * owner file cannot: a daemon killed after starting an executor but before recording its process group,
+ * or a grandchild that left the group (setsid). Linux only (/proc); elsewhere the recorded group has to do.
+ * Returns how many processes were signalled.
+ */
+export async function killProcessesIn(worktree: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  const needle = Buffer.from(`\0NIGHTSHIFT_WORKTREE=${worktree}\0`);
+  let killed = 0;
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    let environ: Buffer;
+    try {
+      // Other users' processes are unreadable (EACCES): they are not ours to stop anyway.
+      environ = await readFile(`/proc/${name}/environ`);
+    } catch {
+      continue;
+    }
+    // A leading NUL so the variable matches only as a whole entry (the first entry has none before it).
+    if (!Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return killed;
+}

@@ -1,0 +1,37 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killProcessesIn } from '../src/exec/orphans.js';
+import { killMatching, livePidsMatching, sleepMarker, waitFor } from './helpers/wait.js';
+
+const markers: string[] = [];
+afterEach(async () => {
+  for (const m of markers.splice(0)) await killMatching(m);
+});
+
+/** A detached shell with a child, both carrying `worktree` in their environment, like an executor's group. */
+function orphan(worktree: string, marker: string): void {
+  const child = spawn('sh', ['-c', `sleep ${marker} & sleep ${marker}; wait`], {
+    env: { ...process.env, NIGHTSHIFT_WORKTREE: worktree },
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}
+
+describe('killProcessesIn', () => {
+  it('kills every process (grandchildren too) whose environment names the worktree, and nothing else', async () => {
+    const mine = sleepMarker(60);
+    const neighbour = sleepMarker(60);
+    markers.push(mine, neighbour);
+    orphan('/tmp/wt/001-task', mine);
+    // Same prefix, another task: must survive.
+    orphan('/tmp/wt/001-task-2', neighbour);
+    await waitFor('both groups to run', async () => (await livePidsMatching(mine)).length === 3 && (await livePidsMatching(neighbour)).length === 3);
+
+    // The shell (its command line names the marker too) and both sleeps.
+    expect(await killProcessesIn('/tmp/wt/001-task')).toBe(3);
+    await waitFor('the orphans to die', async () => (await livePidsMatching(mine)).length === 0);
+    expect(await livePidsMatching(neighbour)).toHaveLength(3);
+    expect(await killProcessesIn('/tmp/wt/001-task')).toBe(0);
+  });
+});
