@@ -21,6 +21,40 @@ const status = async (sb: Sandbox) => JSON.parse((await sb.cli(['daemon', 'statu
   executors: Record<string, { attempts: number; successes: number; taskFailures: number }>;
 };
 
+describe('daemon status: parked executors', () => {
+  it('lists an executor parked by an outage, with its cause and when it comes back', async () => {
+    const rules = [
+      '---',
+      'executors:',
+      '  down: { command: ["sh", "-c", "echo \'nightshift: infra server provider is down\'; exit 1"] }',
+      '---',
+      '',
+    ].join('\n');
+    const sb = await sandbox(rules);
+    await sb.write('tasks/001-outage.md', taskText({ title: 'Outage', executor: 'down' }));
+    const started = await sb.cli(['daemon', 'start', '--detach']);
+    expect(started.code).toBe(0);
+    const pid = Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]);
+    pids.push(pid);
+
+    const parked = await waitFor('the executor to show as parked', async () => {
+      const out = JSON.parse((await sb.cli(['daemon', 'status', '--json'])).stdout) as { parked: Array<Record<string, unknown>> };
+      return out.parked.length > 0 ? out.parked : undefined;
+    });
+    expect(parked).toEqual([expect.objectContaining({ executor: 'down', cause: 'server', reason: 'server: provider is down', daemon: pid })]);
+    // An outage passes by itself: back in about ten minutes, not "until restart".
+    const back = Date.parse(String(parked[0]?.until)) - Date.now();
+    expect(back).toBeGreaterThan(8 * 60_000);
+    expect(back).toBeLessThanOrEqual(10 * 60_000);
+    const human = (await sb.cli(['daemon', 'status'])).stdout;
+    expect(human).toMatch(/parked executors \(no new tasks\):\n {2}down {2}server {2}until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: server: provider is down\n/);
+    // The task waits in the queue with its attempts untouched.
+    await waitFor('the task back in the queue', async () => (await readTask(sb, '001-outage')).fm.status === 'queued');
+    expect((await readTask(sb, '001-outage')).fm.attempts).toBe(0);
+    expect((await sb.cli(['daemon', 'stop'])).code).toBe(0);
+  });
+});
+
 describe('daemon start --detach, status, stop', () => {
   it('runs in the background, refuses a second daemon, reports status and stops from another process', async () => {
     const sb = await sandbox('---\nstop_grace: 1s\n---\n');

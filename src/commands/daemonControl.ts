@@ -6,6 +6,7 @@ import { pidAlive } from '../state/pids.js';
 import { loadTasks } from '../task/store.js';
 import { STATUSES, type TaskEntry } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
+import type { ParkedExecutor } from '../run/events.js';
 import { openRepo, type Output } from './repo.js';
 
 /** How long `daemon stop` waits beyond the grace period for the daemons to exit. */
@@ -62,6 +63,7 @@ export interface StatusReport {
   tasks: Record<string, number>;
   runningTasks: Array<{ id: string; attempt: number; claimedAt: string; elapsedMs: number; daemon: number }>;
   executors: Record<string, ExecutorFigures>;
+  parked: Array<ParkedExecutor & { daemon: number }>;
 }
 
 /** `daemon status`: the daemons, what they run and for how long, counts per status, per-executor figures. */
@@ -83,6 +85,13 @@ export async function showStatus(opts: { cwd: string; json?: boolean }, io: Outp
   }
   const counts = Object.entries(report.tasks).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
   io.out(`tasks: ${counts.length > 0 ? counts.join(', ') : 'none'}\n`);
+  if (report.parked.length > 0) {
+    io.out('parked executors (no new tasks):\n');
+    for (const p of report.parked) {
+      const until = p.until ? `until ${p.until.replace(/\.\d{3}Z$/, 'Z')}` : 'until the daemon restarts';
+      io.out(`  ${p.executor}  ${p.cause}  ${until}: ${p.reason}\n`);
+    }
+  }
   const executors = Object.entries(report.executors);
   if (executors.length > 0) {
     io.out('executors (this run):\n');
@@ -117,5 +126,6 @@ function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntr
       .flatMap((s) => s.running.map((r) => ({ id: r.id, attempt: r.attempt, claimedAt: r.claimedAt, elapsedMs: now - Date.parse(r.claimedAt), daemon: s.pid })))
       .sort((a, b) => a.id.localeCompare(b.id)),
     executors,
+    parked: statuses.flatMap((s) => (s.parked ?? []).map((p) => ({ ...p, daemon: s.pid }))),
   };
 }

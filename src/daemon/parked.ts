@@ -16,6 +16,7 @@ export async function resumeParked(ctx: RunContext): Promise<number | undefined>
   for (const p of ctx.health.expire()) {
     ctx.logger.info({ executor: p.executor }, 'executor resumed');
     await ctx.progress.append(undefined, 'executor-resumed', { executor: p.executor, was: p.cause });
+    ctx.events.emit('executor:resumed', { executor: p.executor });
   }
   const next = ctx.health.nextResume();
   // A little late rather than early: a wake-up before the reset time would find it still parked.

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import type { Paths } from '../paths.js';
-import type { AttemptFinished, DaemonEvents } from '../run/events.js';
+import type { AttemptFinished, DaemonEvents, ParkedExecutor } from '../run/events.js';
 import { pidAlive } from '../state/pids.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -30,6 +30,8 @@ export interface DaemonStatus {
   primary: boolean;
   running: Array<{ id: string; attempt: number; claimedAt: string; attemptStartedAt: string }>;
   executors: Record<string, ExecutorFigures>;
+  /** Executors this daemon stopped using after an infrastructure failure (absent in older files). */
+  parked?: ParkedExecutor[];
 }
 
 /** How often, at most, the file is rewritten while tasks come and go. */
@@ -62,6 +64,14 @@ export class StatusFile {
       this.schedule();
     });
     events.on('attempt:finished', (a) => this.count(a));
+    events.on('executor:parked', (p) => {
+      this.status.parked = [...(this.status.parked ?? []).filter((q) => q.executor !== p.executor), p];
+      this.schedule();
+    });
+    events.on('executor:resumed', ({ executor }) => {
+      this.status.parked = (this.status.parked ?? []).filter((q) => q.executor !== executor);
+      this.schedule();
+    });
   }
 
   async open(): Promise<void> {

@@ -12,6 +12,9 @@ export interface DaemonEventMap {
   'task:invalid': [{ id: string; file: string; reason: string }];
   /** One per attempt that ran an executor: what `daemon status` sums per executor. */
   'attempt:finished': [AttemptFinished];
+  /** An executor stopped getting tasks after an infrastructure failure; `until` absent = until a restart. */
+  'executor:parked': [ParkedExecutor];
+  'executor:resumed': [{ executor: string }];
   progress: [string];
   idle: [];
 }
@@ -24,6 +27,14 @@ export interface AttemptFinished {
   result: 'success' | 'task-failure' | 'infra-failure' | 'interrupted';
   tokens?: number;
   costUsd?: number;
+}
+
+export interface ParkedExecutor {
+  executor: string;
+  cause: string;
+  reason: string;
+  /** ISO time it comes back by itself. */
+  until?: string;
 }
 
 export class DaemonEvents extends EventEmitter<DaemonEventMap> {}

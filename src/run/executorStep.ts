@@ -115,6 +115,7 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
             task: task.id,
             reason: parking.reason,
           });
+          ctx.events.emit('executor:parked', { executor: name, cause: verdict.cause, reason: parking.reason, until: until?.toISOString() });
         }
         continue;
       }
