@@ -57,6 +57,24 @@ describe('nightshift doctor', () => {
     expect(lines[4]).toMatch(/^MISSING aider +aider not found on PATH; install it: /);
   });
 
+  it('also checks the reviewer and executors that queued tasks name themselves', async () => {
+    const rules = '---\nexecutor: gemini\nreview: { executor: opencode }\n---\n';
+    sb = await makeSandbox({ rules });
+    await sb.write('tasks/001-own.md', '---\ntitle: Own executor\nexecutor: aider\n---\nDo it.\n');
+    await sb.write('tasks/002-nobody.md', '---\ntitle: Unknown executor\nexecutor: nobody\n---\nDo it.\n');
+    await sb.write('tasks/003-done.md', '---\ntitle: Done long ago\nstatus: done\nexecutor: codex\n---\nDone.\n');
+    const PATH = await fixturePath(sb, { gemini: 'fake-agent', opencode: 'fake-agent' });
+    const r = await sb.cli(['doctor'], { env: { PATH } });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[1]).toMatch(/^ok +rules\.md +valid; executors used: gemini, opencode, aider, nobody$/);
+    expect(lines[3]).toMatch(/^ok +opencode +opencode 0\.0\.0-fixture/);
+    expect(lines[4]).toMatch(/^MISSING aider +aider not found on PATH/);
+    expect(lines[5]).toMatch(/^MISSING nobody +not an executor: /);
+    // A task that is done needs nothing.
+    expect(r.stdout).not.toContain('codex');
+  });
+
   it('reports an invalid rules.md and exits 1', async () => {
     sb = await makeSandbox({ rules: '---\nexecutor: nosuch\n---\n' });
     const r = await sb.cli(['doctor']);

@@ -5,6 +5,7 @@ import { isAgentName } from '../exec/agents/names.js';
 import { findProgram, probeVersion } from '../exec/probe.js';
 import { repoRoot } from '../git/git.js';
 import { pathsFor } from '../paths.js';
+import { loadTasks } from '../task/store.js';
 import type { Output } from './repo.js';
 
 export interface DoctorOptions {
@@ -50,16 +51,20 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
     print({ state: 'failed', what: 'rules.md', detail });
     return 1;
   }
-  const routed = routedExecutors(rules);
+  // Tasks waiting to run may name executors of their own; those must work too.
+  const fromTasks = (await loadTasks(pathsFor(root).tasks)).flatMap((e) =>
+    e.kind === 'task' && e.task.executor !== undefined && (e.task.status === 'queued' || e.task.status === 'running') ? [e.task.executor] : [],
+  );
+  const routed = [...new Set([...routedExecutors(rules), ...fromTasks])];
   print({ state: 'ok', what: 'rules.md', detail: routed.length > 0 ? `valid; executors used: ${routed.join(', ')}` : 'valid; no executor set (tasks need run: for the shell executor, or executor:)' });
 
   for (const name of routed) print(await checkExecutor(name, rules, env, root));
   return checks.every((c) => c.state === 'ok') ? 0 : 1;
 }
 
-/** Every executor a task can end up on: the default, each route, each fallback, once each, in that order. */
+/** Every executor rules.md can send work to: the default, each route, each fallback, the reviewer; once each, in that order. */
 export function routedExecutors(rules: Rules): string[] {
-  const names = [rules.executor, ...Object.values(rules.routes), ...rules.fallback].filter((n): n is string => n !== undefined);
+  const names = [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor].filter((n): n is string => n !== undefined);
   return [...new Set(names)];
 }
 
@@ -76,7 +81,8 @@ async function checkExecutor(name: string, rules: Rules, env: NodeJS.ProcessEnv,
     // A custom command has no known version flag; finding it is all doctor can check without running a task.
     return path ? { state: 'ok', what, detail: `command ${program} (${path})` } : { state: 'missing', what, detail: `command ${program} not found on PATH` };
   }
-  const adapter = isAgentName(name) ? agentNamed(name) : undefined;
+  if (!isAgentName(name)) return { state: 'missing', what, detail: 'not an executor: name a built-in agent, shell, or define it under executors: in rules.md' };
+  const adapter = agentNamed(name);
   if (!adapter) return { state: 'missing', what, detail: 'built in, but this nightshift version has no adapter for it; define it under executors: with a command' };
   const path = await findProgram(adapter.program, env, cwd);
   if (!path) return { state: 'missing', what, detail: `${adapter.program} not found on PATH${adapter.installHint ? `; install it: ${adapter.installHint}` : ''}` };
