@@ -77,7 +77,10 @@ describe('hung executors', () => {
 });
 
 describe('crash recovery', () => {
-  it('finalizes a task whose commit was made before the crash: pushes it, marks it done, never reruns the executor', async () => {
+  it.each([
+    { recorded: true, what: 'finalizes a task whose commit was made before the crash: pushes it, marks it done, never reruns the executor' },
+    { recorded: false, what: 'reruns a task whose trailer commit the dead daemon never recorded (an executor could have written it)' },
+  ])('$what', async ({ recorded }) => {
     const sb = await sandbox('---\npush: branch\n---\n');
     const ran = join(sb.dir, 'executor-ran');
     const id = '001-finished';
@@ -97,16 +100,24 @@ describe('crash recovery', () => {
     await writeFile(join(adminDir, 'locked'), 'initializing');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
     await sb.write(`tasks/${id}.md`, taskText({
-      title: 'Finished before the crash', run: `touch '${ran}'`, status: 'running', attempts: 1,
+      title: 'Finished before the crash', run: `touch '${ran}'; echo again > again.txt`, status: 'running', attempts: 1,
       claimed_by: `somehost:${dead}`, base_commit: base, branch: `nightshift/${id}`,
     }));
     await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: execFileSync('hostname', { encoding: 'utf8' }).trim(), pid: dead, startedAt: new Date().toISOString() }));
+    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: execFileSync('hostname', { encoding: 'utf8' }).trim(), pid: dead, startedAt: new Date().toISOString(), commit: recorded ? commit : undefined }));
 
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const { fm } = await readTask(sb, id);
+    if (!recorded) {
+      // Not nightshift's commit as far as anyone knows: the task runs again from its base, guards and tests included.
+      expect(existsSync(ran)).toBe(true);
+      expect(fm).toMatchObject({ status: 'done', attempts: 2 });
+      expect(fm.commit).not.toBe(commit);
+      expect((await events(sb)).find((e) => e.id === id && e.event === 'recovered')?.fields).toMatchObject({ then: 'queued' });
+      return;
+    }
     expect(fm).toMatchObject({ status: 'done', commit, attempts: 1, branch: `nightshift/${id}` });
     expect(fm.claimed_by).toBeUndefined();
     expect(existsSync(ran)).toBe(false);
@@ -139,7 +150,7 @@ describe('crash recovery with push: land', () => {
         claimed_by: `${host}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
       }));
       await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host, pid: dead, startedAt: new Date().toISOString() }));
+      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host, pid: dead, startedAt: new Date().toISOString(), commit }));
       return { commit, ran };
     };
     const landed = await crashed('001-landed', true);

@@ -1,9 +1,7 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { hasCode } from '../errors.js';
 import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/git.js';
-import { isClaimed, readLockOwner } from '../state/locks.js';
+import { isClaimed } from '../state/locks.js';
 import { isValidId } from '../task/id.js';
 import { openRepo, type Output } from './repo.js';
 
@@ -60,18 +58,9 @@ export async function cleanRepo(opts: CleanOptions, io: Output): Promise<number>
 }
 
 /**
- * Held by a live process: the lock is fresh (refreshed within its stale time) or its owner, on this host,
- * is still alive. Either way removing it could let a second process run the task.
+ * Held by a live process (see isClaimed): removing it could let a second process run the task. When in
+ * doubt (the lock cannot be read), it is kept.
  */
-async function inUse(locksDir: string, target: string): Promise<boolean> {
-  if (await isClaimed(locksDir, target).catch(() => false)) return true;
-  const owner = await readLockOwner(locksDir, target);
-  if (owner?.host !== hostname()) return false;
-  try {
-    process.kill(owner.pid, 0);
-    // A live pid with a lock dir present: still ours to respect, even if its refresh is late.
-    return await stat(join(locksDir, `${target}.lock`)).then(() => true, () => false);
-  } catch (err) {
-    return !hasCode(err, 'ESRCH');
-  }
+function inUse(locksDir: string, target: string): Promise<boolean> {
+  return isClaimed(locksDir, target).catch(() => true);
 }

@@ -39,10 +39,12 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     if (orphans > 0) ctx.logger.warn({ task: task.id, orphans }, 'killed processes left running in the worktree');
     await removeWorktree(ctx.git, worktree);
 
-    const commit = await findFinishedCommit(ctx, running);
+    const commit = await findFinishedCommit(ctx, running, owner?.commit);
     if (commit) {
+      // A lost claim means someone else owns the task now: nothing more is ours to write.
       const finalized = await finalizeTask(ctx, running, commit, claim);
-      if (finalized) return 'finalized';
+      if (finalized !== 'lost') return finalized === 'done' ? 'finalized' : 'failed';
+      return 'held';
     }
 
     const maxAttempts = running.maxAttempts ?? ctx.rules.maxAttempts;

@@ -287,12 +287,19 @@ export class Scheduler {
       if (this.graceTimer) clearTimeout(this.graceTimer);
       if (this.retryTimer) clearTimeout(this.retryTimer);
       if (this.resumeTimer) clearTimeout(this.resumeTimer);
-      await this.watcher?.close();
       const s = this.summary;
-      await this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined });
+      // Each release on its own: a full disk or a stuck lock must not keep `done` from resolving (the CLI
+      // would hang) or leave the pid and status files behind.
+      const steps: Array<() => Promise<unknown>> = [
+        async () => this.watcher?.close(),
+        () => this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined }),
+        () => this.controls.status.close(),
+        () => this.controls.pidHold.release(),
+      ];
+      for (const step of steps) {
+        await step().catch((err: unknown) => this.ctx.logger.error({ err: toError(err) }, 'stopping: a release step failed'));
+      }
       this.ctx.logger.info({ summary: s }, 'daemon stopped');
-      await this.controls.status.close();
-      await this.controls.pidHold.release();
       this.resolveDone({ ...s });
     })();
     return this.finishing;

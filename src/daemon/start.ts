@@ -2,16 +2,16 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
-import { loadRules } from '../config/rules.js';
+import { loadRules, type Rules } from '../config/rules.js';
 import { UsageError, hasCode } from '../errors.js';
-import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot } from '../git/git.js';
+import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
 import { ProgressLog } from '../state/progress.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
 import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
-import { acquirePidFile } from './pidFile.js';
+import { acquirePidFile, type PidFileHold } from './pidFile.js';
 import { StatusFile } from './statusFile.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
@@ -81,7 +81,20 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   // Locks beside a shared tasks folder (see locksDirFor) get the same protection.
   await createFileExclusive(join(paths.locks, '..', '.gitignore'), '*\n');
   const pidHold = await acquirePidFile(paths, !!opts.allowMultiple);
+  try {
+    return await startHolding(opts, { paths, root, rules, base, git, concurrency, pidHold });
+  } catch (err) {
+    await pidHold.release();
+    throw err;
+  }
+}
 
+/** The rest of start-up, once the pid file is ours: any failure here must give it back (see above). */
+async function startHolding(
+  opts: StartOptions,
+  held: { paths: Paths; root: string; rules: Rules; base: string; git: Git; concurrency: number; pidHold: PidFileHold },
+): Promise<DaemonHandle> {
+  const { paths, root, rules, base, git, concurrency, pidHold } = held;
   const events = new DaemonEvents();
   if (opts.onProgress) events.on('progress', opts.onProgress);
   // Log records can quote executor output and errors: secrets are masked on the way to the file.
@@ -113,7 +126,6 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
     return await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start();
   } catch (err) {
     await status.close();
-    await pidHold.release();
     throw err;
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import type { Paths } from '../paths.js';
 import type { AttemptFinished, DaemonEvents, ParkedExecutor } from '../run/events.js';
-import { pidAlive } from '../state/pids.js';
+import { nightshiftAlive } from '../state/pids.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface ExecutorFigures {
@@ -166,7 +166,8 @@ export async function readDaemonStatuses(paths: Paths): Promise<DaemonStatus[]> 
     } catch {
       continue; // gone meanwhile; writes are atomic, so never half a file
     }
-    if (status.host === hostname() && !pidAlive(status.pid)) {
+    // After a reboot the pid may belong to another program: never report (or signal) that as a daemon.
+    if (status.host === hostname() && !nightshiftAlive(status.pid)) {
       await rm(file, { force: true });
       continue;
     }

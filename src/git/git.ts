@@ -127,11 +127,13 @@ export async function addWorktree(git: Git, path: string, branch: string, commit
  * killed half way leaves it locked "initializing", which plain prune keeps forever). Never throws.
  */
 export async function removeWorktree(git: Git, path: string): Promise<void> {
+  // The repository lock can time out behind a hung fetch: a worktree left over is removed by the next add
+  // or by `clean`, while a throw here (often in a finally, after a push) would lose the task's final status.
   await serialised(git, async () => {
     await git.status(['worktree', 'remove', '--force', '--force', path]);
     await rm(path, { recursive: true, force: true });
     await git.status(['worktree', 'prune']);
-  });
+  }).catch(() => undefined);
 }
 
 /**

@@ -182,9 +182,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       case 'cancelled':
         return { kind: 'lost', why: 'cancelled' };
       case 'step-failed': {
+        // A gate never approves by default: a step that failed without a reading is an interruption.
         const failed = await stepFailure(reviewed.step, reviewed.outcome, logFile, reviewed.from, ctx);
-        if (failed) return failed;
-        break;
+        return failed ?? { kind: 'interrupted' };
       }
       default: {
         const never: never = reviewed;
@@ -200,6 +200,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const messageFile = join(logDir, `${attempt}.commit-msg`);
   await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
   const commit = await commitFromFile(wt, messageFile);
+  await claim.recordCommit(commit);
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 
   if (ctx.rules.push === 'branch') {

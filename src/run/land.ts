@@ -74,6 +74,10 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     // Anything else, even a base rewound to an ancestor, means replaying the task's commits onto it.
     if (onto !== from) {
       await logHeader(logFile, `land round ${round}: rebasing ${head.slice(0, 12)} onto ${upstream} ${onto.slice(0, 12)}`);
+      // The commit is made: whatever the test run or the reviewer left in the worktree is litter, and git
+      // refuses to rebase over unstaged or untracked files that would be overwritten.
+      await wt.raw(['reset', '--quiet', '--hard', 'HEAD']);
+      await wt.raw(['clean', '-fdq']);
       const result = await rebaseOnto(wt, onto, from);
       switch (result.kind) {
         case 'conflict':

@@ -13,6 +13,11 @@ export interface LockOwner {
   /** Process group of the running executor, once there is one. */
   pgid?: number;
   startedAt: string;
+  /**
+   * The commit nightshift made for the task (after guards, tests and review passed). Recovery finalizes
+   * only this commit: a trailer alone proves nothing, since the executor could write one itself.
+   */
+  commit?: string;
 }
 
 export interface Claim {
@@ -25,6 +30,8 @@ export interface Claim {
    */
   verify(): Promise<boolean>;
   setExecutorGroup(pgid: number | undefined): Promise<void>;
+  /** Records nightshift's own commit for the task, for crash recovery to finalize (see LockOwner.commit). */
+  recordCommit(commit: string): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -66,6 +73,9 @@ export async function claimTask(locksDir: string, id: string): Promise<ClaimResu
  */
 async function looksDead(locksDir: string, id: string): Promise<boolean> {
   const owner = await readLockOwner(locksDir, id);
+  // Our own pid on a lock we do not hold: a previous life of this pid (a restarted container, where the
+  // daemon is pid 1 again) left it. Asking the kernel would say "alive" for ever.
+  if (owner && owner.host === hostname() && owner.pid === process.pid) return !heldHere.has(lockDir(locksDir, id));
   if (owner && owner.host === hostname()) return !pidAlive(owner.pid);
   try {
     // The owner's heartbeat touches its owner file; a lock without one is judged by the directory.
@@ -108,6 +118,9 @@ async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
   }
 }
 
+/** Lock directories this process holds now (several in-process daemons share one pid). */
+const heldHere = new Set<string>();
+
 async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   await mkdir(locksDir, { recursive: true });
   const dir = lockDir(locksDir, id);
@@ -127,9 +140,16 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   }
   let held = true;
   let released = false;
+  heldHere.add(dir);
   const verify = async (): Promise<boolean> => {
     if (!held || released) return false;
-    const now = await readLockOwner(locksDir, id).catch(() => undefined);
+    let now: LockOwner | undefined;
+    try {
+      now = await readLockOwner(locksDir, id);
+    } catch {
+      // A read that failed (EMFILE, EIO) is no news: only a missing or different owner file means a takeover.
+      return held && !released;
+    }
     const ours = now?.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt;
     // Once taken over (we stalled past STALE_MS and a process on another host judged us dead), never again ours.
     if (!ours) held = false;
@@ -150,11 +170,16 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
         owner.pgid = pgid;
         if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
       },
+      async recordCommit(commit) {
+        owner.commit = commit;
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+      },
       async release() {
         if (released) return;
         clearInterval(heartbeat);
         const ours = await verify();
         released = true;
+        heldHere.delete(dir);
         if (ours) await rm(dir, { recursive: true, force: true });
       },
     },

@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { isValidId } from '../task/id.js';
-import { secretMasker } from '../util/secrets.js';
+import { secretMasker, type Masker } from '../util/secrets.js';
 
 export type ProgressEvent =
   | 'daemon-start'
@@ -60,6 +60,9 @@ function formatValue(value: string): string {
  * several processes interleave whole, never torn.
  */
 export class ProgressLog {
+  /** Built once: the environment's secrets do not change while the process runs. */
+  private readonly mask: Masker = secretMasker();
+
   constructor(
     readonly file: string,
     private readonly onLine?: (line: string) => void,
@@ -67,8 +70,7 @@ export class ProgressLog {
 
   async append(id: string | undefined, event: ProgressEvent, fields: ProgressFields = {}): Promise<string> {
     // Values can carry executor output (a failure's last line): no secret reaches progress.txt.
-    const mask = secretMasker();
-    const masked = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? mask(v) : v]));
+    const masked = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? this.mask(v) : v]));
     const line = formatProgressLine(new Date(), id, event, masked);
     await appendFile(this.file, `${line}\n`, { flag: 'a' });
     this.onLine?.(line);

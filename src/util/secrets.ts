@@ -55,8 +55,9 @@ export async function maskFile(file: string, mask: Masker = secretMasker(), valu
   if (!(await containsAny(file, values))) return;
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.mask`);
   const out = await open(temp, 'w');
+  const input = createReadStream(file);
   try {
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let first = true;
     for await (const line of lines) {
       await out.write(`${first ? '' : '\n'}${mask(line)}`);
@@ -69,14 +70,19 @@ export async function maskFile(file: string, mask: Masker = secretMasker(), valu
     await out.close();
     await rm(temp, { force: true });
     throw err;
+  } finally {
+    input.destroy();
   }
   await out.close();
   await rename(temp, file);
 }
 
 async function containsAny(file: string, values: string[]): Promise<boolean> {
+  // Closing readline does not close the stream under it: destroyed in finally, or each early return
+  // leaks a descriptor (and keeps a replaced transcript's disk space) until the daemon exits.
+  const input = createReadStream(file);
   try {
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const lines = createInterface({ input, crlfDelay: Infinity });
     for await (const line of lines) {
       if (values.some((v) => line.includes(v))) {
         lines.close();
@@ -87,6 +93,8 @@ async function containsAny(file: string, values: string[]): Promise<boolean> {
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return false;
     throw err;
+  } finally {
+    input.destroy();
   }
 }
 
