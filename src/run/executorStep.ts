@@ -1,4 +1,5 @@
 import { oneLine, toError } from '../errors.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { AgentExit, AgentUsage, AgentVerdict, InfraCause } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
@@ -105,7 +106,8 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
         await logHeader(logFile, `${reason}; no attempt used`);
         failures.push(reason);
         const until = verdict.resetAt ?? coolOffEnd(verdict.cause);
-        const parking = { executor: name, cause: verdict.cause, reason: oneLine(verdict.reason, 200), until };
+        // The reason quotes CLI output; it goes to the status file and `daemon status` too.
+        const parking = { executor: name, cause: verdict.cause, reason: maskSecrets(oneLine(verdict.reason, 200)), until };
         if (ctx.health.park(parking)) {
           ctx.logger.warn({ executor: name, cause: verdict.cause, until, task: task.id }, 'executor parked');
           await ctx.progress.append(undefined, 'executor-parked', {
