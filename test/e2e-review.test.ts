@@ -122,3 +122,37 @@ describe('review gate with a built-in agent as the reviewer', () => {
     expect((await readTask(sb, '002-agent-rejects')).fm.error).toBe('review rejected the change (confidence 0.9): gemini wants a test');
   });
 });
+
+describe('a reviewer that cannot run', () => {
+  let sb: Sandbox | undefined;
+  afterAll(async () => {
+    await sb?.cleanup();
+  });
+
+  it('is parked like any executor: reviewed tasks wait in the queue, no attempt used, none run again and again', async () => {
+    const rules = [
+      '---',
+      'executors:',
+      '  judge: { command: ["sh", "-c", "echo \'nightshift: infra server the review model is down\'; exit 1"] }',
+      'review: { executor: judge }',
+      '---',
+      '',
+    ].join('\n');
+    sb = await makeSandbox({ rules });
+    await sb.write('tasks/001-first.md', taskText({ title: 'First', run: 'echo 1 > one.txt' }));
+    await sb.write('tasks/002-second.md', taskText({ title: 'Second', run: 'echo 2 > two.txt' }));
+    const r = await sb.cli(['daemon', 'start', '--once', '--concurrency', '1']);
+    // --once does not wait out the outage; what it leaves undone is not a success.
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('0 done, 0 failed, 0 blocked');
+    expect(r.stdout).toContain('2 waiting for a parked executor');
+    const first = (await readTask(sb, '001-first')).fm;
+    expect(first).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(String(first.error)).toContain('reviewer judge could not run (server): server: the review model is down');
+    // The second task was never claimed: its reviewer was already parked.
+    expect(await sb.read('tasks/002-second.md')).toBe(taskText({ title: 'Second', run: 'echo 2 > two.txt' }));
+    const events = progressEvents(await sb.read('progress.txt'));
+    expect(events.filter((e) => e.event === 'claimed').map((e) => e.id)).toEqual(['001-first']);
+    expect(events.find((e) => e.event === 'executor-parked')?.fields).toMatchObject({ executor: 'judge', cause: 'server', task: '001-first' });
+  });
+});

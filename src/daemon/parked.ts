@@ -1,12 +1,16 @@
 import { executorChain } from '../exec/executors.js';
 import type { RunContext } from '../run/context.js';
 import type { Task } from '../task/task.js';
+import { shouldReview } from '../run/verdict.js';
 
 /**
  * Whether some executor the task may use (its own, then the fallbacks) is not parked. A task whose
  * executors are all parked stays queued: claiming it would only block it.
  */
 export function hasUsableExecutor(ctx: RunContext, task: Task): boolean {
+  // A task the review gate will judge cannot finish while its reviewer is parked either.
+  const review = ctx.rules.review;
+  if (review && shouldReview(review, task) && ctx.health.parkedNow(review.executor)) return false;
   const chain = executorChain(task, ctx.rules);
   return chain.length === 0 || chain.some((name) => !ctx.health.parkedNow(name));
 }

@@ -179,6 +179,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         return { kind: 'failure', reason: oneLine(reviewed.reason), detail: reviewed.detail, retry: true };
       case 'blocked':
         return { kind: 'blocked', reason: reviewed.reason };
+      case 'waiting':
+        return { kind: 'waiting', reason: reviewed.reason, until: reviewed.until };
       case 'cancelled':
         return { kind: 'lost', why: 'cancelled' };
       case 'step-failed': {

@@ -105,20 +105,7 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
         const reason = `${name} could not run (${verdict.cause}): ${oneLine(verdict.reason, 200)}`;
         await logHeader(logFile, `${reason}; no attempt used`);
         failures.push(reason);
-        const until = verdict.resetAt ?? coolOffEnd(verdict.cause);
-        // The reason quotes CLI output; it goes to the status file and `daemon status` too.
-        const parking = { executor: name, cause: verdict.cause, reason: maskSecrets(oneLine(verdict.reason, 200)), until };
-        if (ctx.health.park(parking)) {
-          ctx.logger.warn({ executor: name, cause: verdict.cause, until, task: task.id }, 'executor parked');
-          await ctx.progress.append(undefined, 'executor-parked', {
-            executor: name,
-            cause: verdict.cause,
-            until: until ? until.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'restart',
-            task: task.id,
-            reason: parking.reason,
-          });
-          ctx.events.emit('executor:parked', { executor: name, cause: verdict.cause, reason: parking.reason, until: until?.toISOString() });
-        }
+        await parkExecutor(ctx, name, verdict, task.id);
         continue;
       }
       default: {
@@ -136,6 +123,28 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
   const until = comesBackAt(ctx, chain);
   if (until || (!ran && !unavailable)) return { kind: 'waiting', reason, until };
   return { kind: 'blocked', reason };
+}
+
+/**
+ * Parks an executor that could not run (for the whole daemon: later tasks skip it), announcing it once.
+ * Returns when it comes back by itself, or undefined when it waits for a restart.
+ */
+export async function parkExecutor(ctx: RunContext, name: string, verdict: Extract<AgentVerdict, { kind: 'infra-failure' }>, taskId: string): Promise<Date | undefined> {
+  const until = verdict.resetAt ?? coolOffEnd(verdict.cause);
+  // The reason quotes CLI output; it goes to the status file and `daemon status` too.
+  const parking = { executor: name, cause: verdict.cause, reason: maskSecrets(oneLine(verdict.reason, 200)), until };
+  if (ctx.health.park(parking)) {
+    ctx.logger.warn({ executor: name, cause: verdict.cause, until, task: taskId }, 'executor parked');
+    await ctx.progress.append(undefined, 'executor-parked', {
+      executor: name,
+      cause: verdict.cause,
+      until: until ? until.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'restart',
+      task: taskId,
+      reason: parking.reason,
+    });
+    ctx.events.emit('executor:parked', { executor: name, cause: verdict.cause, reason: parking.reason, until: until?.toISOString() });
+  }
+  return ctx.health.parkedNow(name)?.until;
 }
 
 /** How long an executor rests after a failure that usually passes by itself, when the CLI gave no reset time. */

@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReviewRules } from '../config/rules.js';
+import type { AgentVerdict } from '../exec/agents/types.js';
+import { commandVerdict } from '../exec/commandVerdict.js';
 import { planNamed } from '../exec/executors.js';
 import type { SpawnOutcome } from '../exec/spawn.js';
 import { headCommit, type Git } from '../git/git.js';
@@ -8,8 +10,8 @@ import type { Task } from '../task/task.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import { oneLine } from '../errors.js';
-import { stepRequest, type StepRequest } from './executorStep.js';
-import { logHeader, logSize, readSince } from './output.js';
+import { parkExecutor, stepRequest, type StepRequest } from './executorStep.js';
+import { logHeader, logSize, readSince, tailSince } from './output.js';
 import { buildReviewPrompt, judge, parseVerdict, type Verdict } from './verdict.js';
 
 /** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
@@ -22,6 +24,8 @@ export type ReviewResult =
   /** Rejected, under min_confidence, or no readable verdict (counted as a reject). */
   | { kind: 'rejected'; reason: string; detail: string }
   | { kind: 'blocked'; reason: string }
+  /** The reviewer is parked until a known time (an outage, a limit): the task waits in the queue. */
+  | { kind: 'waiting'; reason: string; until: Date }
   /** The reviewer process itself failed (exit code, timeout): the caller reports it like any step. */
   | { kind: 'step-failed'; step: string; outcome: SpawnOutcome; from: number }
   | { kind: 'cancelled' };
@@ -37,6 +41,16 @@ export interface ReviewInput {
   logFile: string;
   /** The attempt's step runner: same process group handling, cancel checks and transcript masking. */
   runStep: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
+}
+
+/**
+ * A reviewer that could not run is parked like any executor, so a reviewer outage at night holds reviewed
+ * tasks in the queue until it is back (no attempt used), instead of blocking them one by one.
+ */
+async function parkReviewer(ctx: RunContext, name: string, verdict: Extract<AgentVerdict, { kind: 'infra-failure' }>, taskId: string): Promise<ReviewResult> {
+  const until = await parkExecutor(ctx, name, verdict, taskId);
+  const reason = `reviewer ${name} could not run (${verdict.cause}): ${oneLine(verdict.reason, 200)}`;
+  return until ? { kind: 'waiting', reason, until } : { kind: 'blocked', reason };
 }
 
 /**
@@ -60,7 +74,10 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const plan = planNamed(review.executor, task, ctx.rules, exec);
   if (plan.kind === 'unavailable') return { kind: 'blocked', reason: `reviewer: ${plan.reason}` };
   const parked = ctx.health.parkedNow(plan.name);
-  if (parked) return { kind: 'blocked', reason: `reviewer ${plan.name} is parked (${parked.reason})` };
+  if (parked) {
+    const reason = `reviewer ${plan.name} is parked (${parked.reason})`;
+    return parked.until ? { kind: 'waiting', reason, until: parked.until } : { kind: 'blocked', reason };
+  }
   const request = stepRequest(plan, { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir }, ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
   request.env = { ...request.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' };
 
@@ -70,15 +87,19 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const outcome = await input.runStep(request);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
+  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
+  // A command reviewer reports "I could not run" the way command executors do (exit 75, or a last line
+  // `nightshift: infra <cause> ...`).
+  const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(await tailSince(input.logFile, from), outcome.code) : undefined;
+  if (infra?.kind === 'infra-failure') return parkReviewer(ctx, plan.name, infra, task.id);
   if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
     return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
   }
-  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
   // An agent's own reading of its run comes first: an infra failure is nobody's verdict.
   let answer = output;
   if (plan.kind === 'agent') {
     const agent = plan.adapter.interpret(output, outcome.kind === 'exited' ? { code: outcome.code } : { signal: outcome.signal });
-    if (agent.kind === 'infra-failure') return { kind: 'blocked', reason: `reviewer ${plan.name} could not run (${agent.cause}): ${oneLine(agent.reason, 200)}` };
+    if (agent.kind === 'infra-failure') return parkReviewer(ctx, plan.name, agent, task.id);
     if (agent.kind === 'task-failure') {
       const reason = `review: reviewer ${plan.name} failed: ${oneLine(agent.reason, 200)}; counted as a reject`;
       return { kind: 'rejected', reason, detail: reason };
