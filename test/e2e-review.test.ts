@@ -156,3 +156,23 @@ describe('a reviewer that cannot run', () => {
     expect(events.find((e) => e.event === 'executor-parked')?.fields).toMatchObject({ executor: 'judge', cause: 'server', task: '001-first' });
   });
 });
+
+describe('a reviewer that touches refs', () => {
+  let sb: Sandbox | undefined;
+  afterAll(async () => {
+    await sb?.cleanup();
+  });
+
+  it('fails the attempt even with an approval: a reviewer must only answer', async () => {
+    const approve = `git tag reviewer-was-here; echo '{"verdict":"approve","confidence":0.9,"comments":"fine"}'`;
+    const rules = ['---', 'max_attempts: 1', 'executors:', `  judge: { command: ["sh", "-c", ${JSON.stringify(approve)}] }`, 'review: { executor: judge }', '---', ''].join('\n');
+    sb = await makeSandbox({ rules });
+    await sb.write('tasks/001-tagged.md', taskText({ title: 'Tagged', run: 'echo t > t.txt' }));
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.code).toBe(1);
+    const { fm } = await readTask(sb, '001-tagged');
+    expect(fm.status).toBe('failed');
+    expect(String(fm.error)).toMatch(/^review: the reviewer changed refs, a reviewer must only answer: .*reviewer-was-here/);
+    expect(fm.commit).toBeUndefined();
+  });
+});

@@ -171,7 +171,15 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
 
   if (shouldReview(ctx.rules.review, task)) {
+    // The reviewer is an agent too: held to the same ref guard as the executor.
+    const refsBeforeReview = await takeRefSnapshot(ctx.git);
     const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
+    const reviewerRefs = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview });
+    if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
+      const reason = `review: the reviewer changed refs, a reviewer must only answer: ${reviewerRefs.join('; ')}`;
+      await logHeader(logFile, reason);
+      return { kind: 'failure', reason: oneLine(reason), detail: reason, retry: true };
+    }
     switch (reviewed.kind) {
       case 'approved':
         break;
