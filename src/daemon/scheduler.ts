@@ -8,6 +8,7 @@ import type { Task } from '../task/task.js';
 import { assessQueue, readyInOrder } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
+import { isClaimed } from '../state/locks.js';
 import { recoverTask, sweepDeadClaims } from './recover.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
@@ -145,6 +146,9 @@ export class Scheduler {
     // Left running by a process that is gone: take it back before planning.
     for (const e of entries) {
       if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
+        // A live process (another daemon on this queue) runs it: nothing to recover, and nothing to look at
+        // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
+        if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;
         const result = await recoverTask(ctx, e.task);
         if (result !== 'held') this.rescanRequested = true;
         else this.retrySoon();
