@@ -219,7 +219,7 @@ export function parseRules(text: string): Rules {
   if (has('review')) rules.review = parseReview(fm.review, problems);
   if (rules.review?.executor === 'shell') problems.push('review.executor: the shell executor cannot review (it runs a task\'s run: command); name an agent or a custom executor');
   for (const name of [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor]) {
-    if (name !== undefined && !executorKnown(rules, name)) problems.push(`executor "${name}" is not available: ${BUILT_IN_LIST}`);
+    if (name !== undefined && !executorKnown(rules, name)) problems.push(unknownExecutorReason(name));
   }
   if (problems.length > 0) throw configError(problems);
   return rules;
@@ -241,7 +241,7 @@ export function unknownExecutorReason(name: string): string {
 function agentOptions(name: string, spec: unknown, problems: string[]): AgentOptions | undefined {
   const where = `executors.${name}`;
   if (spec === null) return { args: [] };
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+  if (typeof spec !== 'object' || Array.isArray(spec)) {
     problems.push(`${where} must be a map of settings, like ${name}: { model: ..., args: [...] }`);
     return undefined;
   }

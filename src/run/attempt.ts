@@ -10,7 +10,8 @@ import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
-import { guardAndStage, guardRefs, takeRefSnapshot, withRefViolations } from './guardChange.js';
+import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';
+import { snapshotRefs } from './inspect.js';
 import { runExecutors, type AttemptReport } from './executorStep.js';
 import { landCommit } from './land.js';
 import { reviewChange } from './review.js';
@@ -133,7 +134,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);
   // The executor must not move base, other branches or tags: compared after it ran.
-  const refsBefore = await takeRefSnapshot(ctx.git);
+  const refsBefore = await snapshotRefs(ctx.git);
   const execFailed = await runExecutors(ctx, {
     task,
     attempt,
@@ -172,7 +173,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
 
   if (shouldReview(ctx.rules.review, task)) {
     // The reviewer is an agent too: held to the same ref guard as the executor.
-    const refsBeforeReview = await takeRefSnapshot(ctx.git);
+    const refsBeforeReview = await snapshotRefs(ctx.git);
     const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
     const reviewerRefs = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview });
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {

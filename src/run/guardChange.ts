@@ -13,12 +13,8 @@ export type GuardedChange =
   | { kind: 'violations'; violations: string[] }
   | { kind: 'refused'; reason: string; retry: boolean };
 
-/** What the ref guard compares: refs before the executor ran. */
+/** What the ref guard compares: refs before the executor ran (see snapshotRefs). */
 export type RefSnapshot = Map<string, string>;
-
-export function takeRefSnapshot(repo: Git): Promise<RefSnapshot> {
-  return snapshotRefs(repo);
-}
 
 /** The rules that apply to one task's change: rules.md, with the task's own scope and lower line limit. */
 export function guardRulesFor(task: Task, rules: Rules): GuardRules {
