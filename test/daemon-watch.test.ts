@@ -1,8 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../src/daemon/start.js';
 import { makeSandbox, taskText, type Sandbox } from './helpers/repo.js';
+import { waitFor } from './helpers/wait.js';
+import { DirWatcher } from '../src/daemon/watchDir.js';
 
 let sb: Sandbox | undefined;
 let daemon: DaemonHandle | undefined;
@@ -44,5 +47,52 @@ describe('daemon in watch mode', () => {
     invalid = next(handle, 'task:invalid', (p) => p.id === '001-flaky');
     await writeFile(file, broken);
     expect((await invalid).reason).toBe(first.reason);
+  });
+
+  it('runs on watcher hints alone: a dropped file, an edit in place, and a dependent once its dependency is done', async () => {
+    sb = await makeSandbox({ rules: '---\n---\n' });
+    const tasks = join(sb.repo, 'tasks');
+    // No full rescan in this test's lifetime: each step must come from a watcher event or a task's end.
+    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 });
+    const handle = daemon;
+    const doneIds: string[] = [];
+    handle.events.on('task:done', ({ id }: { id: string }) => void doneIds.push(id));
+
+    await writeFile(join(tasks, '.001-first.md.tmp'), taskText({ title: 'First', run: 'echo 1 > one.txt' }));
+    await rename(join(tasks, '.001-first.md.tmp'), join(tasks, '001-first.md'));
+    await waitFor('001 done', () => doneIds.includes('001-first'));
+
+    // A draft edited in place (no rename) to queued; then 003, which waits for it. (Not 003 first: it
+    // would be blocked if it saw 002 half-written, as an invalid file.)
+    await writeFile(join(tasks, '002-second.md'), taskText({ title: 'Second', status: 'draft', run: 'echo 2 > two.txt' }));
+    await writeFile(join(tasks, '002-second.md'), taskText({ title: 'Second', run: 'echo 2 > two.txt' }));
+    await writeFile(join(tasks, '.003.tmp'), taskText({ title: 'Third', depends_on: ['002-second'], run: 'echo 3 > three.txt' }));
+    await rename(join(tasks, '.003.tmp'), join(tasks, '003-third.md'));
+    await waitFor('002 and 003 done', () => doneIds.includes('003-third'), 30_000);
+    expect(doneIds).toEqual(['001-first', '002-second', '003-third']);
+  });
+});
+
+describe('DirWatcher', () => {
+  it('reports changed names, and watches a folder again once it is created or replaced', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nightshift-watch-'));
+    const dir = join(root, 'tasks');
+    const names = new Set<string | undefined>();
+    const watcher = new DirWatcher(dir, (name) => names.add(name), () => undefined);
+    try {
+      watcher.check(); // no folder yet: nothing to watch, no error
+      await mkdir(dir);
+      watcher.check();
+      await writeFile(join(dir, 'a.md'), 'x');
+      await waitFor('a.md reported', () => names.has('a.md'));
+      await rm(dir, { recursive: true });
+      await mkdir(dir);
+      watcher.check();
+      await writeFile(join(dir, 'b.md'), 'x');
+      await waitFor('b.md reported', () => names.has('b.md'));
+    } finally {
+      watcher.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

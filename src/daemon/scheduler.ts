@@ -6,8 +6,8 @@ import { updateTask } from '../task/store.js';
 import { TaskCache } from '../task/cache.js';
 import { idFromFileName } from '../task/fileName.js';
 import { DirWatcher } from './watchDir.js';
-import type { Task } from '../task/task.js';
-import { assessQueue, readyInOrder } from '../queue/plan.js';
+import type { Task, TaskEntry } from '../task/task.js';
+import { assessQueue, readyInOrder, type Readiness } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../state/locks.js';
@@ -65,6 +65,8 @@ export class Scheduler {
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
+  /** The last plan, and the entries it was made from. */
+  private plan: { entries: TaskEntry[]; readiness: Map<string, Readiness>; ready: Task[] } | undefined;
 
   constructor(
     private readonly ctx: RunContext,
@@ -194,7 +196,12 @@ export class Scheduler {
       await sweepDeadClaims(ctx, entries);
     }
 
-    const readiness = assessQueue(entries);
+    // The cache hands out the same array while no file changed, and the plan is a function of it alone.
+    if (this.plan?.entries !== entries) {
+      const readiness = assessQueue(entries);
+      this.plan = { entries, readiness, ready: readyInOrder(entries, readiness) };
+    }
+    const { readiness } = this.plan;
     for (const e of entries) {
       if (e.kind !== 'task') continue;
       const r = readiness.get(e.task.id);
@@ -212,7 +219,7 @@ export class Scheduler {
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
 
-    for (const task of readyInOrder(entries, readiness)) {
+    for (const task of this.plan.ready) {
       if (this.stopping || this.running.size >= this.opts.concurrency) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
       if (!hasUsableExecutor(ctx, task)) {

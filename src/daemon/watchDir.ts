@@ -1,4 +1,5 @@
 import { watch, statSync, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
 
 /**
  * Watches one folder (not its subfolders) and reports the names of entries that changed. One inotify
@@ -11,7 +12,8 @@ import { watch, statSync, type FSWatcher } from 'node:fs';
  */
 export class DirWatcher {
   private watcher: FSWatcher | undefined;
-  private inode: number | undefined;
+  /** Inode and birth time of the watched folder: a folder re-created at once often gets the same inode. */
+  private identity: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -25,23 +27,31 @@ export class DirWatcher {
    * Whatever happened in between is for the caller's full scan, which follows each check.
    */
   check(): void {
-    let inode: number;
+    let identity: string;
     try {
-      inode = statSync(this.dir).ino;
+      const info = statSync(this.dir);
+      identity = `${info.ino}:${info.birthtimeMs}`;
     } catch {
       this.close();
       return;
     }
-    if (this.watcher && inode === this.inode) return;
+    if (this.watcher && identity === this.identity) return;
     this.close();
+    const self = basename(this.dir);
     try {
-      const watcher = watch(this.dir, { persistent: true }, (_event, name) => this.onChange(name ?? undefined));
+      const watcher = watch(this.dir, { persistent: true }, (_event, name) => {
+        // Linux names the folder itself when it is removed or moved away: this watch sees nothing more.
+        if (name === self) {
+          this.check();
+          this.onChange(undefined);
+        } else this.onChange(name ?? undefined);
+      });
       watcher.on('error', (err) => {
         if (this.watcher === watcher) this.close();
         this.onError(err);
       });
       this.watcher = watcher;
-      this.inode = inode;
+      this.identity = identity;
     } catch (err) {
       this.onError(err as Error);
     }
@@ -50,6 +60,6 @@ export class DirWatcher {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
-    this.inode = undefined;
+    this.identity = undefined;
   }
 }

@@ -32,16 +32,25 @@ interface Seen {
   entry: TaskEntry;
 }
 
+/** A task file the cache knows of. */
+interface Known {
+  id: string;
+  file: string;
+  /** Undefined until first looked at (a duplicate's file is never read). */
+  seen?: Seen;
+}
+
 /**
  * The parsed task files of one tasks/ folder, kept between scans. A file is read and parsed again only
  * when its stamp (size, mtime, ctime, inode) changed; a full scan costs one readdir and one lstat per
  * file. Status writes and claims never trust this: they re-read the file under its edit lock.
  */
 export class TaskCache {
-  private readonly seen = new Map<string, Seen>();
-  /** Task file names present at the last look, sorted; undefined after a change to the set. */
-  private sorted: string[] | undefined;
-  private readonly names = new Set<string>();
+  private readonly files = new Map<string, Known>();
+  /** Known names in order and the ids more than one of them stands for; undefined after the set changes. */
+  private order: { names: string[]; twins: Set<string> } | undefined;
+  /** The last answer, handed out again (the same array) until something changes. */
+  private listing: TaskEntry[] | undefined;
 
   /** A lower `racyMs` is for tests, which cannot date a file's ctime back. */
   constructor(
@@ -52,6 +61,7 @@ export class TaskCache {
   /**
    * Every task file in the folder, valid or not, sorted by file name. Duplicate ids make every file of
    * that id invalid. With `only`, just the files of those ids (duplicates among them still found).
+   * Callers must not change the array: while nothing changes, the next scan returns it again.
    */
   async scan(only?: ReadonlySet<string>): Promise<TaskEntry[]> {
     let listed: string[];
@@ -63,14 +73,19 @@ export class TaskCache {
     }
     const present = new Set<string>();
     for (const name of listed) {
-      const id = idFromFileName(name);
-      if (id !== undefined && (only === undefined || only.has(id))) present.add(name);
+      if (this.files.has(name)) present.add(name);
+      else {
+        const id = idFromFileName(name);
+        if (id !== undefined && (only === undefined || only.has(id))) {
+          this.add(name, id);
+          present.add(name);
+        }
+      }
     }
-    for (const name of this.names) if (!present.has(name)) this.forget(name);
-    for (const name of present) this.remember(name);
-    const twins = twinIds(present);
+    for (const name of this.files.keys()) if (!present.has(name)) this.forget(name);
+    const { names, twins } = this.ordered();
     // A duplicate id is reported from the names alone; its files need not be read.
-    await this.lookEach([...present].filter((name) => !twins.has(idFromFileName(name) as string)));
+    await this.lookEach(names.filter((name) => !twins.has((this.files.get(name) as Known).id)));
     return this.entries();
   }
 
@@ -79,7 +94,14 @@ export class TaskCache {
    * as last seen. A file named here that is gone is dropped; one that is new is added.
    */
   async refresh(changed: Iterable<string>): Promise<TaskEntry[]> {
-    await this.lookEach([...new Set(changed)].filter((name) => idFromFileName(name) !== undefined));
+    const names: string[] = [];
+    for (const name of new Set(changed)) {
+      const id = this.files.get(name)?.id ?? idFromFileName(name);
+      if (id === undefined) continue;
+      if (!this.files.has(name)) this.add(name, id);
+      names.push(name);
+    }
+    await this.lookEach(names);
     return this.entries();
   }
 
@@ -87,8 +109,8 @@ export class TaskCache {
   private async lookEach(names: string[]): Promise<void> {
     let slice = performance.now();
     for (const name of names) {
-      if (this.look(name)) this.remember(name);
-      else this.forget(name);
+      const known = this.files.get(name);
+      if (known && !this.look(known)) this.forget(name);
       if (performance.now() - slice > SLICE_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         slice = performance.now();
@@ -97,17 +119,16 @@ export class TaskCache {
   }
 
   /** The file's entry, from the cache when its stamp is unchanged; undefined when it is gone. */
-  private look(name: string): TaskEntry | undefined {
-    const id = idFromFileName(name) as string;
-    const file = join(this.dir, name);
+  private look(known: Known): TaskEntry | undefined {
+    const { id, file } = known;
     let info: Stats;
     try {
       info = lstatSync(file);
     } catch (err) {
       if (hasCode(err, 'ENOENT')) return undefined;
-      return this.keep(name, undefined, false, invalidEntry(id, file, `cannot read the file: ${(err as Error).message}`));
+      return this.keep(known, undefined, false, invalidEntry(id, file, `cannot read the file: ${(err as Error).message}`));
     }
-    const before = this.seen.get(name);
+    const before = known.seen;
     if (before?.settled && sameStamp(before.stamp, info)) return before.entry;
     let entry: TaskEntry;
     try {
@@ -115,63 +136,69 @@ export class TaskCache {
     } catch (err) {
       // Deleted or renamed between the stat and the read: it is simply not there any more.
       if (hasCode(err, 'ENOENT')) return undefined;
-      return this.keep(name, undefined, false, invalidEntry(id, file, `cannot read the file: ${(err as Error).message}`));
+      return this.keep(known, undefined, false, invalidEntry(id, file, `cannot read the file: ${(err as Error).message}`));
     }
     const changedAt = Math.max(info.mtimeMs, info.ctimeMs);
     const wholeSeconds = info.mtimeMs % 1000 === 0 && info.ctimeMs % 1000 === 0;
     const settled = Date.now() - changedAt > Math.min(this.racyMs, wholeSeconds ? RACY_MS : RACY_FINE_MS);
     const { size, mtimeMs, ctimeMs, ino, dev } = info;
-    return this.keep(name, { size, mtimeMs, ctimeMs, ino, dev }, settled, entry);
+    return this.keep(known, { size, mtimeMs, ctimeMs, ino, dev }, settled, entry);
   }
 
-  private keep(name: string, stamp: Stamp | undefined, settled: boolean, entry: TaskEntry): TaskEntry {
-    this.seen.set(name, { stamp, settled, entry });
+  private keep(known: Known, stamp: Stamp | undefined, settled: boolean, entry: TaskEntry): TaskEntry {
+    known.seen = { stamp, settled, entry };
+    this.listing = undefined;
     return entry;
   }
 
-  private remember(name: string): void {
-    if (this.names.has(name)) return;
-    this.names.add(name);
-    this.sorted = undefined;
+  private add(name: string, id: string): void {
+    this.files.set(name, { id, file: join(this.dir, name) });
+    this.order = undefined;
+    this.listing = undefined;
   }
 
   private forget(name: string): void {
-    this.seen.delete(name);
-    if (this.names.delete(name)) this.sorted = undefined;
+    if (!this.files.delete(name)) return;
+    this.order = undefined;
+    this.listing = undefined;
+  }
+
+  private ordered(): { names: string[]; twins: Set<string> } {
+    if (this.order) return this.order;
+    const names = [...this.files.keys()].sort();
+    const ids = new Set<string>();
+    const twins = new Set<string>();
+    for (const name of names) {
+      const { id } = this.files.get(name) as Known;
+      if (ids.has(id)) twins.add(id);
+      else ids.add(id);
+    }
+    this.order = { names, twins };
+    return this.order;
   }
 
   /** Every known file's entry in name order (a file last seen as a duplicate is looked at now). */
   private entries(): TaskEntry[] {
-    this.sorted ??= [...this.names].sort();
-    const twins = twinIds(this.sorted);
+    if (this.listing) return this.listing;
+    const { names, twins } = this.ordered();
     const out: TaskEntry[] = [];
     const gone: string[] = [];
-    for (const name of this.sorted) {
-      const id = idFromFileName(name) as string;
-      if (twins.has(id)) {
-        const others = this.sorted.filter((n) => n !== name && idFromFileName(n) === id);
-        out.push(invalidEntry(id, join(this.dir, name), `duplicate id "${id}": ${others.join(', ')} has the same id; rename one of them`));
+    for (const name of names) {
+      const known = this.files.get(name) as Known;
+      if (twins.has(known.id)) {
+        const others = names.filter((n) => n !== name && this.files.get(n)?.id === known.id);
+        out.push(invalidEntry(known.id, known.file, `duplicate id "${known.id}": ${others.join(', ')} has the same id; rename one of them`));
         continue;
       }
-      const entry = this.seen.get(name)?.entry ?? this.look(name);
+      const entry = known.seen?.entry ?? this.look(known);
       if (entry) out.push(entry);
       else gone.push(name);
     }
     for (const name of gone) this.forget(name);
+    if (gone.length > 0) return this.entries();
+    this.listing = out;
     return out;
   }
-}
-
-/** Ids that more than one of these file names stands for. */
-function twinIds(names: Iterable<string>): Set<string> {
-  const seen = new Set<string>();
-  const twins = new Set<string>();
-  for (const name of names) {
-    const id = idFromFileName(name) as string;
-    if (seen.has(id)) twins.add(id);
-    else seen.add(id);
-  }
-  return twins;
 }
 
 function sameStamp(a: Stamp | undefined, b: Stats): boolean {

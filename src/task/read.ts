@@ -52,8 +52,16 @@ function fromBytes(id: string, file: string, bytes: Buffer): TaskEntry {
   return result.kind === 'ok' ? { kind: 'task', task: result.task } : invalidEntry(id, file, result.reason);
 }
 
+/**
+ * One buffer for every synchronous read: nothing else runs between the read and the parse, and the parse
+ * copies the text out. It grows to the largest file read (at most the limit), so a scan of thousands of
+ * files allocates nothing per file.
+ */
+let scratch: Buffer = Buffer.alloc(0);
+
 function fromBytesSync(id: string, file: string, size: number, fd: number): TaskEntry {
-  let buffer: Buffer = Buffer.allocUnsafe(Math.min(size, MAX_TASK_BYTES) + 1);
+  if (scratch.length < Math.min(size, MAX_TASK_BYTES) + 1) scratch = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 64 * 1024), MAX_TASK_BYTES + 1));
+  let buffer = scratch;
   let length = 0;
   for (;;) {
     const n = readSync(fd, buffer, length, buffer.length - length, length);
@@ -61,7 +69,7 @@ function fromBytesSync(id: string, file: string, size: number, fd: number): Task
     length += n;
     if (length === buffer.length) {
       if (length > MAX_TASK_BYTES) break;
-      buffer = grown(buffer, length);
+      buffer = scratch = grown(buffer, length);
     }
   }
   return fromBytes(id, file, buffer.subarray(0, length));
