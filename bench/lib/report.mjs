@@ -43,7 +43,7 @@ export function nightshiftInfo() {
 export function verdict(row) {
   const t = row.target;
   if (!t) return undefined;
-  if ('pass' in t) return t.pass;
+  if (!t.op) return t.pass ?? undefined;
   return t.op === '<=' ? row.value <= t.value : row.value >= t.value;
 }
 
