@@ -30,6 +30,9 @@ describe('nightshift clean', () => {
     const locked = join(root, '002-locked');
     const folder = join(root, '003-folder');
     await sb.git(['worktree', 'add', '--quiet', '-b', 'nightshift/001-left', left, 'main']);
+    // An idle slot of the worktree pool, kept between runs for reuse.
+    const idleSlot = join(root, '_pool-2');
+    await sb.git(['worktree', 'add', '--quiet', '--detach', idleSlot, 'main']);
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'half-made.txt'), 'x');
     // A claim lock of a process that died an hour ago.
@@ -54,11 +57,13 @@ describe('nightshift clean', () => {
       const r = await sb.cli(['clean']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`kept     ${busy} (task 005-busy is running)`);
+      expect(busy).toBe(join(root, '_pool-1'));
+      expect(r.stdout).toContain(`kept     ${busy} (a running task uses it)`);
+      expect(r.stdout).toContain(`removed  ${idleSlot}`);
       expect(r.stdout).toContain('removed  stale lock .nightshift/locks/004-stale.lock');
-      expect(r.stdout.trim().split('\n').at(-1)).toBe('clean: 3 worktrees and 1 stale lock removed, 1 in use kept; branches kept');
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('clean: 4 worktrees and 1 stale lock removed, 1 in use kept; branches kept');
 
-      for (const p of [left, locked, folder]) expect(existsSync(p)).toBe(false);
+      for (const p of [left, locked, folder, idleSlot]) expect(existsSync(p)).toBe(false);
       expect(existsSync(busy)).toBe(true);
       expect(await gitWorktrees(sb)).toEqual([realpathSync(sb.repo), busy].sort());
       expect(existsSync(join(locks, '004-stale.lock'))).toBe(false);

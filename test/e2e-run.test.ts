@@ -1,9 +1,9 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSandbox, progressEvents, taskText, type Sandbox } from './helpers/repo.js';
-import { attemptWorktree, readTask, taskBranches, worktreesLeft } from './helpers/task.js';
+import { attemptWorktree, poolAfterRun, readTask, taskBranches } from './helpers/task.js';
 import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './helpers/wait.js';
 
 const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -97,10 +97,12 @@ describe('a task done end to end', () => {
     // The CLI echoes the same lines.
     expect(r.stdout).toContain(`001-hello done attempt=1`);
 
-    // The worktree lived under $XDG_CACHE_HOME and is gone; git knows only the main checkout.
+    // The worktree lives under $XDG_CACHE_HOME, pooled for the next task: idle, detached (so the task's
+    // branch is free), clean (everything was committed), no lease held.
     const worktree = await attemptWorktree(sb, '001-hello');
     expect(worktree.startsWith(join(sb.cache, 'nightshift', 'worktrees') + '/')).toBe(true);
-    expect(await worktreesLeft(sb, [worktree])).toEqual({ folders: [], gitWorktrees: [realpathSync(sb.repo)] });
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
+    expect(await sb.git(['status', '--porcelain', '--ignored'], worktree)).toBe('');
   });
 });
 
@@ -129,9 +131,9 @@ describe('failures and retries', () => {
     expect(lines[4]?.fields).toMatchObject({ attempt: '2', of: '2' });
     expect(lines[6]?.fields).toEqual({ attempts: '2', reason: error });
 
-    // Nothing published, nothing left behind.
+    // Nothing published; the pooled worktree is idle and detached, so the empty branch could go.
     expect(await taskBranches(sb, '001-broken')).toEqual({ local: undefined, remote: undefined });
-    expect((await sb.git(['worktree', 'list', '--porcelain'])).match(/^worktree /gm)).toHaveLength(1);
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
 
     // The retry was told why the first attempt failed, with the output.
     const first = await sb.read('.nightshift/logs/001-broken/1.prompt.md');
@@ -167,7 +169,7 @@ describe('failures and retries', () => {
     expect(fm.status).toBe('failed');
     expect(String(fm.error)).toMatch(/timed out after 1s/);
     expect(await livePidsMatching(marker)).toEqual([]);
-    expect(existsSync(await attemptWorktree(sb, '001-hang'))).toBe(false);
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
   });
 });
 
@@ -347,8 +349,7 @@ describe('cancel', () => {
     expect(fm.status).toBe('cancelled');
     expect(fm.commit).toBeUndefined();
     expect(await taskBranches(sb, '001-long')).toEqual({ local: undefined, remote: undefined });
-    const worktree = await attemptWorktree(sb, '001-long');
-    expect(await worktreesLeft(sb, [worktree])).toEqual({ folders: [], gitWorktrees: [realpathSync(sb.repo)] });
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
     expect((await trail(sb)).filter((l) => l.startsWith('001-long '))).toEqual(['001-long claimed', '001-long attempt-started', '001-long cancelled']);
   });
 
@@ -400,7 +401,7 @@ describe('daemon stop', () => {
     expect(String(fm.error)).toMatch(/^interrupted/);
     expect(fm.claimed_by).toBeUndefined();
     expect((await trail(sb)).slice(-2)).toEqual(['001-long requeued', '- daemon-stop']);
-    expect(existsSync(await attemptWorktree(sb, '001-long'))).toBe(false);
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
   });
 });
 
@@ -485,7 +486,9 @@ describe('crash recovery', () => {
     expect(fm).toMatchObject({ status: 'done', attempts: 2 });
     const crashy = (await events(sb)).filter((e) => e.id === '001-crashy').map((e) => e.event);
     expect(crashy).toEqual(['claimed', 'attempt-started', 'recovered', 'claimed', 'attempt-started', 'committed', 'done']);
-    expect(await worktreesLeft(sb, [worktree])).toEqual({ folders: [], gitWorktrees: [realpathSync(sb.repo)] });
+    // The dead run's slot was taken over, reset and reused for the retry, then given back.
+    expect(await attemptWorktree(sb, '001-crashy', 2)).toBe(worktree);
+    expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
   });
 });
 

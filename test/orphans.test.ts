@@ -9,9 +9,9 @@ afterEach(async () => {
 });
 
 /** A detached shell with a child, both carrying `worktree` in their environment, like an executor's group. */
-function orphan(worktree: string, marker: string): void {
+function orphan(worktree: string, marker: string, taskId = 'some-task'): void {
   const child = spawn('sh', ['-c', `sleep ${marker} & sleep ${marker}; wait`], {
-    env: { ...process.env, NIGHTSHIFT_WORKTREE: worktree },
+    env: { ...process.env, NIGHTSHIFT_WORKTREE: worktree, NIGHTSHIFT_TASK_ID: taskId },
     detached: true,
     stdio: 'ignore',
   });
@@ -33,5 +33,20 @@ describe('killProcessesIn', () => {
     await waitFor('the orphans to die', async () => (await livePidsMatching(mine)).length === 0);
     expect(await livePidsMatching(neighbour)).toHaveLength(3);
     expect(await killProcessesIn('/tmp/wt/001-task')).toBe(0);
+  });
+
+  it('with a task id, kills only that task\'s processes in a pooled worktree, not the next task\'s', async () => {
+    const dead = sleepMarker(60);
+    const next = sleepMarker(60);
+    markers.push(dead, next);
+    orphan('/tmp/wt/_pool-1', dead, 'old-task');
+    orphan('/tmp/wt/_pool-1', next, 'new-task');
+    await waitFor('both groups to run', async () => (await livePidsMatching(dead)).length === 3 && (await livePidsMatching(next)).length === 3);
+
+    expect(await killProcessesIn('/tmp/wt/_pool-1', 'old-task')).toBe(3);
+    await waitFor('the dead task\'s orphans to die', async () => (await livePidsMatching(dead)).length === 0);
+    expect(await livePidsMatching(next)).toHaveLength(3);
+    // Without a task id the new holder of the worktree clears everything in it.
+    expect(await killProcessesIn('/tmp/wt/_pool-1')).toBe(3);
   });
 });

@@ -90,6 +90,7 @@ describe('parseRules: every key', () => {
           'tests: ["test/**", "**/*.test.*"]',
           'max_changed_lines: 300',
           'max_file_size: 10MB',
+          'keep_ignored: true',
           'review: { executor: codex, when: "kind:[code]", min_confidence: 0.8 }',
           'executors:',
           '  codex:',
@@ -124,6 +125,7 @@ describe('parseRules: every key', () => {
         quick: { command: ['my-agent', '{task_file}'] },
       },
       agents: {},
+      keepIgnored: true,
       body: 'Be nice.\n',
     });
   });
@@ -158,6 +160,7 @@ describe('parseRules: problems', () => {
     ['unknown key', 'concurency: 2', /unknown key "concurency" \(known: base, concurrency,/],
     ['a fractional concurrency', 'concurrency: 1.5', /concurrency must be a whole number/],
     ['max_attempts as text', 'max_attempts: three', /max_attempts must be a whole number of at least 1, got "three"/],
+    ['keep_ignored as text', 'keep_ignored: yes please', /keep_ignored must be true or false, got "yes please"/],
     ['a zero stall_timeout', 'stall_timeout: 0s', /stall_timeout: "0s" is not a duration/],
     ['a base that reads as an option', 'base: --orphan', /base: "--orphan" is not a branch name/],
     ['a base with ..', 'base: main..dev', /base: "main\.\.dev" is not a branch name/],

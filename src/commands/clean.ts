@@ -1,6 +1,7 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/git.js';
+import { isPoolEntry, WorktreePool } from '../git/pool.js';
 import { isClaimed } from '../state/locks.js';
 import { isValidId } from '../task/id.js';
 import { openRepo, type Output } from './repo.js';
@@ -10,8 +11,9 @@ export interface CleanOptions {
 }
 
 /**
- * Removes what crashed or stopped runs left behind: nightshift's worktrees and stale claim locks. A task
- * some live process is running keeps its worktree and lock. Branches are never touched: they hold work.
+ * Removes nightshift's worktrees (the pool, and any a crashed run left) and stale claim locks. A worktree
+ * some live process is using keeps it, and so does its task's lock. Branches are never touched: they hold
+ * work. The next run makes the pool anew (one full checkout per slot).
  */
 export async function cleanRepo(opts: CleanOptions, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
@@ -21,10 +23,15 @@ export async function cleanRepo(opts: CleanOptions, io: Output): Promise<number>
   // Registered worktrees (git knows them) and bare folders (git forgot them) under our worktree root.
   const registered = (await listWorktrees(git)).filter(inside);
   const folders = (await readdir(paths.worktrees).catch(() => [] as string[])).map((name) => join(paths.worktrees, name));
-  const candidates = [...new Set([...registered, ...folders])].sort();
+  const candidates = [...new Set([...registered, ...folders])].filter((p) => !isPoolEntry(basename(p))).sort();
 
-  let removed = 0;
-  let kept = 0;
+  const pool = await new WorktreePool(git, { root: paths.worktrees, keepIgnored: false }).tidy(0);
+  for (const path of pool.inUse) io.out(`kept     ${path} (a running task uses it)\n`);
+  for (const path of pool.removed) io.out(`removed  ${path}\n`);
+  await rmdir(join(paths.worktrees, '_leases')).catch(() => undefined);
+  let removed = pool.removed.length;
+  let kept = pool.inUse.length;
+  // Per-task worktrees, from a nightshift before the pool or a crash of one.
   for (const path of candidates) {
     const id = basename(path);
     if (isValidId(id) && (await inUse(paths.locks, id))) {

@@ -54,6 +54,11 @@ export interface Rules {
   executors: Record<string, CommandExecutor>;
   /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
   agents: Record<string, AgentOptions>;
+  /**
+   * Whether ignored files (node_modules, build output) stay in a pooled worktree from one task to the next,
+   * so `setup` can be cheap. Off by default: each task then starts from exactly the committed tree.
+   */
+  keepIgnored: boolean;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -75,6 +80,7 @@ export const DEFAULT_RULES: Rules = {
   maxFileSize: 5 * 1024 * 1024,
   executors: {},
   agents: {},
+  keepIgnored: false,
   body: '',
 };
 
@@ -87,6 +93,7 @@ export const BUILTIN_EXECUTORS = ['shell'] as const;
 const KNOWN_KEYS = new Set([
   'base', 'concurrency', 'executor', 'routes', 'fallback', 'setup', 'test', 'test_timeout', 'timeout', 'stall_timeout',
   'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review', 'retry_backoff', 'stop_grace',
+  'keep_ignored',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -187,6 +194,10 @@ export function parseRules(text: string): Rules {
   if (remote !== undefined) {
     if (REF_NAME.test(remote) && !remote.includes('/')) rules.remote = remote;
     else problems.push(`remote: "${remote}" is not a remote name`);
+  }
+  if (has('keep_ignored')) {
+    if (typeof fm.keep_ignored === 'boolean') rules.keepIgnored = fm.keep_ignored;
+    else problems.push(`keep_ignored must be true or false, got ${JSON.stringify(fm.keep_ignored)}`);
   }
   rules.protect = names('protect') ?? [];
   rules.tests = names('tests') ?? [];

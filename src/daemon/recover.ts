@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { removeWorktree, taskBranch } from '../git/git.js';
@@ -32,12 +33,18 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const entry = await readTaskEntry(task.file, task.id).catch(() => undefined);
     if (!entry || entry.kind !== 'task' || entry.task.status !== 'running') return 'held';
     const running = entry.task;
-    const worktree = join(ctx.paths.worktrees, task.id);
-    // The dead owner may have died before recording its executor's group; anything still working in the
-    // worktree is an orphan of it now (we hold the claim).
-    const orphans = await killProcessesIn(worktree);
-    if (orphans > 0) ctx.logger.warn({ task: task.id, orphans }, 'killed processes left running in the worktree');
-    await removeWorktree(ctx.git, worktree);
+    // The dead owner may have died before recording its executor's group; anything of this task still
+    // working in its worktree is an orphan now (we hold the claim). The worktree is pooled: whoever leases
+    // it next resets it, and other tasks' processes there are left alone.
+    const worktree = owner?.worktree;
+    const orphans = worktree ? await killProcessesIn(worktree, task.id) : 0;
+    if (orphans > 0) ctx.logger.warn({ task: task.id, orphans, worktree }, 'killed processes left running in the worktree');
+    // A per-task worktree from a nightshift before the pool.
+    const legacy = join(ctx.paths.worktrees, task.id);
+    if (existsSync(legacy)) {
+      await killProcessesIn(legacy);
+      await removeWorktree(ctx.git, legacy);
+    }
 
     const commit = await findFinishedCommit(ctx, running, owner?.commit);
     if (commit) {

@@ -95,6 +95,9 @@ export class Scheduler {
     try {
       const removed = await removeAbandonedWorktrees(ctx.git, ctx.paths.worktrees);
       if (removed.length > 0) ctx.logger.info({ removed }, 'removed worktrees a killed git worktree add left locked');
+      // The pool is kept for this run (up to its concurrency); what a dead run left running there is stopped.
+      const pool = await ctx.pool.tidy(this.opts.concurrency);
+      if (pool.removed.length > 0 || pool.orphans > 0) ctx.logger.info(pool, 'tidied the worktree pool');
     } catch (err) {
       ctx.logger.warn({ err: toError(err) }, 'could not look for abandoned worktrees');
     }

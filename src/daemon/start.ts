@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { loadRules, type Rules } from '../config/rules.js';
 import { UsageError, hasCode } from '../errors.js';
 import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
+import { WorktreePool } from '../git/pool.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
 import { ProgressLog } from '../state/progress.js';
@@ -105,11 +106,12 @@ async function startHolding(
   const drainController = new AbortController();
   // Without a configured identity, commits (and the merge commits of stacked dependencies) use nightshift's.
   const identity = !(await hasIdentity(git));
+  const repo = openGit(root, { identity });
   const ctx: RunContext = {
     paths,
     rules,
     scopeBody: await readScope(paths.scope),
-    git: openGit(root, { identity }),
+    git: repo,
     identity,
     base,
     progress,
@@ -119,6 +121,7 @@ async function startHolding(
     drainSignal: drainController.signal,
     ownerId: ownerId(),
     health: new ExecutorHealth(),
+    pool: new WorktreePool(repo, { root: paths.worktrees, keepIgnored: rules.keepIgnored }),
   };
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
   try {

@@ -6,15 +6,20 @@ import { readdir, readFile } from 'node:fs/promises';
  * owner file cannot: a daemon killed after starting an executor but before recording its process group,
  * or a grandchild that left the group (setsid). Linux only (/proc); elsewhere the recorded group has to do.
  * Returns how many processes were signalled.
+ *
+ * Worktrees are pooled, so one path serves many tasks in turn: with `taskId`, only processes that also
+ * carry NIGHTSHIFT_TASK_ID=<taskId> are stopped (recovery of a dead task must not touch the next task the
+ * worktree went to). Without it, everything in the worktree goes (its new holder knows it is alone there).
  */
-export async function killProcessesIn(worktree: string): Promise<number> {
+export async function killProcessesIn(worktree: string, taskId?: string): Promise<number> {
   let names: string[];
   try {
     names = await readdir('/proc');
   } catch {
     return 0;
   }
-  const needle = Buffer.from(`\0NIGHTSHIFT_WORKTREE=${worktree}\0`);
+  const needles = [Buffer.from(`\0NIGHTSHIFT_WORKTREE=${worktree}\0`)];
+  if (taskId !== undefined) needles.push(Buffer.from(`\0NIGHTSHIFT_TASK_ID=${taskId}\0`));
   let killed = 0;
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -28,7 +33,8 @@ export async function killProcessesIn(worktree: string): Promise<number> {
       continue;
     }
     // A leading NUL so the variable matches only as a whole entry (the first entry has none before it).
-    if (!Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue;
+    const entries = Buffer.concat([Buffer.from([0]), environ]);
+    if (!needles.every((needle) => entries.includes(needle))) continue;
     try {
       process.kill(pid, 'SIGKILL');
       killed++;

@@ -4,7 +4,7 @@ import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
-import { addWorktree, commitFromFile, openGit, pushBranch, removeWorktree } from '../git/git.js';
+import { commitFromFile, openGit, pushBranch } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
@@ -53,8 +53,9 @@ export interface AttemptInput {
 }
 
 /**
- * One attempt: worktree -> setup -> executor -> checks -> test -> commit -> push. nightshift, not the
- * executor, decides the outcome. The caller removes the worktree afterwards, whatever happened.
+ * One attempt: setup -> executor -> checks -> test -> commit -> push, in a worktree the caller leased
+ * from the pool and gives back afterwards, whatever happened. nightshift, not the executor, decides the
+ * outcome.
  */
 export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<AttemptOutcome> {
   const { task, attempt, baseCommit, branch, worktree, claim } = input;
@@ -65,9 +66,6 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const env = executorEnv(task, attempt, promptFile, worktree);
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
-  // A crash can leave the folder behind; git refuses to add a worktree over it.
-  await removeWorktree(ctx.git, worktree);
-  await addWorktree(ctx.git, worktree, branch, baseCommit);
   const wt = openGit(worktree, { identity: ctx.identity });
 
   // `cancel` (another process) marks the task cancelled, then signals the process group it finds in the

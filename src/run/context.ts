@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Rules } from '../config/rules.js';
 import type { ExecutorHealth } from '../exec/health.js';
 import type { Git } from '../git/git.js';
+import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../state/progress.js';
 import type { DaemonEvents } from './events.js';
@@ -28,6 +29,8 @@ export interface RunContext {
    */
   drainSignal?: AbortSignal;
   ownerId: string;
+  /** Where attempts get their worktrees. */
+  pool: WorktreePool;
   /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
   health: ExecutorHealth;
 }

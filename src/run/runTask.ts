@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { oneLine } from '../errors.js';
 import { chooseExecutor } from '../exec/executors.js';
-import { deleteBranch, removeWorktree, resolveCommit, taskBranch } from '../git/git.js';
+import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
+import type { PooledWorktree } from '../git/pool.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
 import { readTaskEntry, updateTask } from '../task/store.js';
@@ -52,7 +52,6 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const branch = taskBranch(task.id);
   const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
   const claimedAt = Date.now();
-  const worktree = join(ctx.paths.worktrees, task.id);
   const mine = (t: Task) => t.status === 'running' && t.claimedBy === ctx.ownerId;
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
     const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => (guard(t) ? changes : undefined));
@@ -114,17 +113,21 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     ctx.events.emit('task:claimed', { id: task.id, attempt });
     await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
     const log = ctx.logger.child({ task: task.id, attempt });
-    log.info({ worktree, branch }, 'attempt started');
 
     let outcome: AttemptOutcome;
     const report: AttemptReport = { runs: [] };
+    let worktree: PooledWorktree | undefined;
     try {
+      worktree = await ctx.pool.checkout(branch, baseCommit);
+      // Before anything runs there: recovery must know where a dead owner's processes would be.
+      await claim.setWorktree(worktree.path);
+      log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
       outcome = await runAttempt(ctx, {
         task,
         attempt,
         baseCommit,
         branch,
-        worktree,
+        worktree: worktree.path,
         claim,
         previousFailure,
         report,
@@ -139,7 +142,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       const reason = `internal error: ${oneLine((err as Error).message ?? String(err), 200)}`;
       outcome = { kind: 'failure', reason, detail: reason, retry: true };
     } finally {
-      await removeWorktree(ctx.git, worktree);
+      await worktree?.release();
+      await claim.setWorktree(undefined).catch(() => undefined);
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };

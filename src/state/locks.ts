@@ -18,6 +18,8 @@ export interface LockOwner {
    * only this commit: a trailer alone proves nothing, since the executor could write one itself.
    */
   commit?: string;
+  /** The worktree the current attempt runs in (pooled, so not derivable from the id): for recovery. */
+  worktree?: string;
 }
 
 export interface Claim {
@@ -30,6 +32,8 @@ export interface Claim {
    */
   verify(): Promise<boolean>;
   setExecutorGroup(pgid: number | undefined): Promise<void>;
+  /** Records the worktree the attempt runs in, for recovery to stop what a dead owner left running there. */
+  setWorktree(path: string | undefined): Promise<void>;
   /** Records nightshift's own commit for the task, for crash recovery to finalize (see LockOwner.commit). */
   recordCommit(commit: string): Promise<void>;
   release(): Promise<void>;
@@ -168,6 +172,10 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
       verify,
       async setExecutorGroup(pgid) {
         owner.pgid = pgid;
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+      },
+      async setWorktree(path) {
+        owner.worktree = path;
         if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
       },
       async recordCommit(commit) {

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { expect } from 'vitest';
 import { defaultWorktreeRoot } from '../../src/paths.js';
 import { makeSandbox, progressEvents, runCli, taskText, type Sandbox } from './repo.js';
-import { readTask } from './task.js';
+import { poolAfterRun, readTask } from './task.js';
 import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './wait.js';
 
 export interface ChaosFigures {
@@ -88,10 +88,14 @@ export async function chaosRun(sandboxes: Sandbox[], tasks: number, kills: numbe
     const later = all.slice(after);
     for (const id of running) expect(later.some((l) => l.includes(` ${id} recovered `))).toBe(true);
   }
-  // Nothing left behind: no worktree (git's or folder), no process, no stray lock.
-  expect((await sb.git(['worktree', 'list', '--porcelain'])).match(/^worktree /gm)).toHaveLength(1);
+  // Nothing left behind but the worktree pool (at most `concurrency` idle, detached slots, no lease held),
+  // no process, no stray lock.
+  const pool = await poolAfterRun(sb);
+  expect(pool.leases).toEqual([]);
+  for (const slot of pool.worktrees) expect(slot).toMatch(/^_pool-[1-3] detached$/);
   const wtRoot = defaultWorktreeRoot(realpathSync(sb.repo), sb.env);
-  expect(existsSync(wtRoot) ? readdirSync(wtRoot) : []).toEqual([]);
+  const folders = existsSync(wtRoot) ? readdirSync(wtRoot).filter((n) => n !== '_leases') : [];
+  expect(folders.sort()).toEqual(pool.worktrees.map((w) => w.split(' ')[0]).sort());
   expect(await livePidsMatching(marker)).toEqual([]);
   // No claim is left. (A kill inside a millisecond edit or takeover can leave that mutex's lock; it goes
   // stale after 10 s, the next edit takes it over, and `clean` removes it.)
@@ -145,7 +149,9 @@ export async function raceRun(sandboxes: Sandbox[], tasks: number): Promise<{ ta
   const results = await Promise.all([a, b]);
   for (const r of results) expect(r.stderr).toBe('');
   const entries = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' ')[0]);
-  expect(entries.sort()).toEqual(ids(tasks));
+  const twice = entries.filter((id, i) => entries.indexOf(id) !== i);
+  const trail = (await sb.read('progress.txt')).split('\n').filter((l) => twice.some((id) => l.includes(` ${id} `)));
+  expect(entries.sort(), `ran more than once: ${twice.join(', ')}\n${trail.join('\n')}\n${await diagnose(sb, tasks)}`).toEqual(ids(tasks));
   const byDaemon: Record<string, number> = {};
   for (const e of progressEvents(await sb.read('progress.txt')).filter((e) => e.event === 'claimed')) {
     byDaemon[e.fields.by as string] = (byDaemon[e.fields.by as string] ?? 0) + 1;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import type { Sandbox } from './repo.js';
 
@@ -27,11 +28,25 @@ export async function attemptWorktree(sb: Sandbox, id: string, attempt = 1): Pro
   return m[1] as string;
 }
 
-/** Asserts nothing is left of task worktrees: no folder, and git knows only the main checkout. */
-export async function worktreesLeft(sb: Sandbox, paths: string[]): Promise<{ folders: string[]; gitWorktrees: string[] }> {
+/**
+ * The worktrees git knows besides the main checkout, as `<folder name> detached` or `<folder name> on
+ * <branch>`, and the pool's leases still held. After a run every worktree is an idle pooled slot
+ * (`_pool-<n> detached`: the task's branch free again) and no lease is held.
+ */
+export async function poolAfterRun(sb: Sandbox): Promise<{ worktrees: string[]; leases: string[] }> {
   const listed = await sb.git(['worktree', 'list', '--porcelain']);
-  const gitWorktrees = listed.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
-  return { folders: paths.filter((p) => existsSync(p)), gitWorktrees };
+  const worktrees: string[] = [];
+  for (const block of listed.trim().split('\n\n').slice(1)) {
+    const path = /^worktree (.+)$/m.exec(block)?.[1] ?? '?';
+    const branch = /^branch refs\/heads\/(.+)$/m.exec(block)?.[1];
+    worktrees.push(`${basename(path)} ${branch ? `on ${branch}` : 'detached'}`);
+  }
+  const root = join(sb.cache, 'nightshift', 'worktrees');
+  const leases: string[] = [];
+  for (const repo of await readdir(root).catch(() => [] as string[])) {
+    leases.push(...(await readdir(join(root, repo, '_leases')).catch(() => [] as string[])));
+  }
+  return { worktrees, leases };
 }
 
 export function exists(sb: Sandbox, path: string): boolean {

@@ -1,0 +1,191 @@
+import { existsSync } from 'node:fs';
+import { readdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { killProcessesIn } from '../exec/orphans.js';
+import { claimTask, type Claim } from '../state/locks.js';
+import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
+
+/**
+ * Slot folders are `_pool-<n>`: a task id never starts with `_`, so a slot is never mistaken for the
+ * per-task worktree of an older nightshift, and `git worktree list` shows plainly what they are.
+ */
+const SLOT_PREFIX = '_pool-';
+const SLOT_NAME = /^_pool-([1-9]\d*)$/;
+/** Lease locks, one per slot, beside the slots: several daemons may share one pool. */
+const LEASES = '_leases';
+/** More slots than any sane number of daemons times their concurrency: a bug, not a busy night. */
+const MAX_SLOTS = 256;
+/** Left in a worktree's git dir by an operation an executor started and never finished. */
+const UNFINISHED = ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG', 'sequencer', 'index.lock'];
+
+export interface PoolOptions {
+  /** Where the slots live (Paths.worktrees). */
+  root: string;
+  /** rules.md keep_ignored: ignored files (node_modules) survive from one task to the next. */
+  keepIgnored: boolean;
+}
+
+/** A slot leased to one task attempt, checked out on its branch at its start commit and clean. */
+export interface PooledWorktree {
+  readonly path: string;
+  /** reused: re-pointed and cleaned; created: a new slot; replaced: the old one was unfit and was made anew. */
+  readonly how: 'reused' | 'created' | 'replaced';
+  /** Stops what the attempt left running there, detaches the branch, and gives the slot back. */
+  release(): Promise<void>;
+}
+
+/**
+ * Worktrees reused across tasks, so that isolating a task costs the files that differ between two
+ * commits, not a checkout of the whole repository. A slot is held through a lease (a claim lock, see
+ * state/locks.ts): never two running tasks in one slot, in this process or any other, and a slot whose
+ * holder died is taken over like a dead claim. The number of slots in use is at most the number of tasks
+ * running at once. A slot is reset and cleaned when leased, then checked: only a slot found clean, on the
+ * right commit, with no half-done git operation, is handed on; any other is removed and made anew. The
+ * pool lives on disk, so the next daemon reuses it; `nightshift clean` removes it.
+ */
+export class WorktreePool {
+  private commonDir: Promise<string> | undefined;
+
+  constructor(
+    private readonly git: Git,
+    private readonly opts: PoolOptions,
+  ) {}
+
+  get root(): string {
+    return this.opts.root;
+  }
+
+  slotPath(n: number): string {
+    return join(this.opts.root, `${SLOT_PREFIX}${n}`);
+  }
+
+  /** Leases the lowest free slot and makes it ready: on `branch` (created or moved) at `commit`, clean. */
+  async checkout(branch: string, commit: string): Promise<PooledWorktree> {
+    for (let n = 1; n <= MAX_SLOTS; n++) {
+      const lease = await claimTask(join(this.opts.root, LEASES), `slot-${n}`);
+      if (lease.kind === 'lost-race') continue;
+      const path = this.slotPath(n);
+      try {
+        const how = await this.prepare(path, branch, commit);
+        return { path, how, release: () => this.giveBack(path, lease.claim) };
+      } catch (err) {
+        await removeWorktree(this.git, path);
+        await lease.claim.release();
+        throw err;
+      }
+    }
+    throw new Error(`every one of ${MAX_SLOTS} worktree slots under ${this.opts.root} is in use`);
+  }
+
+  /**
+   * Looks after the slots no live process leases: stops anything still running in them (left by a holder
+   * that died), and removes those numbered above `keep` (left by a run with a higher concurrency; with
+   * `keep` 0, every free slot, for `nightshift clean`). A slot some live process leases is left alone.
+   */
+  async tidy(keep: number): Promise<{ removed: string[]; inUse: string[]; orphans: number }> {
+    const removed: string[] = [];
+    const inUse: string[] = [];
+    let orphans = 0;
+    for (const n of await this.slotNumbers()) {
+      const path = this.slotPath(n);
+      const lease = await claimTask(join(this.opts.root, LEASES), `slot-${n}`);
+      if (lease.kind === 'lost-race') {
+        inUse.push(path);
+        continue;
+      }
+      try {
+        orphans += await killProcessesIn(path);
+        if (n > keep) {
+          await removeWorktree(this.git, path);
+          removed.push(path);
+        }
+      } finally {
+        await lease.claim.release();
+      }
+    }
+    return { removed, inUse, orphans };
+  }
+
+  /** Slot numbers that have a folder or a lease, ascending. */
+  private async slotNumbers(): Promise<number[]> {
+    const found = new Set<number>();
+    for (const name of await readdir(this.opts.root).catch(() => [] as string[])) {
+      const m = SLOT_NAME.exec(name);
+      if (m) found.add(Number(m[1]));
+    }
+    for (const name of await readdir(join(this.opts.root, LEASES)).catch(() => [] as string[])) {
+      const m = /^slot-([1-9]\d*)\.lock$/.exec(name);
+      if (m) found.add(Number(m[1]));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  private async prepare(path: string, branch: string, commit: string): Promise<PooledWorktree['how']> {
+    // We hold the lease, so nothing should run here: whatever does was left by a holder that died.
+    await killProcessesIn(path);
+    const existed = existsSync(path);
+    if (existed && (await this.reset(path, branch, commit))) return 'reused';
+    await removeWorktree(this.git, path);
+    await addWorktree(this.git, path, branch, commit);
+    return existed ? 'replaced' : 'created';
+  }
+
+  /**
+   * Re-points a slot at `commit` on `branch` and removes every change and untracked file (ignored ones
+   * too, unless keep_ignored). True only when the slot then provably is what a fresh worktree would be;
+   * false (never a throw) when it is not, and the caller makes it anew.
+   */
+  private async reset(path: string, branch: string, commit: string): Promise<boolean> {
+    const wt = openGit(path);
+    try {
+      // The slot must still be a worktree of this repository: an executor may have replaced its .git.
+      const where = await wt.status(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-dir', '--git-common-dir']);
+      if (where.code !== 0) return false;
+      const [top, gitDir, common] = await Promise.all(where.stdout.split('\n').slice(0, 3).map((p) => realpath(p)));
+      if (!top || !gitDir || top !== (await realpath(path)) || common !== (await this.ownCommonDir()) || !gitDir.startsWith(`${common}/worktrees/`)) return false;
+      if (UNFINISHED.some((name) => existsSync(join(gitDir, name)))) return false;
+      // Index entries flagged assume-unchanged or skip-worktree hide changes from status: such a slot is unfit.
+      const flags = await wt.status(['ls-files', '-v', '-z']);
+      if (flags.code !== 0 || flags.stdout.split('\0').some((entry) => /^[a-zS]/.test(entry))) return false;
+
+      const steps: string[][] = [
+        ['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, commit],
+        ['clean', '--quiet', '-ff', '-d', ...(this.opts.keepIgnored ? [] : ['-x'])],
+      ];
+      for (const args of steps) {
+        if ((await wt.status(args)).code !== 0) return false;
+      }
+      const left = await wt.status(['status', '--porcelain', '-z', '--untracked-files=all', ...(this.opts.keepIgnored ? [] : ['--ignored'])]);
+      if (left.code !== 0 || left.stdout !== '') return false;
+      const head = await wt.status(['rev-parse', '--verify', '--quiet', 'HEAD']);
+      const on = await wt.status(['symbolic-ref', '--quiet', 'HEAD']);
+      return head.stdout.trim() === commit && on.stdout.trim() === `refs/heads/${branch}`;
+    } catch {
+      return false;
+    }
+  }
+
+  private async giveBack(path: string, lease: Claim): Promise<void> {
+    try {
+      // A background process the attempt started must not live on into the next task's worktree.
+      await killProcessesIn(path);
+      // Detached, the task's branch is free again: it can be deleted, or checked out by the user elsewhere.
+      const detached = await openGit(path).status(['checkout', '--quiet', '--detach']);
+      if (detached.code !== 0) await removeWorktree(this.git, path);
+    } catch {
+      await removeWorktree(this.git, path);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  private ownCommonDir(): Promise<string> {
+    this.commonDir ??= this.git.raw(['rev-parse', '--path-format=absolute', '--git-common-dir']).then((out) => realpath(out.trim()));
+    return this.commonDir;
+  }
+}
+
+/** Whether a folder under the worktree root is one of the pool's (a slot or its leases). */
+export function isPoolEntry(name: string): boolean {
+  return SLOT_NAME.test(name) || name === LEASES;
+}
