@@ -25,7 +25,7 @@ export function checkId(id: string): string {
 }
 
 export async function findEntry(paths: Paths, id: string): Promise<TaskEntry> {
-  return entryFor(await loadTasks(paths.tasks), id);
+  return entryFor(await loadTasks(paths.tasks, [checkId(id)]), id);
 }
 
 /** The entry for `id` in an already-loaded folder, so a command naming many tasks reads tasks/ once. */

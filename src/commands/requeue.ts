@@ -16,7 +16,7 @@ export async function requeueTasks(opts: { cwd: string; ids: string[]; failed?: 
   const paths = await openRepo(opts.cwd);
   if (opts.failed && opts.ids.length > 0) throw new UsageError('give task ids or --failed, not both');
   const named = opts.ids.map(checkId); // before any file is read
-  const entries = await loadTasks(paths.tasks);
+  const entries = await loadTasks(paths.tasks, opts.failed ? undefined : named);
   const ids = opts.failed ? entries.flatMap((e) => (e.kind === 'task' && e.task.status === 'failed' ? [e.task.id] : [])) : named;
   if (opts.failed && ids.length === 0) {
     io.out('no failed tasks\n');
@@ -55,7 +55,7 @@ export async function cancelTasks(opts: { cwd: string; ids: string[] }, io: Outp
   const paths = await openRepo(opts.cwd);
   if (opts.ids.length === 0) throw new UsageError('which tasks?', 'nightshift cancel <id...>');
   const ids = opts.ids.map(checkId); // before any file is read
-  const entries = await loadTasks(paths.tasks);
+  const entries = await loadTasks(paths.tasks, ids);
   const progress = new ProgressLog(paths.progress);
   for (const id of ids) {
     const result = await transition(paths, requireValid(entryFor(entries, id)), (t) =>

@@ -1,9 +1,11 @@
 import { basename, relative } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'chokidar';
 import { toError } from '../errors.js';
 import { utcStamp } from '../state/progress.js';
-import { loadTasks, updateTask } from '../task/store.js';
+import { updateTask } from '../task/store.js';
+import { TaskCache } from '../task/cache.js';
+import { idFromFileName } from '../task/fileName.js';
+import { DirWatcher } from './watchDir.js';
 import type { Task } from '../task/task.js';
 import { assessQueue, readyInOrder } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
@@ -45,8 +47,11 @@ export class Scheduler {
   private readonly skipped = new Map<string, string>();
   private scanning: Promise<void> | undefined;
   private rescanRequested = false;
+  /** What the next scan looks at: every file (a full scan), or only these file names (watcher hints). */
+  private fullScanDue = true;
+  private changedNames = new Set<string>();
   private stopping = false;
-  private watcher: FSWatcher | undefined;
+  private watcher: DirWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -58,11 +63,16 @@ export class Scheduler {
   private resolveDone!: (summary: RunSummary) => void;
   private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
 
+  /** Parsed task files between scans: only files whose stat changed are read again. */
+  private readonly tasks: TaskCache;
+
   constructor(
     private readonly ctx: RunContext,
     private readonly opts: StartOptions & { concurrency: number },
     private readonly controls: SchedulerControls,
-  ) {}
+  ) {
+    this.tasks = new TaskCache(ctx.paths.tasks);
+  }
 
   async start(): Promise<DaemonHandle> {
     const { ctx } = this;
@@ -76,19 +86,21 @@ export class Scheduler {
     if (!this.opts.once) {
       // Watch events are hints that something changed; the periodic full rescan is what guarantees no
       // task is missed (dropped events, a full inotify table).
-      this.watcher = watch(this.ctx.paths.tasks, {
-        ignoreInitial: true,
-        depth: 0,
-        awaitWriteFinish: false,
-        // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
-        ignored: (path: string) => path !== this.ctx.paths.tasks && basename(path).startsWith('.'),
-      });
-      this.watcher.on('all', () => this.kick());
-      this.watcher.on('error', (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'));
+      this.watcher = new DirWatcher(
+        this.ctx.paths.tasks,
+        (name) => {
+          if (name === undefined) this.kick();
+          // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
+          else if (idFromFileName(name) !== undefined) this.kick(name);
+        },
+        (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'),
+      );
+      this.watcher.check();
       this.timer = setInterval(() => {
         // A claim lost to a process that has died since is worth another try on the full rescan.
         this.skipped.clear();
         this.swept = false;
+        this.watcher?.check();
         this.kick();
       }, this.opts.rescanMs ?? 30_000);
     }
@@ -110,20 +122,33 @@ export class Scheduler {
     };
   }
 
-  /** Asks for a scan; scans never overlap, and requests during one coalesce into one more. */
-  private kick(): void {
+  /**
+   * Asks for a scan: a full one, or with a file name one that looks only at that file (and takes the
+   * others as last seen). Scans never overlap; requests during one coalesce into one more.
+   */
+  private kick(changedName?: string): void {
+    if (changedName === undefined) this.fullScanDue = true;
+    else this.changedNames.add(changedName);
+    this.scanSoon();
+  }
+
+  private scanSoon(): void {
     if (this.stopping) return;
     if (this.scanning) {
       this.rescanRequested = true;
       return;
     }
     this.scanning = this.scan()
-      .catch((err: unknown) => this.ctx.logger.error({ err: toError(err) }, 'scan failed'))
+      .catch((err: unknown) => {
+        // The files it was to look at may not have been looked at: the next scan looks at all of them.
+        this.fullScanDue = true;
+        this.ctx.logger.error({ err: toError(err) }, 'scan failed');
+      })
       .finally(() => {
         this.scanning = undefined;
         if (this.rescanRequested) {
           this.rescanRequested = false;
-          this.kick();
+          this.scanSoon();
         } else this.maybeFinish();
       });
   }
@@ -131,7 +156,11 @@ export class Scheduler {
   private async scan(): Promise<void> {
     const { ctx } = this;
     this.scheduleResume(await resumeParked(ctx));
-    const entries = await loadTasks(ctx.paths.tasks);
+    const full = this.fullScanDue || !!this.opts.once;
+    const changed = this.changedNames;
+    this.fullScanDue = false;
+    this.changedNames = new Set();
+    const entries = full ? await this.tasks.scan() : await this.tasks.refresh(changed);
     for (const e of entries) {
       if (e.kind !== 'invalid') {
         // Fixed: if it breaks again later, that is news again.
@@ -153,7 +182,7 @@ export class Scheduler {
         // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
         if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;
         const result = await recoverTask(ctx, e.task);
-        if (result !== 'held') this.rescanRequested = true;
+        if (result !== 'held') this.rescanFile(e.task.file);
         else this.retrySoon();
         if (result === 'failed') this.summary.failed++;
         if (result === 'finalized') this.summary.done++;
@@ -175,7 +204,7 @@ export class Scheduler {
       );
       if (result.kind === 'updated') {
         this.summary.blocked++;
-        this.rescanRequested = true;
+        this.rescanFile(e.task.file);
         await ctx.progress.append(e.task.id, 'blocked', { reason: r.reason });
         ctx.events.emit('task:blocked', { id: e.task.id, reason: r.reason });
       }
@@ -192,6 +221,12 @@ export class Scheduler {
       }
       this.launch(task);
     }
+  }
+
+  /** This scan changed the file: look at it again once the scan is over. */
+  private rescanFile(file: string): void {
+    this.changedNames.add(basename(file));
+    this.rescanRequested = true;
   }
 
   /**
@@ -249,7 +284,8 @@ export class Scheduler {
       .finally(() => {
         this.running.delete(task.id);
         this.controls.status.taskEnded(task.id);
-        this.kick();
+        // The run rewrote its own task file; every other file is as the last scan left it (or the watcher says).
+        this.kick(basename(task.file));
         this.maybeFinish();
       });
     this.running.set(task.id, run);

@@ -45,7 +45,7 @@ async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; comm
 export async function startPoint(git: Git, base: string, baseCommit: string, task: Task, tasksDir: string): Promise<StartPoint> {
   const pending: string[] = [];
   const names: string[] = [];
-  const entries = task.dependsOn.length > 0 ? await loadTasks(tasksDir) : [];
+  const entries = task.dependsOn.length > 0 ? await loadTasks(tasksDir, task.dependsOn) : [];
   for (const dep of task.dependsOn) {
     const entry = entries.find((e) => e.kind === 'task' && e.task.id === dep);
     const commit = entry?.kind === 'task' ? entry.task.commit : undefined;

@@ -1,5 +1,6 @@
 import { parseDocument, isMap, isSeq, isScalar } from 'yaml';
 import { splitFrontmatter } from './frontmatter.js';
+import { fastYamlMap } from './fastYaml.js';
 import { idProblem } from './id.js';
 import { STATUSES, type Status, type Task } from './task.js';
 import { parseDuration } from '../util/duration.js';
@@ -187,6 +188,12 @@ export type YamlMapResult = { kind: 'ok'; value: Record<string, unknown> } | { k
  * flow-style or non-map documents and alias bombs. `firstLine` maps YAML line numbers to file lines.
  */
 export function loadYamlMap(yaml: string, firstLine: number): YamlMapResult {
+  const simple = fastYamlMap(yaml);
+  return simple ? { kind: 'ok', value: simple } : loadYamlMapWithLibrary(yaml, firstLine);
+}
+
+/** loadYamlMap without the fast path (exported for the test that holds both to the same answers). */
+export function loadYamlMapWithLibrary(yaml: string, firstLine: number): YamlMapResult {
   const doc = parseDocument(yaml, { prettyErrors: true, uniqueKeys: true, strict: true });
   const error = doc.errors[0];
   if (error) {
