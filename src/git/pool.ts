@@ -179,7 +179,8 @@ export class WorktreePool {
       // A background process the attempt started must not live on into the next task's worktree.
       await killProcessesIn(path);
       // Detached, the task's branch is free again: it can be deleted, or checked out by the user elsewhere.
-      const detached = await openGit(path).status(['checkout', '--quiet', '--detach']);
+      // Only HEAD changes (no walk of the tree, which a checkout would do): the next lease resets the rest.
+      const detached = await openGit(path).status(['update-ref', '--no-deref', '-m', 'nightshift: worktree given back', 'HEAD', 'HEAD']);
       if (detached.code !== 0) await removeWorktree(this.git, path);
     } catch {
       await removeWorktree(this.git, path);

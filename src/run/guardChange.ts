@@ -81,11 +81,12 @@ export async function guardAndStage(input: {
     }
     throw err;
   }
-  const early = [...refViolations, ...checkWorktree(await worktreeEntries(worktree), { maxFileSize: input.rules.maxFileSize })];
+  const entries = await worktreeEntries(worktree);
+  const early = [...refViolations, ...checkWorktree(entries, { maxFileSize: input.rules.maxFileSize })];
   // A worktree check failed: stop before `git add`, so a huge file or a nested repository never reaches git.
   if (early.length > refViolations.length) return { kind: 'violations', violations: early };
 
-  await stageAll(worktree);
+  await stageAll(worktree, entries.map((e) => e.path));
   const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
