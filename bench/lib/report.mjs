@@ -31,7 +31,8 @@ export function nightshiftInfo() {
   let dirty = false;
   try {
     commit = git(['rev-parse', '--short=12', 'HEAD']);
-    dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+    // Saved results are not code: a run that just wrote latest.json is not from a modified checkout.
+    dirty = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) !== '';
   } catch {
     // not a git checkout (an unpacked tarball)
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KEEP, removeDirLater } from './cleanup.mjs';
+import { BenchError } from './proc.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -41,7 +42,13 @@ export async function makeSandbox({ name, fileCount, rules }) {
     NIGHTSHIFT_WORKTREES: worktrees,
     GIT_CONFIG_NOSYSTEM: '1',
   });
-  const git = async (args, cwd = repo) => (await execFileP('git', args, { cwd, env, maxBuffer: 256 * 1024 * 1024 })).stdout;
+  const git = async (args, cwd = repo) => {
+    try {
+      return (await execFileP('git', args, { cwd, env, maxBuffer: 256 * 1024 * 1024 })).stdout;
+    } catch (err) {
+      throw new BenchError(`sandbox ${name}: git ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`);
+    }
+  };
 
   await git(['init', '--quiet', '--bare', '--initial-branch=main', remote], dir);
   await git(['init', '--quiet', '--initial-branch=main']);
