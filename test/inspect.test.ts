@@ -2,7 +2,7 @@ import { mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openGit } from '../src/git/git.js';
-import { changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from '../src/run/inspect.js';
+import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, snapshotRefs, worktreeEntries } from '../src/run/inspect.js';
 import { makeSandbox, type Sandbox } from './helpers/repo.js';
 
 /** The git/fs layer under the guards, against real repositories. */
@@ -30,6 +30,11 @@ describe('changeFacts', () => {
     await sb.write('docs/merge.md', 'how a conflict looks:\n<<<<<<< HEAD\nmore text\n');
     await sb.write('src/x.ts', 'x\n<<<<<<< ours\ny\n=======\nz\n>>>>>>> theirs\n');
     await sb.write('bin.dat', Buffer.from([0, 1, 2, 3, 0, 255]));
+    // Too big to read here: git searches it. A symlink is never followed, whatever it points at.
+    await sb.write('big.txt', `${'filler line\n'.repeat(100_000)}>>>>>>> theirs\n`);
+    await symlink(join(sb.repo, 'src/x.ts'), join(sb.repo, 'link'));
+    // A path that reads as a glob only ever means itself.
+    await sb.write('docs/*.md', 'no markers here\n');
     await sb.git(['add', '--all']);
     const facts = await changeFacts(openGit(sb.repo), base, ['test/**']);
     expect(facts.changes).toEqual(expect.arrayContaining([
@@ -37,17 +42,44 @@ describe('changeFacts', () => {
       { status: 'D', path: 'test/b.test.ts', mode: undefined },
       { status: 'A', path: 'bin.dat', mode: '100644' },
     ]));
-    // src/x.ts +5, docs/merge.md +1, test/b.test.ts -1; the binary file does not count.
-    expect(facts.changedLines).toBe(7);
-    // The markers already in docs/merge.md are not this change's.
-    expect(Object.keys(facts.addedLines)).toEqual(['src/x.ts']);
+    // src/x.ts +5, docs/merge.md +1, test/b.test.ts -1, big.txt +100001, docs/*.md +1, the link +1; the
+    // binary file does not count.
+    expect(facts.changedLines).toBe(100_010);
+    // The marker already in docs/merge.md is not this change's: only what the change adds is read.
+    expect(Object.keys(facts.addedLines).sort()).toEqual(['big.txt', 'docs/merge.md', 'src/x.ts']);
+    expect(facts.addedLines['docs/merge.md']).toEqual(['more text']);
+    expect(facts.addedLines['big.txt']).toHaveLength(100_001);
+    expect(facts.addedLines['src/x.ts']).toEqual(['<<<<<<< ours', 'y', '=======', 'z', '>>>>>>> theirs']);
     expect(facts.testFiles).toEqual({ before: 2, after: 1 });
+  });
+});
+
+describe('parseRawAndNumstat', () => {
+  it('splits the raw records from the numstat ones, renames and odd names included', () => {
+    const z = (...fields: string[]) => `${fields.join('\0')}\0`;
+    const out = z(
+      ':100644 100644 aaa bbb R085', 'a.txt', ':odd.txt',
+      ':000000 100644 000 ccc A', 'bin.dat',
+      ':100644 100644 ddd eee M', '9\tnine.txt',
+      '1\t0\t', 'a.txt', ':odd.txt',
+      '-\t-\tbin.dat',
+      '2\t3\t9\tnine.txt',
+    );
+    expect(parseRawAndNumstat(out)).toEqual({
+      changes: [
+        { status: 'R', from: 'a.txt', path: ':odd.txt', mode: '100644' },
+        { status: 'A', path: 'bin.dat', mode: '100644' },
+        { status: 'M', path: '9\tnine.txt', mode: '100644' },
+      ],
+      changedLines: 6,
+    });
+    expect(parseRawAndNumstat('')).toEqual({ changes: [], changedLines: 0 });
   });
 });
 
 describe('worktreeEntries', () => {
   it('lists what differs from base without staging it: sizes, symlinks, nested repositories, deletions', async () => {
-    const { sb, base } = await repo({ 'gone.txt': 'g\n', 'kept.txt': 'k\n' });
+    const { sb } = await repo({ 'gone.txt': 'g\n', 'kept.txt': 'k\n' });
     await rm(join(sb.repo, 'gone.txt'));
     await writeFile(join(sb.repo, 'big.bin'), '');
     await truncate(join(sb.repo, 'big.bin'), 6 * 1024 * 1024);
@@ -55,7 +87,7 @@ describe('worktreeEntries', () => {
     await mkdir(join(sb.repo, 'nested'));
     await sb.git(['init', '-q'], join(sb.repo, 'nested'));
     await writeFile(join(sb.repo, 'nested', 'f'), 'x\n');
-    const entries = await worktreeEntries(openGit(sb.repo), base);
+    const entries = await worktreeEntries(openGit(sb.repo));
     expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'big.bin', kind: 'file', size: 6 * 1024 * 1024 },
       { path: 'gone.txt', kind: 'missing' },

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { killProcessesIn } from '../exec/orphans.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
@@ -66,7 +66,7 @@ export class WorktreePool {
       if (lease.kind === 'lost-race') continue;
       const path = this.slotPath(n);
       try {
-        const how = await this.prepare(path, branch, commit);
+        const how = await this.prepare(path, branch, commit, !!lease.tookOver);
         return { path, how, release: () => this.giveBack(path, lease.claim) };
       } catch (err) {
         await removeWorktree(this.git, path);
@@ -120,9 +120,10 @@ export class WorktreePool {
     return [...found].sort((a, b) => a - b);
   }
 
-  private async prepare(path: string, branch: string, commit: string): Promise<PooledWorktree['how']> {
-    // We hold the lease, so nothing should run here: whatever does was left by a holder that died.
-    await killProcessesIn(path);
+  private async prepare(path: string, branch: string, commit: string, tookOver: boolean): Promise<PooledWorktree['how']> {
+    // A slot given back properly was cleared then (its processes stopped before the lease went); one taken
+    // over from a holder that died may still have its processes running (one /proc scan only then).
+    if (tookOver) await killProcessesIn(path);
     const existed = existsSync(path);
     if (existed && (await this.reset(path, branch, commit))) return 'reused';
     await removeWorktree(this.git, path);
@@ -133,36 +134,44 @@ export class WorktreePool {
   /**
    * Re-points a slot at `commit` on `branch` and removes every change and untracked file (ignored ones
    * too, unless keep_ignored). True only when the slot then provably is what a fresh worktree would be;
-   * false (never a throw) when it is not, and the caller makes it anew.
+   * false (never a throw) when it is not, and the caller makes it anew. Three or four git processes in the
+   * usual case: this runs once per attempt, and on a big repository each one walks the whole tree.
    */
   private async reset(path: string, branch: string, commit: string): Promise<boolean> {
-    const wt = openGit(path);
     try {
-      // The slot must still be a worktree of this repository: an executor may have replaced its .git.
-      const where = await wt.status(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-dir', '--git-common-dir']);
-      if (where.code !== 0) return false;
-      const [top, gitDir, common] = await Promise.all(where.stdout.split('\n').slice(0, 3).map((p) => realpath(p)));
-      if (!top || !gitDir || top !== (await realpath(path)) || common !== (await this.ownCommonDir()) || !gitDir.startsWith(`${common}/worktrees/`)) return false;
-      if (UNFINISHED.some((name) => existsSync(join(gitDir, name)))) return false;
+      // Still a worktree of this repository? An executor may have replaced its .git, and git would follow
+      // it anywhere: read before any git command runs there.
+      const gitDir = await this.ownedGitDir(path);
+      if (!gitDir || UNFINISHED.some((name) => existsSync(join(gitDir, name)))) return false;
+      const wt = openGit(path);
+      const checkout = ['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, commit];
+      if ((await wt.status(checkout)).code !== 0) return false;
+      const status = ['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all', ...(this.opts.keepIgnored ? [] : ['--ignored'])];
       // Index entries flagged assume-unchanged or skip-worktree hide changes from status: such a slot is unfit.
-      const flags = await wt.status(['ls-files', '-v', '-z']);
+      const [flags, first] = await Promise.all([wt.status(['ls-files', '-v', '-z']), wt.status(status)]);
       if (flags.code !== 0 || flags.stdout.split('\0').some((entry) => /^[a-zS]/.test(entry))) return false;
-
-      const steps: string[][] = [
-        ['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, commit],
-        ['clean', '--quiet', '-ff', '-d', ...(this.opts.keepIgnored ? [] : ['-x'])],
-      ];
-      for (const args of steps) {
-        if ((await wt.status(args)).code !== 0) return false;
+      let state = first;
+      if (state.code === 0 && hasEntries(state.stdout)) {
+        // Untracked files left by the last attempt (after a success there are none: everything was committed).
+        if ((await wt.status(['clean', '--quiet', '-ff', '-d', ...(this.opts.keepIgnored ? [] : ['-x'])])).code !== 0) return false;
+        state = await wt.status(status);
       }
-      const left = await wt.status(['status', '--porcelain', '-z', '--untracked-files=all', ...(this.opts.keepIgnored ? [] : ['--ignored'])]);
-      if (left.code !== 0 || left.stdout !== '') return false;
-      const head = await wt.status(['rev-parse', '--verify', '--quiet', 'HEAD']);
-      const on = await wt.status(['symbolic-ref', '--quiet', 'HEAD']);
-      return head.stdout.trim() === commit && on.stdout.trim() === `refs/heads/${branch}`;
+      if (state.code !== 0 || hasEntries(state.stdout)) return false;
+      return state.stdout.includes(`\0# branch.head ${branch}\0`) && state.stdout.startsWith(`# branch.oid ${commit}\0`);
     } catch {
       return false;
     }
+  }
+
+  /** The slot's git dir when its .git file points into this repository's worktrees, else undefined. */
+  private async ownedGitDir(path: string): Promise<string | undefined> {
+    const pointer = /^gitdir: (.+)\n?$/.exec(await readFile(join(path, '.git'), 'utf8'))?.[1];
+    if (!pointer) return undefined;
+    const gitDir = await realpath(resolve(path, pointer));
+    if (!gitDir.startsWith(`${await this.ownCommonDir()}/worktrees/`)) return undefined;
+    // And the repository still knows it as this slot (not a neighbour's admin dir reused by hand).
+    const back = (await readFile(join(gitDir, 'gitdir'), 'utf8')).trim();
+    return (await realpath(dirname(back))) === (await realpath(path)) ? gitDir : undefined;
   }
 
   private async giveBack(path: string, lease: Claim): Promise<void> {
@@ -170,7 +179,8 @@ export class WorktreePool {
       // A background process the attempt started must not live on into the next task's worktree.
       await killProcessesIn(path);
       // Detached, the task's branch is free again: it can be deleted, or checked out by the user elsewhere.
-      const detached = await openGit(path).status(['checkout', '--quiet', '--detach']);
+      // Only HEAD changes (no walk of the tree, which a checkout would do): the next lease resets the rest.
+      const detached = await openGit(path).status(['update-ref', '--no-deref', '-m', 'nightshift: worktree given back', 'HEAD', 'HEAD']);
       if (detached.code !== 0) await removeWorktree(this.git, path);
     } catch {
       await removeWorktree(this.git, path);
@@ -188,4 +198,9 @@ export class WorktreePool {
 /** Whether a folder under the worktree root is one of the pool's (a slot or its leases). */
 export function isPoolEntry(name: string): boolean {
   return SLOT_NAME.test(name) || name === LEASES;
+}
+
+/** Whether `git status --porcelain=v2 -z --branch` output lists any path (header lines start with '#'). */
+function hasEntries(out: string): boolean {
+  return out.split('\0').some((entry) => entry !== '' && !entry.startsWith('# '));
 }

@@ -147,10 +147,10 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
   });
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
-  const refViolations = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
-  if (execFailed) return withRefViolations(execFailed, refViolations);
+  const refs = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
+  if (execFailed) return withRefViolations(execFailed, refs.violations);
 
-  const guarded = await guardAndStage({ worktree: wt, baseCommit, refViolations, rules: ctx.rules, task });
+  const guarded = await guardAndStage({ worktree: wt, baseCommit, refs, rules: ctx.rules, task });
   if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
   if (guarded.kind === 'empty') {
     const reason = 'no changes: the executor finished without changing any file';
@@ -173,7 +173,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
     const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
-    const reviewerRefs = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview });
+    const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
       const reason = `review: the reviewer changed refs, a reviewer must only answer: ${reviewerRefs.join('; ')}`;
       await logHeader(logFile, reason);

@@ -4,7 +4,7 @@ import { foldCommitsOnto, headCommit, stageAll, type Git } from '../git/git.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
-import { changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from './inspect.js';
+import { changedPaths, changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from './inspect.js';
 
 export type GuardedChange =
   | { kind: 'staged'; paths: string[] }
@@ -32,16 +32,22 @@ export function guardRulesFor(task: Task, rules: Rules): GuardRules {
  * restore, and returns one line per ref the executor must not have changed. Runs whatever the executor's
  * outcome: a base it moved is put back even when the attempt fails anyway.
  */
-export async function guardRefs(input: { repo: Git; worktree: Git; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<string[]> {
+export async function guardRefs(input: { repo: Git; worktree: Git; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<RefGuard> {
   const { repo, baseCommit } = input;
-  const executorHead = await headCommit(input.worktree);
-  const moves = await refMoves(repo, input.refsBefore, await snapshotRefs(repo), baseCommit, executorHead);
+  const [executorHead, refsAfter] = await Promise.all([headCommit(input.worktree), snapshotRefs(repo)]);
+  const moves = await refMoves(repo, input.refsBefore, refsAfter, baseCommit, executorHead);
   const violations: string[] = [];
   for (const finding of checkRefs(moves, input.base)) {
     if (!finding.restore) violations.push(`${finding.message} (left in place)`);
     else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
   }
-  return violations;
+  return { violations, head: executorHead };
+}
+
+/** What the ref guard found, and the worktree's HEAD it read (the executor's last commit, or base). */
+export interface RefGuard {
+  violations: string[];
+  head: string;
 }
 
 /** A failed attempt's outcome with the ref guard's findings added, so the next prompt names them too. */
@@ -60,13 +66,14 @@ export async function guardAndStage(input: {
   worktree: Git;
   baseCommit: string;
   /** What guardRefs found right after the executor. */
-  refViolations: string[];
+  refs: RefGuard;
   rules: Rules;
   task: Task;
 }): Promise<GuardedChange> {
-  const { worktree, baseCommit, refViolations } = input;
+  const { worktree, baseCommit } = input;
+  const refViolations = input.refs.violations;
   try {
-    await foldCommitsOnto(worktree, baseCommit);
+    await foldCommitsOnto(worktree, baseCommit, input.refs.head);
   } catch (err) {
     if (err instanceof TaskError) {
       const reason = [err.message, ...refViolations].join('; ');
@@ -74,12 +81,15 @@ export async function guardAndStage(input: {
     }
     throw err;
   }
-  const early = [...refViolations, ...checkWorktree(await worktreeEntries(worktree, baseCommit), { maxFileSize: input.rules.maxFileSize })];
+  const entries = await worktreeEntries(worktree);
+  const early = [...refViolations, ...checkWorktree(entries, { maxFileSize: input.rules.maxFileSize })];
   // A worktree check failed: stop before `git add`, so a huge file or a nested repository never reaches git.
   if (early.length > refViolations.length) return { kind: 'violations', violations: early };
 
-  const paths = await stageAll(worktree, baseCommit);
+  await stageAll(worktree, entries.map((e) => e.path));
+  const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
+  const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(await changeFacts(worktree, baseCommit, input.rules.tests), guardRulesFor(input.task, input.rules))];
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules))];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths };
 }

@@ -1,4 +1,4 @@
-import { lstat, readlink } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { isAncestor, type Git } from '../git/git.js';
@@ -14,19 +14,20 @@ const MARKER_REGEX = '^(<<<<<<<|>>>>>>>)( |$)';
 
 /**
  * Every path of the worktree that differs from `base`, tracked or new (ignored files aside), read with
- * lstat. Runs before `git add`: nothing here writes to the object store.
+ * lstat. Runs before `git add`: nothing here writes to the object store. The caller has folded the
+ * executor's own commits onto `base` (HEAD is `base`), so one `git status` walk sees all of it: staged,
+ * changed and untracked paths alike.
  */
-export async function worktreeEntries(git: Git, base: string): Promise<WorktreeEntry[]> {
-  const tracked = await git.raw(['diff', '--name-only', '--no-renames', '-z', base, '--']);
-  const untracked = await git.raw(['ls-files', '--others', '--exclude-standard', '-z']);
-  const paths = new Set([...tracked.split('\0'), ...untracked.split('\0')].filter(Boolean));
+export async function worktreeEntries(git: Git): Promise<WorktreeEntry[]> {
+  const out = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
+  // "XY path" records; an untracked folder with a trailing slash is a repository of its own.
+  const paths = new Set(out.split('\0').filter((r) => r.length > 3).map((r) => r.slice(3)));
   const entries: WorktreeEntry[] = [];
   for (const path of paths) {
     const full = join(git.dir, path);
     try {
       const info = await lstat(full);
       if (info.isSymbolicLink()) entries.push({ path, kind: 'symlink', target: await readlink(full) });
-      // ls-files lists an untracked folder (with a trailing slash) only when it is a repository of its own.
       else if (info.isDirectory()) entries.push({ path: path.replace(/\/$/, ''), kind: 'repository' });
       else entries.push({ path, kind: 'file', size: info.size });
     } catch (err) {
@@ -39,17 +40,11 @@ export async function worktreeEntries(git: Git, base: string): Promise<WorktreeE
 
 /** The staged change against `base`, as guards.ts checks it. */
 export async function changeFacts(git: Git, base: string, tests: string[]): Promise<ChangeFacts> {
-  const changes = parseRawDiff(await git.raw(['diff', '--cached', '--raw', '-z', '-M', '--no-abbrev', base, '--']));
-  let changedLines = 0;
-  for (const line of (await git.raw(['diff', '--cached', '--numstat', '-M', base, '--'])).split('\n')) {
-    const [added, deleted] = line.split('\t');
-    // Binary files show "-": they count against max_file_size, not lines.
-    if (added && deleted && /^\d+$/.test(added) && /^\d+$/.test(deleted)) changedLines += Number(added) + Number(deleted);
-  }
+  // One diff gives both the changes (renames found) and the line counts.
+  const { changes, changedLines } = parseRawAndNumstat(await git.raw(['diff', '--cached', '--raw', '--numstat', '-z', '-M', '--no-abbrev', base, '--']));
   const addedLines: Record<string, string[]> = {};
-  const suspects = (await git.raw(['diff', '--cached', '--name-only', '-z', '-G', MARKER_REGEX, base, '--'])).split('\0').filter(Boolean);
-  for (const path of suspects) {
-    const patch = await git.raw(['diff', '--cached', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', base, '--', path]);
+  for (const path of await markerSuspects(git, base, changes)) {
+    const patch = await git.raw(['diff', '--cached', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', base, '--', literalPathspec(path)]);
     addedLines[path] = patch.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++ ')).map((l) => l.slice(1));
   }
   let testFiles = { before: 0, after: 0 };
@@ -61,6 +56,84 @@ export async function changeFacts(git: Git, base: string, tests: string[]): Prom
     };
   }
   return { changes, changedLines, addedLines, testFiles };
+}
+
+/** Files of the change whose content (staged = the worktree's now) holds a line that looks like a marker. */
+const MARKER_LINE = /^(<<<<<<<|>>>>>>>)( |$)/m;
+/** Larger files are left to git's own search (the usual change has none). */
+const SCAN_LIMIT = 1024 * 1024;
+
+/**
+ * The files that may add conflict-marker lines: read here, which saves a `git diff -G` walk per attempt in
+ * the usual case of none. Only regular files with new content are read (never a symlink, which could point
+ * anywhere); a file that looks binary is skipped as git would; a big one goes to `git diff -G`. The caller
+ * then reads the added lines of each suspect from the diff.
+ */
+async function markerSuspects(git: Git, base: string, changes: Change[]): Promise<string[]> {
+  const suspects: string[] = [];
+  const big: string[] = [];
+  for (const c of changes) {
+    if (c.status === 'D' || (c.mode !== '100644' && c.mode !== '100755')) continue;
+    let content: Buffer;
+    try {
+      const full = join(git.dir, c.path);
+      const info = await lstat(full);
+      if (!info.isFile()) continue;
+      if (info.size > SCAN_LIMIT) {
+        big.push(c.path);
+        continue;
+      }
+      content = await readFile(full);
+    } catch (err) {
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) continue;
+      throw err;
+    }
+    if (content.subarray(0, 8000).includes(0)) continue;
+    if (MARKER_LINE.test(content.toString('utf8'))) suspects.push(c.path);
+  }
+  if (big.length > 0) {
+    const found = await git.raw(['diff', '--cached', '--name-only', '-z', '-G', MARKER_REGEX, base, '--', ...big.map(literalPathspec)]);
+    suspects.push(...found.split('\0').filter(Boolean));
+  }
+  return suspects;
+}
+
+/** A path as a pathspec that matches exactly that path (no glob, no magic). */
+function literalPathspec(path: string): string {
+  return `:(literal)${path}`;
+}
+
+/** Every path a change touches (both sides of a rename), once each. */
+export function changedPaths(changes: Change[]): string[] {
+  return [...new Set(changes.flatMap((c) => (c.from ? [c.from, c.path] : [c.path])))];
+}
+
+/**
+ * `git diff --raw --numstat -z` output: every raw record (":old new oldsha newsha status\0path\0", two
+ * paths for renames and copies) first, then the numstat records ("added\tdeleted\tpath\0", or
+ * "added\tdeleted\t\0from\0to\0" for a rename). Binary files count "-" lines: they count against
+ * max_file_size, not lines.
+ */
+export function parseRawAndNumstat(out: string): { changes: Change[]; changedLines: number } {
+  const fields = out.split('\0');
+  let i = 0;
+  const raw: string[] = [];
+  while (i < fields.length && (fields[i] as string).startsWith(':')) {
+    const meta = fields[i] as string;
+    const status = (meta.split(' ')[4] ?? '?')[0];
+    const take = status === 'R' || status === 'C' ? 3 : 2;
+    raw.push(...fields.slice(i, i + take));
+    i += take;
+  }
+  let changedLines = 0;
+  while (i < fields.length) {
+    const record = fields[i++] as string;
+    if (record === '') continue;
+    const [added, deleted, path] = record.split('\t');
+    if (path === '') i += 2; // a rename: its two paths follow
+    if (added && deleted && /^\d+$/.test(added) && /^\d+$/.test(deleted)) changedLines += Number(added) + Number(deleted);
+  }
+  return { changes: parseRawDiff(raw.join('\0')), changedLines };
 }
 
 /** `git diff --raw -z` records: ":old new oldsha newsha status\0path\0" (two paths for renames/copies). */

@@ -60,7 +60,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   };
 
   let start = await taskStart(ctx, task);
-  if (start.kind === 'ok') {
+  // Only a task with planned_at can drift (and resolving base again costs a git call per task).
+  if (start.kind === 'ok' && task.plannedAt !== undefined) {
     const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
     if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
   }
@@ -76,7 +77,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const started = await write(
     {
       status: 'running',
-      attempts: task.attempts,
+      // The first attempt is counted here: one durable write of the task file fewer per task.
+      attempts: task.attempts + 1,
       claimed_by: ctx.ownerId,
       started_at: utcStamp(),
       finished_at: null,
@@ -95,11 +97,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   });
 
   let previousFailure: string | undefined;
+  /** Whether the task file already counts this attempt (the claim's write counts the first). */
+  let counted = true;
   for (;;) {
-    const attempt = task.attempts + 1;
+    const attempt = counted ? task.attempts : task.attempts + 1;
     if (ctx.drainSignal?.aborted) {
       // Stopping before this attempt began: back to the queue without spending an attempt.
-      await write({ status: 'queued', claimed_by: null });
+      await write({ status: 'queued', claimed_by: null, attempts: attempt - 1 });
       await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
       ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
       return { kind: 'requeued' };
@@ -109,7 +113,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       const again = await taskStart(ctx, task);
       if (again.kind === 'ok') baseCommit = again.commit;
     }
-    if (!(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
+    if (!counted && !(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
+    counted = false;
     ctx.events.emit('task:claimed', { id: task.id, attempt });
     await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
     const log = ctx.logger.child({ task: task.id, attempt });
@@ -142,8 +147,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       const reason = `internal error: ${oneLine((err as Error).message ?? String(err), 200)}`;
       outcome = { kind: 'failure', reason, detail: reason, retry: true };
     } finally {
+      // The owner file keeps naming the worktree: recovery only stops processes of this task there.
       await worktree?.release();
-      await claim.setWorktree(undefined).catch(() => undefined);
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };

@@ -1,6 +1,7 @@
 import lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
-import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -39,7 +40,8 @@ export interface Claim {
   release(): Promise<void>;
 }
 
-export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'lost-race' };
+/** `tookOver`: the lock was a dead holder's, removed and claimed anew (what it left may still be around). */
+export type ClaimResult = { kind: 'claimed'; claim: Claim; tookOver?: boolean } | { kind: 'lost-race' };
 
 // A claim's holder touches its owner file every UPDATE ms; an owner on another host that has not done so
 // for STALE ms is taken for dead. (On this host the pid says so at once.) The claim is a plain mkdir, not
@@ -49,6 +51,8 @@ const STALE_MS = 30_000;
 const UPDATE_MS = 5_000;
 const OWNER_FILE = 'owner.json';
 const ORPHAN_MS = 10_000;
+/** An owner file means nothing after a reboot (its process is gone): no fsync, several writes per task. */
+const NOT_DURABLE = { durable: false };
 
 export function ownerId(): string {
   return `${hostname()}:${process.pid}`;
@@ -115,8 +119,9 @@ async function takeOver(locksDir: string, id: string): Promise<ClaimResult> {
     if (again.kind === 'claimed' || !(await looksDead(locksDir, id))) return again;
     // Dead, and only takeovers remove a lock that is not theirs: whatever is inside goes (the owner file, or
     // the temp file of an owner write cut short by a kill).
-    await rm(lockDir(locksDir, id), { recursive: true, force: true });
-    return await tryClaim(locksDir, id);
+    await removeLockDir(locksDir, id);
+    const claimed = await tryClaim(locksDir, id);
+    return claimed.kind === 'claimed' ? { ...claimed, tookOver: true } : claimed;
   } finally {
     await release().catch(() => undefined);
   }
@@ -129,17 +134,18 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   await mkdir(locksDir, { recursive: true });
   const dir = lockDir(locksDir, id);
   const ownerFile = join(dir, OWNER_FILE);
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    if (hasCode(err, 'EEXIST')) return { kind: 'lost-race' };
-    throw err;
-  }
   const owner: LockOwner = { host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+  // The lock appears whole: made under a temp name with its owner file inside, then renamed into place.
+  // A rename onto an existing lock (never empty) fails, so of two claimants exactly one wins, and no kill
+  // can leave a lock without an owner to judge it by.
+  const temp = join(locksDir, `.${id}.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  await mkdir(temp);
   try {
-    await writeFileAtomic(ownerFile, JSON.stringify(owner));
+    await writeFile(join(temp, OWNER_FILE), JSON.stringify(owner));
+    await rename(temp, dir);
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await rm(temp, { recursive: true, force: true });
+    if (hasCode(err, 'EEXIST') || hasCode(err, 'ENOTEMPTY')) return { kind: 'lost-race' };
     throw err;
   }
   let held = true;
@@ -172,15 +178,15 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
       verify,
       async setExecutorGroup(pgid) {
         owner.pgid = pgid;
-        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner), NOT_DURABLE);
       },
       async setWorktree(path) {
         owner.worktree = path;
-        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner), NOT_DURABLE);
       },
       async recordCommit(commit) {
         owner.commit = commit;
-        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner));
+        if (held && !released) await writeFileAtomic(ownerFile, JSON.stringify(owner), NOT_DURABLE);
       },
       async release() {
         if (released) return;
@@ -188,10 +194,25 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
         const ours = await verify();
         released = true;
         heldHere.delete(dir);
-        if (ours) await rm(dir, { recursive: true, force: true });
+        if (ours) await removeLockDir(locksDir, id);
       },
     },
   };
+}
+
+/**
+ * Removes a lock directory by first renaming it away: a claimant may put a fresh lock in place the moment
+ * the path is free, and a recursive delete of the path itself could then empty the newcomer's lock.
+ */
+async function removeLockDir(locksDir: string, id: string): Promise<void> {
+  const away = join(locksDir, `.${id}.lock.gone.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    await rename(lockDir(locksDir, id), away);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return;
+    throw err;
+  }
+  await rm(away, { recursive: true, force: true });
 }
 
 /** Whether some live process holds the task's claim lock. */

@@ -7,8 +7,13 @@ import { hasCode } from '../errors.js';
  * Writes a file so that a crash at any instant leaves either the old content or the new, never half:
  * temp file in the same folder (same filesystem, so rename is atomic), fsync, rename, fsync the folder.
  * The temp name starts with "." so task scanners skip it.
+ *
+ * `durable: false` skips both fsyncs: still never half-written, but a power cut may bring back the old
+ * content. For files that mean nothing after a reboot (a lock's owner: its process is gone anyway), written
+ * several times per task, where two fsyncs each are most of the cost.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const dir = dirname(file);
   const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let mode: number | undefined;
@@ -20,7 +25,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const handle = await open(temp, 'wx', mode ?? 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (err) {
     await handle.close();
     await rm(temp, { force: true });
@@ -34,7 +39,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rm(temp, { force: true });
     throw err;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
 /** Creates a file only if it does not exist yet, atomically. Returns false when someone else won. */

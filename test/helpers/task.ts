@@ -44,7 +44,8 @@ export async function poolAfterRun(sb: Sandbox): Promise<{ worktrees: string[]; 
   const root = join(sb.cache, 'nightshift', 'worktrees');
   const leases: string[] = [];
   for (const repo of await readdir(root).catch(() => [] as string[])) {
-    leases.push(...(await readdir(join(root, repo, '_leases')).catch(() => [] as string[])));
+    // A dot name is a lock being made or removed (left only by a kill in that instant): not a lease.
+    leases.push(...(await readdir(join(root, repo, '_leases')).catch(() => [] as string[])).filter((n) => !n.startsWith('.')));
   }
   return { worktrees, leases };
 }
