@@ -167,6 +167,14 @@ describe('assessQueue: cycles', () => {
       '004-join': { kind: 'waiting', on: ['002-left', '003-right'] },
     });
   });
+
+  it('a chain of 30,000 dependencies, and a loop closing it, neither overflow the stack nor name every step', () => {
+    const chain = Array.from({ length: 30_000 }, (_, i) => task(`t${i}`, { deps: [`t${(i + 1) % 30_000}`] }));
+    const r = assessQueue(chain);
+    expect(r.get('t0')).toMatchObject({ kind: 'blocked', reason: 'dependency cycle: t0 -> t1 -> t2 -> t3 -> t4 -> ... (29995 more) -> t0' });
+    const open = chain.slice(0, -1);
+    expect(assessQueue(open).get('t0')).toEqual({ kind: 'waiting', on: ['t1'] });
+  });
 });
 
 describe('readyInOrder', () => {

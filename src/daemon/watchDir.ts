@@ -12,6 +12,8 @@ import { basename } from 'node:path';
  */
 export class DirWatcher {
   private watcher: FSWatcher | undefined;
+  /** The last attempt to watch failed: the error was reported once, not again on every check. */
+  private failing = false;
   /** Inode and birth time of the watched folder: a folder re-created at once often gets the same inode. */
   private identity: string | undefined;
 
@@ -52,8 +54,11 @@ export class DirWatcher {
       });
       this.watcher = watcher;
       this.identity = identity;
+      this.failing = false;
     } catch (err) {
-      this.onError(err as Error);
+      // Out of inotify watches, say: the caller's rescans carry on; one warning, not one per check.
+      if (!this.failing) this.onError(err as Error);
+      this.failing = true;
     }
   }
 

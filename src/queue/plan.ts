@@ -22,7 +22,7 @@ export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
     if (task.status !== 'queued') continue;
     const cycle = cycles.get(task.id);
     if (cycle) {
-      result.set(task.id, { kind: 'blocked', reason: `dependency cycle: ${cycle.join(' -> ')}` });
+      result.set(task.id, { kind: 'blocked', reason: `dependency cycle: ${cyclePath(cycle)}` });
       continue;
     }
     const waiting: string[] = [];
@@ -62,29 +62,60 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** For each task on a dependency cycle, the cycle as a path of ids starting and ending at that task. */
-function findCycles(tasks: Map<string, Task>): Map<string, string[]> {
-  const onCycle = new Map<string, string[]>();
+/** A task on a dependency loop: the loop (shared by its members) and where the task is on it. */
+interface OnCycle {
+  loop: string[];
+  at: number;
+}
+
+/** Longer loops are shown by their first steps: every member's full path would be quadratic in size. */
+const MAX_PATH_SHOWN = 10;
+
+/** The loop as a path of ids starting and ending at the task. */
+function cyclePath({ loop, at }: OnCycle): string {
+  const from = (i: number) => loop[(at + i) % loop.length] as string;
+  const shown = loop.length <= MAX_PATH_SHOWN ? loop.length : MAX_PATH_SHOWN / 2;
+  const steps = Array.from({ length: shown }, (_, i) => from(i));
+  if (shown < loop.length) steps.push(`... (${loop.length - shown} more)`);
+  return [...steps, from(0)].join(' -> ');
+}
+
+/** For each task on a dependency cycle, the loop it is on. */
+function findCycles(tasks: Map<string, Task>): Map<string, OnCycle> {
+  const onCycle = new Map<string, OnCycle>();
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): void => {
+  // Depth-first with an explicit stack: a chain of tens of thousands of dependencies must not overflow
+  // the call stack (the scan would fail and nothing would run).
+  const path: string[] = [];
+  const frames: Array<{ id: string; deps: string[]; next: number }> = [];
+  const enter = (id: string): void => {
     state.set(id, 'visiting');
-    stack.push(id);
-    for (const dep of tasks.get(id)?.dependsOn ?? []) {
+    path.push(id);
+    frames.push({ id, deps: tasks.get(id)?.dependsOn ?? [], next: 0 });
+  };
+  for (const root of [...tasks.keys()].sort()) {
+    if (state.has(root)) continue;
+    enter(root);
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1] as { id: string; deps: string[]; next: number };
+      if (top.next >= top.deps.length) {
+        frames.pop();
+        path.pop();
+        state.set(top.id, 'done');
+        continue;
+      }
+      const dep = top.deps[top.next++] as string;
       // A done task needs nothing more, so a loop through one (depends_on edited after it ran) is no deadlock.
       if (!tasks.has(dep) || tasks.get(dep)?.status === 'done') continue;
       const s = state.get(dep);
       if (s === 'visiting') {
-        const loop = stack.slice(stack.indexOf(dep));
+        const loop = path.slice(path.indexOf(dep));
         for (let i = 0; i < loop.length; i++) {
           const member = loop[i] as string;
-          if (!onCycle.has(member)) onCycle.set(member, [...loop.slice(i), ...loop.slice(0, i), member]);
+          if (!onCycle.has(member)) onCycle.set(member, { loop, at: i });
         }
-      } else if (s === undefined) visit(dep);
+      } else if (s === undefined) enter(dep);
     }
-    stack.pop();
-    state.set(id, 'done');
-  };
-  for (const id of [...tasks.keys()].sort()) if (!state.has(id)) visit(id);
+  }
   return onCycle;
 }

@@ -73,8 +73,10 @@ export class TaskCache {
     }
     const present = new Set<string>();
     for (const name of listed) {
-      if (this.files.has(name)) present.add(name);
-      else {
+      const known = this.files.get(name);
+      if (known) {
+        if (only === undefined || only.has(known.id)) present.add(name);
+      } else {
         const id = idFromFileName(name);
         if (id !== undefined && (only === undefined || only.has(id))) {
           this.add(name, id);
