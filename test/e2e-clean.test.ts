@@ -41,6 +41,14 @@ describe('nightshift clean', () => {
     await writeFile(join(locks, '004-stale.owner.json'), JSON.stringify({ host: hostname(), pid: 2 ** 22 + 1, startedAt: '2026-01-01T00:00:00Z' }));
     const hourAgo = new Date(Date.now() - 3_600_000);
     await utimes(join(locks, '004-stale.lock'), hourAgo, hourAgo);
+    // A lock a killed process was making (temp name, its owner inside) and one it was removing.
+    const deadPid = 2 ** 22 + 1;
+    const halfMade = join(locks, `.006-x.lock.${deadPid}.0123abcd`);
+    const halfGone = join(locks, `.007-y.lock.gone.${deadPid}.89abcdef`);
+    for (const dir of [halfMade, halfGone]) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'owner.json'), '{}');
+    }
 
     // And one task really running right now.
     const marker = sleepMarker(60);
@@ -68,6 +76,7 @@ describe('nightshift clean', () => {
       expect(await gitWorktrees(sb)).toEqual([realpathSync(sb.repo), busy].sort());
       expect(existsSync(join(locks, '004-stale.lock'))).toBe(false);
       expect(existsSync(join(locks, '004-stale.owner.json'))).toBe(false);
+      expect(existsSync(halfMade) || existsSync(halfGone)).toBe(false);
       expect(existsSync(join(locks, '005-busy.lock'))).toBe(true);
       // Branches hold work; clean never deletes them.
       const branches = (await sb.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/nightshift/'])).trim().split('\n');

@@ -2,7 +2,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/git.js';
 import { isPoolEntry, WorktreePool } from '../git/pool.js';
-import { isClaimed } from '../state/locks.js';
+import { isClaimed, removeAbandonedLockTemps } from '../state/locks.js';
 import { isValidId } from '../task/id.js';
 import { openRepo, type Output } from './repo.js';
 
@@ -28,7 +28,6 @@ export async function cleanRepo(opts: CleanOptions, io: Output): Promise<number>
   const pool = await new WorktreePool(git, { root: paths.worktrees, keepIgnored: false }).tidy(0);
   for (const path of pool.inUse) io.out(`kept     ${path} (a running task uses it)\n`);
   for (const path of pool.removed) io.out(`removed  ${path}\n`);
-  await rmdir(join(paths.worktrees, '_leases')).catch(() => undefined);
   let removed = pool.removed.length;
   let kept = pool.inUse.length;
   // Per-task worktrees, from a nightshift before the pool or a crash of one.
@@ -58,6 +57,11 @@ export async function cleanRepo(opts: CleanOptions, io: Output): Promise<number>
     io.out(`removed  stale lock ${relative(paths.root, join(paths.locks, name))}\n`);
     locks++;
   }
+
+  // Half-made or half-removed locks of processes killed in that instant: nobody's, and never shown.
+  await removeAbandonedLockTemps(paths.locks);
+  await removeAbandonedLockTemps(join(paths.worktrees, '_leases'));
+  await rmdir(join(paths.worktrees, '_leases')).catch(() => undefined);
 
   io.out(`clean: ${removed} worktree${removed === 1 ? '' : 's'} and ${locks} stale lock${locks === 1 ? '' : 's'} removed`);
   io.out(kept > 0 ? `, ${kept} in use kept; branches kept\n` : '; branches kept\n');

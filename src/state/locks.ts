@@ -1,7 +1,7 @@
 import lockfile from 'proper-lockfile';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -213,6 +213,22 @@ async function removeLockDir(locksDir: string, id: string): Promise<void> {
     throw err;
   }
   await rm(away, { recursive: true, force: true });
+}
+
+/**
+ * Removes what a process killed in the instant of making or removing a lock left: the temp directories of
+ * tryClaim and removeLockDir (dot names, ignored by everything else), when the process that made them is no
+ * longer alive. Returns how many went.
+ */
+export async function removeAbandonedLockTemps(locksDir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(locksDir).catch(() => [] as string[])) {
+    const pid = /^\..+\.lock\.(?:gone\.)?(\d+)\.[0-9a-f]{8}$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || pidAlive(Number(pid))) continue;
+    await rm(join(locksDir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /** Whether some live process holds the task's claim lock. */
