@@ -73,6 +73,31 @@ describe('daemon in watch mode', () => {
   });
 });
 
+describe('dependencies written after the task that needs them', () => {
+  it('in watch mode a missing dependency is given a few seconds to appear; one that never does blocks', async () => {
+    sb = await makeSandbox({ rules: '---\n---\n' });
+    const tasks = join(sb.repo, 'tasks');
+    // A planner writing the dependent first and its dependency a moment later: the daemon has looked at
+    // the queue (and gone idle) while the dependency was missing.
+    await writeFile(join(tasks, '002-needs.md'), taskText({ title: 'Needs', depends_on: ['001-base'], run: 'echo 2 > two.txt' }));
+    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 });
+    const handle = daemon;
+    const blocked: Array<{ id: string; reason: string }> = [];
+    handle.events.on('task:blocked', (p: { id: string; reason: string }) => void blocked.push(p));
+    await new Promise<void>((resolve) => handle.events.once('idle', () => resolve()));
+    const done = next<{ id: string }>(handle, 'task:done', (p) => p.id === '002-needs').then(() => 'done');
+    const gaveUp = new Promise<string>((resolve) => handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '002-needs' && resolve(`blocked: ${p.reason}`)));
+    await writeFile(join(tasks, '001-base.md'), taskText({ title: 'Base', run: 'echo 1 > one.txt' }));
+    expect(await Promise.race([done, gaveUp])).toBe('done');
+
+    // A dependency that never comes: blocked, with the reason.
+    const gone = new Promise<{ id: string; reason: string }>((resolve) => handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '004-orphan' && resolve(p)));
+    await writeFile(join(tasks, '004-orphan.md'), taskText({ title: 'Orphan', depends_on: ['003-never'], run: 'echo 4 > four.txt' }));
+    expect((await gone).reason).toBe('dependency 003-never does not exist in tasks/');
+    expect(blocked.map((b) => b.id)).toEqual(['004-orphan']);
+  });
+});
+
 describe('DirWatcher', () => {
   it('reports changed names, and watches a folder again once it is created or replaced', async () => {
     const root = await mkdtemp(join(tmpdir(), 'nightshift-watch-'));

@@ -51,12 +51,13 @@ describe('assessQueue: one dependency in each state', () => {
     expect(plan([task('002-main', { deps: ['001-gone'] })])['002-main']).toEqual({
       kind: 'blocked',
       reason: 'dependency 001-gone does not exist in tasks/',
+      provisional: true,
     });
   });
 
   it('blocks on an invalid dependency and says how to recover', () => {
     const r = plan([invalidEntry('001-broken'), task('002-main', { deps: ['001-broken'] })])['002-main'];
-    expect(r).toEqual({ kind: 'blocked', reason: expect.stringMatching(/^dependency 001-broken is an invalid task file; fix it, then requeue/) });
+    expect(r).toEqual({ kind: 'blocked', reason: expect.stringMatching(/^dependency 001-broken is an invalid task file; fix it, then requeue/), provisional: true });
   });
 
   it('is ready without dependencies', () => {
@@ -150,7 +151,7 @@ describe('assessQueue: cycles', () => {
     const r = plan([task('001-a', { deps: ['002-b'] }), task('002-b', { deps: ['009-missing'] })]);
     expect(r).toEqual({
       '001-a': { kind: 'waiting', on: ['002-b'] },
-      '002-b': { kind: 'blocked', reason: 'dependency 009-missing does not exist in tasks/' },
+      '002-b': { kind: 'blocked', reason: 'dependency 009-missing does not exist in tasks/', provisional: true },
     });
   });
 

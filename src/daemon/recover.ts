@@ -89,11 +89,14 @@ export async function sweepDeadClaims(ctx: RunContext, entries: TaskEntry[]): Pr
   } catch {
     return;
   }
-  const settled = new Set(entries.flatMap((e) => (e.kind === 'task' && e.task.status !== 'running' && e.task.status !== 'queued' ? [e.task.id] : [])));
-  for (const name of names) {
-    const id = /^(.+)\.lock$/.exec(name)?.[1];
-    if (!id || !settled.has(id)) continue;
-    const claimed = await claimTask(ctx.paths.locks, id);
-    if (claimed.kind === 'claimed') await claimed.claim.release();
+  const claimed = names.flatMap((name) => /^([^.].*)\.lock$/.exec(name)?.[1] ?? []);
+  // Usually none: no need to look at every entry of a big queue then.
+  if (claimed.length === 0) return;
+  const byId = new Map(entries.flatMap((e) => (e.kind === 'task' ? [[e.task.id, e.task.status] as const] : [])));
+  for (const id of claimed) {
+    const status = byId.get(id);
+    if (status === undefined || status === 'running' || status === 'queued') continue;
+    const got = await claimTask(ctx.paths.locks, id);
+    if (got.kind === 'claimed') await got.claim.release();
   }
 }

@@ -26,6 +26,11 @@ import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './star
 const INVALID_SETTLE_MS = 1000;
 /** See retrySoon(). */
 const RETRY_SOON_MS = 3000;
+/**
+ * In watch mode a task whose dependency is missing or does not parse is blocked only once that has lasted
+ * this long: a planner writing several files may write the dependency a moment after the task needing it.
+ */
+const DEPENDENCY_SETTLE_MS = 5000;
 
 export interface SchedulerControls {
   stop: AbortController;
@@ -54,6 +59,9 @@ export class Scheduler {
   private watcher: DirWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
+  /** When each task was first seen waiting on a missing or unparsable dependency (see DEPENDENCY_SETTLE_MS). */
+  private readonly provisionalSince = new Map<string, number>();
+  private dependencyTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
@@ -202,10 +210,12 @@ export class Scheduler {
       this.plan = { entries, readiness, ready: readyInOrder(entries, readiness) };
     }
     const { readiness } = this.plan;
+    this.forgetSettledDependencies(readiness);
     for (const e of entries) {
       if (e.kind !== 'task') continue;
       const r = readiness.get(e.task.id);
       if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
+      if (r.provisional && !this.opts.once && this.dependencyMayStillCome(e.task.id)) continue;
       const result = await updateTask(ctx.paths.locks, e.task.file, e.task.id, (t) =>
         t.status === 'queued' ? { status: 'blocked', error: r.reason, finished_at: utcStamp() } : undefined,
       );
@@ -266,6 +276,33 @@ export class Scheduler {
       }, INVALID_SETTLE_MS - age + 50);
     }
     return true;
+  }
+
+  /**
+   * True while a task's missing or unparsable dependency has lasted less than DEPENDENCY_SETTLE_MS; a
+   * scan is booked for when it will have.
+   */
+  private dependencyMayStillCome(id: string): boolean {
+    const now = Date.now();
+    const since = this.provisionalSince.get(id) ?? now;
+    this.provisionalSince.set(id, since);
+    const left = since + DEPENDENCY_SETTLE_MS - now;
+    if (left <= 0) return false;
+    if (!this.dependencyTimer) {
+      this.dependencyTimer = setTimeout(() => {
+        this.dependencyTimer = undefined;
+        this.kick();
+      }, left + 50);
+    }
+    return true;
+  }
+
+  /** Tasks no longer waiting on a missing or unparsable dependency start from scratch if it happens again. */
+  private forgetSettledDependencies(readiness: Map<string, Readiness>): void {
+    for (const id of this.provisionalSince.keys()) {
+      const r = readiness.get(id);
+      if (r?.kind !== 'blocked' || !r.provisional) this.provisionalSince.delete(id);
+    }
   }
 
   private scheduleResume(delayMs: number | undefined): void {
@@ -334,6 +371,7 @@ export class Scheduler {
       this.stopping = true;
       if (this.timer) clearInterval(this.timer);
       if (this.settleTimer) clearTimeout(this.settleTimer);
+      if (this.dependencyTimer) clearTimeout(this.dependencyTimer);
       if (this.graceTimer) clearTimeout(this.graceTimer);
       if (this.retryTimer) clearTimeout(this.retryTimer);
       if (this.resumeTimer) clearTimeout(this.resumeTimer);

@@ -3,7 +3,11 @@ import type { Task, TaskEntry } from '../task/task.js';
 export type Readiness =
   | { kind: 'ready' }
   | { kind: 'waiting'; on: string[] }
-  | { kind: 'blocked'; reason: string };
+  /**
+   * `provisional`: the dependency is missing or its file does not parse, which a planner still writing its
+   * files may fix a moment later (the scheduler gives that a few seconds before it blocks in watch mode).
+   */
+  | { kind: 'blocked'; reason: string; provisional?: boolean };
 
 /**
  * Decides, for each queued task, whether it can run now, must wait for dependencies, or can never run
@@ -27,12 +31,14 @@ export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
     }
     const waiting: string[] = [];
     let blocked: string | undefined;
+    let provisional = false;
     for (const dep of task.dependsOn) {
       const other = tasks.get(dep);
       if (!other) {
         blocked = invalid.has(dep)
           ? `dependency ${dep} is an invalid task file; fix it, then requeue this task`
           : `dependency ${dep} does not exist in tasks/`;
+        provisional = true;
         break;
       }
       if (other.status === 'done') continue;
@@ -42,7 +48,7 @@ export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
       }
       waiting.push(dep);
     }
-    if (blocked) result.set(task.id, { kind: 'blocked', reason: blocked });
+    if (blocked) result.set(task.id, provisional ? { kind: 'blocked', reason: blocked, provisional } : { kind: 'blocked', reason: blocked });
     else if (waiting.length > 0) result.set(task.id, { kind: 'waiting', on: waiting });
     else result.set(task.id, { kind: 'ready' });
   }
