@@ -21,7 +21,7 @@ const USAGE = `usage: npm run bench -- [--only a,b,...] [--runs N] [--quick] [--
   b  per-task time on a 20,000-file repo vs fresh worktrees     f  nightshift --version
   c  claim latency of an idle daemon                             g  throughput at concurrency 1, 2, 4, 8
   d  10,000 tasks: list, start -> first claim, peak RSS
-  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g); default 3 for a, b, d, 1 for g
+  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g); default 3 for a and d, 5 for b, 2 for g
   --quick     smaller repos and queues, one run each: a smoke check, not figures to publish
   --markdown  also print the table as markdown (for the README)`;
 
@@ -69,11 +69,11 @@ async function main() {
 
   const plan = [
     ['a', () => overhead({ quick: opts.quick, runs: runsFor(3), log })],
-    ['b', () => bigRepo({ quick: opts.quick, runs: runsFor(3), log })],
+    ['b', () => bigRepo({ quick: opts.quick, runs: runsFor(5), log })],
     ['c', () => claimLatency({ quick: opts.quick, log })],
     ['de', () => manyTasks({ quick: opts.quick, runs: runsFor(3), log, want })],
     ['f', () => version({ quick: opts.quick })],
-    ['g', () => scaling({ quick: opts.quick, runs: runsFor(1), log })],
+    ['g', () => scaling({ quick: opts.quick, runs: runsFor(2), log })],
   ];
   const rows = [];
   const durations = {};
