@@ -6,6 +6,7 @@ import { startDaemon, type DaemonHandle } from '../src/daemon/start.js';
 import { makeSandbox, taskText, type Sandbox } from './helpers/repo.js';
 import { waitFor } from './helpers/wait.js';
 import { DirWatcher } from '../src/daemon/watchDir.js';
+import { nextRescanMs } from '../src/daemon/scheduler.js';
 
 let sb: Sandbox | undefined;
 let daemon: DaemonHandle | undefined;
@@ -119,5 +120,13 @@ describe('DirWatcher', () => {
       watcher.close();
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the safety-net rescan while idle', () => {
+  it('comes half as often after each quiet full scan, down to a quarter of the base rate', () => {
+    const seen = [30_000];
+    for (let i = 0; i < 4; i++) seen.push(nextRescanMs(seen.at(-1) as number, 30_000));
+    expect(seen).toEqual([30_000, 60_000, 120_000, 120_000, 120_000]);
   });
 });

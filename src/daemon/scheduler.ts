@@ -31,6 +31,11 @@ const RETRY_SOON_MS = 3000;
  * this long: a planner writing several files may write the dependency a moment after the task needing it.
  */
 const DEPENDENCY_SETTLE_MS = 5000;
+/**
+ * The watcher reports changes; the full rescan is the safety net for events it missed. While nothing
+ * changes and nothing runs, it comes at most this many times less often (30 s up to 2 min by default).
+ */
+const IDLE_RESCAN_BACKOFF = 4;
 
 export interface SchedulerControls {
   stop: AbortController;
@@ -58,6 +63,9 @@ export class Scheduler {
   private stopping = false;
   private watcher: DirWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The full rescan's current interval: the base (rescanMs), or longer while idle. */
+  private rescanMs: number;
+  private lastFullScan: TaskEntry[] | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   /** When each task was first seen waiting on a missing or unparsable dependency (see DEPENDENCY_SETTLE_MS). */
   private readonly provisionalSince = new Map<string, number>();
@@ -82,6 +90,7 @@ export class Scheduler {
     private readonly controls: SchedulerControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
+    this.rescanMs = this.baseRescanMs;
   }
 
   async start(): Promise<DaemonHandle> {
@@ -99,6 +108,7 @@ export class Scheduler {
       this.watcher = new DirWatcher(
         this.ctx.paths.tasks,
         (name) => {
+          this.rescanNormally();
           if (name === undefined) this.kick();
           // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
           else if (idFromFileName(name) !== undefined) this.kick(name);
@@ -106,13 +116,7 @@ export class Scheduler {
         (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'),
       );
       this.watcher.check();
-      this.timer = setInterval(() => {
-        // A claim lost to a process that has died since is worth another try on the full rescan.
-        this.skipped.clear();
-        this.swept = false;
-        this.watcher?.check();
-        this.kick();
-      }, this.opts.rescanMs ?? 30_000);
+      this.armRescan();
     }
     try {
       const removed = await removeAbandonedWorktrees(ctx.git, ctx.paths.worktrees);
@@ -130,6 +134,45 @@ export class Scheduler {
       done: this.done,
       stop: (opts) => this.stop(opts),
     };
+  }
+
+  private get baseRescanMs(): number {
+    return this.opts.rescanMs ?? 30_000;
+  }
+
+  /** The next full rescan, after the current interval (see rescanMs and IDLE_RESCAN_BACKOFF). */
+  private armRescan(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // A claim lost to a process that has died since is worth another try on the full rescan.
+      this.skipped.clear();
+      this.swept = false;
+      this.watcher?.check();
+      this.kick();
+      this.armRescan();
+    }, this.rescanMs);
+  }
+
+  /** Back to the base interval (something happened); the pending rescan comes no later than that. */
+  private rescanNormally(): void {
+    if (this.rescanMs === this.baseRescanMs) return;
+    this.rescanMs = this.baseRescanMs;
+    if (this.timer) this.armRescan();
+  }
+
+  /**
+   * After a full scan: while nothing changes and nothing runs, the safety-net rescan comes less and less
+   * often (an idle daemon with 10,000 tasks spends most of its CPU on it); any change or activity brings
+   * it back to the base interval.
+   */
+  private adjustRescan(entries: TaskEntry[]): void {
+    const quiet = entries === this.lastFullScan && this.running.size === 0;
+    this.lastFullScan = entries;
+    if (quiet) this.rescanMs = nextRescanMs(this.rescanMs, this.baseRescanMs);
+    else this.rescanNormally();
   }
 
   /**
@@ -171,6 +214,7 @@ export class Scheduler {
     this.fullScanDue = false;
     this.changedNames = new Set();
     const entries = full ? await this.tasks.scan() : await this.tasks.refresh(changed);
+    if (full && !this.opts.once) this.adjustRescan(entries);
     for (const e of entries) {
       if (e.kind !== 'invalid') {
         // Fixed: if it breaks again later, that is news again.
@@ -369,7 +413,7 @@ export class Scheduler {
   private finish(): Promise<void> {
     this.finishing ??= (async () => {
       this.stopping = true;
-      if (this.timer) clearInterval(this.timer);
+      if (this.timer) clearTimeout(this.timer);
       if (this.settleTimer) clearTimeout(this.settleTimer);
       if (this.dependencyTimer) clearTimeout(this.dependencyTimer);
       if (this.graceTimer) clearTimeout(this.graceTimer);
@@ -421,4 +465,9 @@ export class Scheduler {
     await this.finish();
     return this.done;
   }
+}
+
+/** The safety-net rescan's next interval after a quiet full scan: doubled, up to IDLE_RESCAN_BACKOFF times the base. */
+export function nextRescanMs(currentMs: number, baseMs: number): number {
+  return Math.min(currentMs * 2, baseMs * IDLE_RESCAN_BACKOFF);
 }
