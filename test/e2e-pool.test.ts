@@ -55,3 +55,29 @@ describe('the worktree pool across runs', () => {
     expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
   });
 });
+
+describe('a worktree whose .git an executor redirected', () => {
+  it('gets no git command from nightshift: the attempt fails, the user checkout is untouched, the next attempt gets a new slot', async () => {
+    const sb = await left.sandbox('---\nmax_attempts: 2\nretry_backoff: 100ms\n---\n');
+    const mainHead = (await sb.git(['rev-parse', 'HEAD'])).trim();
+    const flag = `${sb.dir}/redirected-once`;
+    // First attempt: point the worktree at the user's own repository and change a file; the retry behaves.
+    const run = `if [ ! -f '${flag}' ]; then touch '${flag}'; echo 'gitdir: ${sb.repo}/.git' > .git; echo evil > evil.txt; else echo good > good.txt; fi`;
+    await sb.write('tasks/001-redirect.md', taskText({ title: 'Redirect', run }));
+    const r = await sb.cli(['daemon', 'start', '--once']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const trail = (await sb.read('progress.txt')).split('\n').filter((l) => l.includes(' 001-redirect attempt-failed '));
+    expect(trail).toHaveLength(1);
+    expect(trail[0]).toContain("the executor changed the worktree's .git file");
+    // The user's checkout: still on main at the same commit, nothing staged or committed there.
+    expect((await sb.git(['symbolic-ref', 'HEAD'])).trim()).toBe('refs/heads/main');
+    expect((await sb.git(['rev-parse', 'HEAD'])).trim()).toBe(mainHead);
+    expect(await sb.git(['diff', '--cached', '--name-only'])).toBe('');
+    // The retry ran in a slot made anew (the unfit one went when it was given back), and its commit holds
+    // only its own file.
+    expect((await readTask(sb, '001-redirect')).fm).toMatchObject({ status: 'done', attempts: 2 });
+    expect((await sb.git(['show', '--name-only', '--format=', 'nightshift/001-redirect'])).trim()).toBe('good.txt');
+    expect(await preparedHow((p) => sb.read(p))).toEqual(['created', 'created']);
+  });
+});

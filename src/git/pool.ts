@@ -95,7 +95,9 @@ export class WorktreePool {
       }
       try {
         orphans += await killProcessesIn(path);
-        if (n > keep) {
+        // A holder that died never detached it: its task's branch would stay checked out here (so it could
+        // not be deleted or checked out elsewhere) until the slot's next use.
+        if (n > keep || (existsSync(path) && !(await this.detach(path)))) {
           await removeWorktree(this.git, path);
           removed.push(path);
         }
@@ -163,6 +165,26 @@ export class WorktreePool {
     }
   }
 
+  /**
+   * Detaches a slot's HEAD, so the task's branch is free again: it can be deleted, or checked out by the
+   * user elsewhere. Only HEAD changes (no walk of the tree, which a checkout would do): the next lease
+   * resets the rest. False when the slot is unfit (not ours any more, or git refused): the caller removes it.
+   */
+  private async detach(path: string): Promise<boolean> {
+    if (!(await this.owns(path))) return false;
+    const r = await openGit(path).status(['update-ref', '--no-deref', '-m', 'nightshift: worktree given back', 'HEAD', 'HEAD']);
+    return r.code === 0;
+  }
+
+  /**
+   * Whether the folder still is one of this repository's worktrees. Git follows a worktree's `.git` file
+   * wherever it points: one an executor rewrote could aim nightshift's next git command (a commit, a
+   * detach) at another checkout, the user's own included. Checked before any git command runs there.
+   */
+  async owns(path: string): Promise<boolean> {
+    return (await this.ownedGitDir(path).catch(() => undefined)) !== undefined;
+  }
+
   /** The slot's git dir when its .git file points into this repository's worktrees, else undefined. */
   private async ownedGitDir(path: string): Promise<string | undefined> {
     const pointer = /^gitdir: (.+)\n?$/.exec(await readFile(join(path, '.git'), 'utf8'))?.[1];
@@ -178,10 +200,7 @@ export class WorktreePool {
     try {
       // A background process the attempt started must not live on into the next task's worktree.
       await killProcessesIn(path);
-      // Detached, the task's branch is free again: it can be deleted, or checked out by the user elsewhere.
-      // Only HEAD changes (no walk of the tree, which a checkout would do): the next lease resets the rest.
-      const detached = await openGit(path).status(['update-ref', '--no-deref', '-m', 'nightshift: worktree given back', 'HEAD', 'HEAD']);
-      if (detached.code !== 0) await removeWorktree(this.git, path);
+      if (!(await this.detach(path))) await removeWorktree(this.git, path);
     } catch {
       await removeWorktree(this.git, path);
     } finally {

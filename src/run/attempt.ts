@@ -146,9 +146,12 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     run: runStep,
     stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
   });
+  // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
+  const ours = await ctx.pool.owns(worktree);
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
-  const refs = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore });
+  const refs = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore });
   if (execFailed) return withRefViolations(execFailed, refs.violations);
+  if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
 
   const guarded = await guardAndStage({ worktree: wt, baseCommit, refs, rules: ctx.rules, task });
   if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
@@ -205,6 +208,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   // Fencing: only the owner of the claim may commit and publish (verify looks at the lock on disk now).
   if (!(await claim.verify())) return { kind: 'lost', why: 'claim' };
   if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
+  // The test command and the reviewer ran there too.
+  if (!(await ctx.pool.owns(worktree))) return notOurWorktree('the test command or the reviewer');
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
   await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
@@ -228,6 +233,12 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
+}
+
+/** The failure when a worktree's .git no longer points into this repository: nothing more runs there. */
+function notOurWorktree(who: string): AttemptOutcome {
+  const reason = `guard failed: ${who} changed the worktree's .git file; nightshift runs no git command in a worktree that is not this repository's`;
+  return { kind: 'failure', reason, detail: `${reason}. Leave .git alone.`, retry: true };
 }
 
 /** Turns a step's process outcome into an attempt failure, or undefined when the step succeeded. */

@@ -29,12 +29,14 @@ export function guardRulesFor(task: Task, rules: Rules): GuardRules {
 
 /**
  * Compares branches and tags with the snapshot taken before the executor ran, restores what is safe to
- * restore, and returns one line per ref the executor must not have changed. Runs whatever the executor's
+ * restore, and returns one line per ref the executor must not have changed (`worktree` undefined: its HEAD
+ * cannot be trusted, so no commit counts as the executor's own). Runs whatever the executor's
  * outcome: a base it moved is put back even when the attempt fails anyway.
  */
-export async function guardRefs(input: { repo: Git; worktree: Git; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<RefGuard> {
+export async function guardRefs(input: { repo: Git; worktree: Git | undefined; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<RefGuard> {
   const { repo, baseCommit } = input;
-  const [executorHead, refsAfter] = await Promise.all([headCommit(input.worktree), snapshotRefs(repo)]);
+  // Without a worktree to read (its .git points elsewhere), no commit counts as the executor's own.
+  const [executorHead, refsAfter] = await Promise.all([input.worktree ? headCommit(input.worktree) : baseCommit, snapshotRefs(repo)]);
   const moves = await refMoves(repo, input.refsBefore, refsAfter, baseCommit, executorHead);
   const violations: string[] = [];
   for (const finding of checkRefs(moves, input.base)) {
