@@ -65,7 +65,8 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   /** The full rescan's current interval: the base (rescanMs), or longer while idle. */
   private rescanMs: number;
-  private lastFullScan: TaskEntry[] | undefined;
+  /** What the last scan (full or not) saw: a full rescan that finds the same found nothing new. */
+  private lastEntries: TaskEntry[] | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   /** When each task was first seen waiting on a missing or unparsable dependency (see DEPENDENCY_SETTLE_MS). */
   private readonly provisionalSince = new Map<string, number>();
@@ -168,11 +169,16 @@ export class Scheduler {
    * often (an idle daemon with 10,000 tasks spends most of its CPU on it); any change or activity brings
    * it back to the base interval.
    */
-  private adjustRescan(entries: TaskEntry[]): void {
-    const quiet = entries === this.lastFullScan && this.running.size === 0;
-    this.lastFullScan = entries;
-    if (quiet) this.rescanMs = nextRescanMs(this.rescanMs, this.baseRescanMs);
-    else this.rescanNormally();
+  private adjustRescan(quiet: boolean): void {
+    if (!quiet || this.running.size > 0) {
+      this.rescanNormally();
+      return;
+    }
+    const next = nextRescanMs(this.rescanMs, this.baseRescanMs);
+    if (next === this.rescanMs) return;
+    this.rescanMs = next;
+    // The timer was armed before this scan ran, with the old interval.
+    if (this.timer) this.armRescan();
   }
 
   /**
@@ -214,7 +220,9 @@ export class Scheduler {
     this.fullScanDue = false;
     this.changedNames = new Set();
     const entries = full ? await this.tasks.scan() : await this.tasks.refresh(changed);
-    if (full && !this.opts.once) this.adjustRescan(entries);
+    // The cache hands back the very same array when no file changed since the last look of any kind.
+    if (full && !this.opts.once) this.adjustRescan(entries === this.lastEntries);
+    this.lastEntries = entries;
     for (const e of entries) {
       if (e.kind !== 'invalid') {
         // Fixed: if it breaks again later, that is news again.
