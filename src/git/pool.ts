@@ -51,11 +51,7 @@ export class WorktreePool {
     private readonly opts: PoolOptions,
   ) {}
 
-  get root(): string {
-    return this.opts.root;
-  }
-
-  slotPath(n: number): string {
+  private slotPath(n: number): string {
     return join(this.opts.root, `${SLOT_PREFIX}${n}`);
   }
 
