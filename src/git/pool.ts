@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { killProcessesIn } from '../exec/orphans.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
+import { gitCommonDir } from './repoLock.js';
 
 /**
  * Slot folders are `_pool-<n>`: a task id never starts with `_`, so a slot is never mistaken for the
@@ -44,8 +45,6 @@ export interface PooledWorktree {
  * pool lives on disk, so the next daemon reuses it; `nightshift clean` removes it.
  */
 export class WorktreePool {
-  private commonDir: Promise<string> | undefined;
-
   constructor(
     private readonly git: Git,
     private readonly opts: PoolOptions,
@@ -204,9 +203,9 @@ export class WorktreePool {
     }
   }
 
-  private ownCommonDir(): Promise<string> {
-    this.commonDir ??= this.git.raw(['rev-parse', '--path-format=absolute', '--git-common-dir']).then((out) => realpath(out.trim()));
-    return this.commonDir;
+  /** The repository's git common dir, links resolved (git itself asked once per process, see repoLock). */
+  private async ownCommonDir(): Promise<string> {
+    return realpath(await gitCommonDir(this.git));
   }
 }
 

@@ -11,7 +11,7 @@ const commonDirs = new Map<string, Promise<string>>();
  * The repository's common git dir: the same for every worktree and linked checkout of one repository, so
  * a lock there serialises every process that works on it, whichever checkout it was started from.
  */
-function commonDir(git: Git): Promise<string> {
+export function gitCommonDir(git: Git): Promise<string> {
   let dir = commonDirs.get(git.dir);
   if (!dir) {
     dir = git.raw(['rev-parse', '--path-format=absolute', '--git-common-dir']).then((out) => out.trim());
@@ -28,7 +28,7 @@ function commonDir(git: Git): Promise<string> {
  * over at once when its owner died on this host), so a kill -9 while holding it costs no wait.
  */
 export async function withRepoLock<T>(git: Git, fn: () => Promise<T>): Promise<T> {
-  const dir = await commonDir(git);
+  const dir = await gitCommonDir(git);
   const deadline = Date.now() + WAIT_MS;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     const got = await claimTask(dir, 'nightshift-git');
