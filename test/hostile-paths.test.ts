@@ -50,6 +50,10 @@ const TASKS: Record<string, Record<string, unknown>> = {
   '008-odd-markers': { title: 'Conflict markers in a non-UTF-8 name', run: `${BYTES} printf '<<<<<<< HEAD\\nmine\\n>>>>>>> theirs\\n' > "m$B.txt"` },
   '009-odd-lines': { title: 'Too many lines in a non-UTF-8 name', max_changed_lines: 5, run: `${BYTES} seq 1 20 > "n$B.txt"` },
   '010-odd-good': { title: 'Adds a file whose name is Latin-1', run: `caf=$(printf 'caf\\351'); echo bonjour > "$caf.txt"` },
+  '011-hidden-blob': {
+    title: 'Stages a 6 MB blob under a small file and hides it from git add',
+    run: 'truncate -s 6M huge && b=$(git hash-object -w huge) && rm huge && echo small > x.txt && git update-index --add --cacheinfo "100644,$b,x.txt" && git update-index --assume-unchanged x.txt',
+  },
 };
 
 const EXPECTED_ERRORS: Record<string, string> = {
@@ -102,8 +106,9 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
       '003-kinds': 'done',
       ...EXPECTED_ERRORS,
       '010-odd-good': 'done',
+      '011-hidden-blob': 'done',
     });
-    expect(run.stdout).toContain(`nightshift: 4 done, ${Object.keys(EXPECTED_ERRORS).length} failed, 0 blocked`);
+    expect(run.stdout).toContain(`nightshift: 5 done, ${Object.keys(EXPECTED_ERRORS).length} failed, 0 blocked`);
     expect(run.code).toBe(1);
   });
 
@@ -139,6 +144,12 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     const { fm } = await readTask(sb, '010-odd-good');
     const { stdout } = await execFileP('git', ['show', '-z', '--format=', '--name-status', String(fm.commit)], { cwd: sb.remote, encoding: 'buffer' });
     expect(stdout.toString('latin1')).toBe('A\0caf\xe9.txt\0');
+  });
+
+  it('commits what is in the worktree, not a blob the executor put in the index and hid', async () => {
+    const { fm } = await readTask(sb, '011-hidden-blob');
+    expect(await sb.git(['show', `${String(fm.commit)}:x.txt`], sb.remote)).toBe('small\n');
+    expect(await nameStatus(sb, String(fm.commit))).toEqual(['A x.txt']);
   });
 
   it('lets nothing of the failed tasks reach the remote, and logs one run each', async () => {

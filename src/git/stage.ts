@@ -2,7 +2,7 @@ import { encodePath } from '../util/bytePaths.js';
 import { rawBytes } from './bytes.js';
 import type { Git } from './git.js';
 
-/** What to stage: paths whose content is taken as it is now, and paths whose index entry goes. */
+/** What to stage: paths whose index entry goes (first), and paths whose content is then added as it is now. */
 export interface Staging {
   update: string[];
   remove: string[];
@@ -19,7 +19,8 @@ export interface Staging {
  * limit, so no fallback that would stage paths nobody checked), no glob or pathspec magic.
  */
 export async function stageAll(git: Git, staging: Staging): Promise<void> {
-  // Removals first: a file where a folder was (or the reverse) is added only once the old entries are gone.
+  // Removals first: a file where a folder was (or the reverse) is added only once the old entries are gone,
+  // and an added path has no entry left whose stat data could make update-index skip the file as unchanged.
   // --force-remove whatever is there: a path below a folder that became a symlink must go, not be followed.
   if (staging.remove.length > 0) await rawBytes(git, ['update-index', '--force-remove', '-z', '--stdin'], nulList(staging.remove));
   // --remove: a listed path with nothing there any more leaves the index; --replace drops an entry in the

@@ -75,12 +75,18 @@ function belowLinksRemoved(entries: WorktreeEntry[]): WorktreeEntry[] {
   return entries.map((e) => (e.kind !== 'missing' && below(e.path) ? { path: e.path, kind: 'missing' } : e));
 }
 
-/** How to stage what worktreeEntries found (an embedded repository never is: its check failed first). */
+/**
+ * How to stage what worktreeEntries found (an embedded repository never is: its check failed first).
+ * Every path's index entry goes first and what is there now is added anew: an entry the executor made
+ * itself (a blob of its choice, marked assume-unchanged or with stat data that matches the file) is
+ * never kept, so the commit holds what the guards read, not what git add would skip as up to date.
+ */
 export function toStage(entries: WorktreeEntry[]): Staging {
   const staging: Staging = { update: [], remove: [] };
   for (const e of entries) {
-    if (e.kind === 'missing') staging.remove.push(e.path);
-    else if (e.kind !== 'repository') staging.update.push(e.path);
+    if (e.kind === 'repository') continue;
+    staging.remove.push(e.path);
+    if (e.kind !== 'missing') staging.update.push(e.path);
   }
   return staging;
 }
