@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openGit } from '../src/git/git.js';
 import { stageAll } from '../src/git/stage.js';
 import { decodePath } from '../src/util/bytePaths.js';
-import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, snapshotRefs, toStage, worktreeEntries } from '../src/run/inspect.js';
+import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, readWorktree, snapshotRefs } from '../src/run/inspect.js';
 import { makeSandbox, type Sandbox } from './helpers/repo.js';
 
 const execFileP = promisify(execFile);
@@ -89,7 +89,7 @@ describe('parseRawAndNumstat', () => {
   });
 });
 
-describe('worktreeEntries', () => {
+describe('readWorktree', () => {
   it('lists what differs from base without staging it: sizes, symlinks, nested repositories, deletions', async () => {
     const { sb } = await repo({ 'gone.txt': 'g\n', 'kept.txt': 'k\n' });
     await rm(join(sb.repo, 'gone.txt'));
@@ -99,7 +99,7 @@ describe('worktreeEntries', () => {
     await mkdir(join(sb.repo, 'nested'));
     await sb.git(['init', '-q'], join(sb.repo, 'nested'));
     await writeFile(join(sb.repo, 'nested', 'f'), 'x\n');
-    const entries = await worktreeEntries(openGit(sb.repo));
+    const { entries } = await readWorktree(openGit(sb.repo));
     expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'big.bin', kind: 'file', size: 6 * 1024 * 1024 },
       { path: 'gone.txt', kind: 'missing' },
@@ -124,7 +124,7 @@ async function staged(sb: Sandbox, base: string): Promise<string[]> {
   return lines.sort();
 }
 
-describe('worktreeEntries and stageAll', () => {
+describe('readWorktree and stageAll', () => {
   it('stage every kind of change: git rm, git mv, deletions, modes, type swaps, odd names', async () => {
     const { sb, base } = await repo({ 'rm.txt': 'r\n', 'old.txt': 'o\n', 'del.txt': 'd\n', 'tool.sh': 'echo\n', 'swap': 's\n', 'dir/f': 'f\n', 'kept.txt': 'k\n' });
     await sb.git(['rm', '-q', 'rm.txt']);
@@ -137,7 +137,7 @@ describe('worktreeEntries and stageAll', () => {
     await writeFile(join(sb.repo, 'dir'), 'a file now\n');
     await writeFile(Buffer.concat([Buffer.from(`${sb.repo}/`), ODD]), 'odd\n');
     const git = openGit(sb.repo);
-    const entries = await worktreeEntries(git);
+    const { entries, staging } = await readWorktree(git);
     // The staged deletions (rm.txt, old.txt) are not listed: git add would refuse a path that is nowhere.
     expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'del.txt', kind: 'missing' },
@@ -148,7 +148,12 @@ describe('worktreeEntries and stageAll', () => {
       { path: 'swap', kind: 'symlink', target: 'kept.txt', resolved: { kind: 'inside' } },
       { path: 'tool.sh', kind: 'file', size: 5 },
     ]);
-    await stageAll(git, toStage(entries));
+    // new.txt was staged by git mv: its entry is the executor's, so it goes before the file is added anew.
+    expect({ update: staging.update.sort(), remove: staging.remove.sort() }).toEqual({
+      update: ['dir', 'new.txt', odd, 'swap', 'tool.sh'].sort(),
+      remove: ['del.txt', 'dir/f', 'new.txt'],
+    });
+    await stageAll(git, staging);
     expect(await staged(sb, base)).toEqual(['A dir', 'A new.txt', `A ${odd}`, 'D del.txt', 'D dir/f', 'D old.txt', 'D rm.txt', 'M tool.sh', 'T swap']);
     expect((await sb.git(['ls-files', '-s', 'tool.sh'])).split(' ')[0]).toBe('100755');
   });
@@ -162,12 +167,12 @@ describe('worktreeEntries and stageAll', () => {
     await mkdir(join(sb.repo, 'was-file'));
     await writeFile(join(sb.repo, 'was-file', 'inner'), 'i\n');
     const git = openGit(sb.repo);
-    const entries = await worktreeEntries(git);
+    const { entries, staging } = await readWorktree(git);
     expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'was-file', kind: 'missing' },
       { path: 'was-file/inner', kind: 'file', size: 2 },
     ]);
-    await stageAll(git, toStage(entries));
+    await stageAll(git, staging);
     expect(await staged(sb, base)).toEqual(['A was-file/inner', 'D gone.txt', 'D was-file']);
   });
 
@@ -176,12 +181,12 @@ describe('worktreeEntries and stageAll', () => {
     // Above 1000 paths an earlier version fell back to `git add --all`, after lstat had missed these names.
     for (let i = 0; i < 1100; i++) writeFileSync(Buffer.concat([Buffer.from(`${sb.repo}/`), ODD, Buffer.from(String(i))]), `${i}\n`);
     const git = openGit(sb.repo);
-    const entries = await worktreeEntries(git);
+    const { entries, staging } = await readWorktree(git);
     expect(entries).toHaveLength(1100);
     expect(entries.every((e) => e.kind === 'file' && e.path.startsWith(odd))).toBe(true);
     // A file written after the status walk is not among the checked paths, so it is not staged.
     await writeFile(join(sb.repo, 'late.txt'), 'late\n');
-    await stageAll(git, toStage(entries));
+    await stageAll(git, staging);
     const lines = await staged(sb, base);
     expect(lines).toHaveLength(1100);
     expect(lines).not.toContain('A late.txt');
@@ -195,7 +200,7 @@ describe('worktreeEntries and stageAll', () => {
     await symlink('sub/deep/top/../etc/passwd', join(sb.repo, 'pw'));
     await symlink(Buffer.concat([Buffer.from('sub/deep/'), ODD]), Buffer.concat([Buffer.from(`${sb.repo}/`), ODD]));
     await symlink('sub/deep/top/sub/deep/x', join(sb.repo, 'fine'));
-    const entries = await worktreeEntries(openGit(sb.repo));
+    const { entries } = await readWorktree(openGit(sb.repo));
     const byPath = Object.fromEntries(entries.map((e) => [e.path, e.kind === 'symlink' ? [e.target, e.resolved] : e.kind]));
     expect(byPath).toEqual({
       a: ['b', { kind: 'outside', through: { path: 'b', target: '/etc/passwd' } }],

@@ -18,25 +18,35 @@ import { resolveLink, worktreeLookup } from './symlinks.js';
 
 const NIGHTSHIFT_BRANCH = /^refs\/heads\/nightshift(?:-[a-z]+)?\//;
 
+/** What the guards read of the worktree, and how to stage exactly that. */
+export interface WorktreeChange {
+  entries: WorktreeEntry[];
+  staging: Staging;
+}
+
 /**
  * Every path of the worktree that differs from `base`, tracked or new (ignored files aside), read with
- * lstat. Runs before `git add`: nothing here writes to the object store. The caller has folded the
+ * lstat. Runs before staging: nothing here writes to the object store. The caller has folded the
  * executor's own commits onto `base` (HEAD is `base`), so one `git status` walk sees all of it: staged,
  * changed and untracked paths alike. A deletion already staged (`git rm`, `git mv`, a folded commit) is
  * left out: the index holds it already.
  */
-export async function worktreeEntries(git: Git): Promise<WorktreeEntry[]> {
+export async function readWorktree(git: Git): Promise<WorktreeChange> {
   const out = decodePath(await rawBytes(git, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']));
-  // "XY path" records; "D " is a staged deletion, unless the path is back as a new file ("??" as well).
-  const present = new Map<string, boolean>();
+  // "XY path" records. "D " is a staged deletion (the path is nowhere, unless a "??" record brings it
+  // back); any other X but " " and "?" is an index entry that differs from base: the executor's.
+  const paths = new Map<string, { there: boolean; staged: boolean }>();
   for (const record of out.split('\0')) {
     if (record.length <= 3) continue;
     const path = record.slice(3);
-    present.set(path, present.get(path) === true || !(record[0] === 'D' && record[1] === ' '));
+    const seen = paths.get(path) ?? { there: false, staged: false };
+    if (!(record[0] === 'D' && record[1] === ' ')) seen.there = true;
+    if (record[0] !== ' ' && record[0] !== '?') seen.staged = true;
+    paths.set(path, seen);
   }
   const entries: WorktreeEntry[] = [];
   const links: Array<{ path: string; target: string }> = [];
-  await eachInSlices(present, ([path, there]) => {
+  await eachInSlices(paths, ([path, { there }]) => {
     if (!there) return;
     // An untracked folder with a trailing slash is a repository of its own.
     if (path.endsWith('/')) {
@@ -58,7 +68,8 @@ export async function worktreeEntries(git: Git): Promise<WorktreeEntry[]> {
   });
   const lookup = worktreeLookup(git.dir);
   for (const { path, target } of links) entries.push({ path, kind: 'symlink', target, resolved: await resolveLink(path, target, lookup) });
-  return belowLinksRemoved(entries);
+  const checked = belowLinksRemoved(entries);
+  return { entries: checked, staging: stagingOf(checked, (path) => paths.get(path)?.staged === true) };
 }
 
 /**
@@ -76,16 +87,17 @@ function belowLinksRemoved(entries: WorktreeEntry[]): WorktreeEntry[] {
 }
 
 /**
- * How to stage what worktreeEntries found (an embedded repository never is: its check failed first).
- * Every path's index entry goes first and what is there now is added anew: an entry the executor made
- * itself (a blob of its choice, marked assume-unchanged or with stat data that matches the file) is
- * never kept, so the commit holds what the guards read, not what git add would skip as up to date.
+ * How to stage what readWorktree found (an embedded repository never is: its check failed first). A path
+ * the executor staged itself loses that index entry before what is there now is added: an entry of its
+ * own making (a blob of its choice, marked assume-unchanged or given stat data that matches the file)
+ * would otherwise be kept as up to date, and the commit would hold something the guards never read. A
+ * path whose entry is still base's needs no removal (the usual case: one git call, not two).
  */
-export function toStage(entries: WorktreeEntry[]): Staging {
+function stagingOf(entries: WorktreeEntry[], staged: (path: string) => boolean): Staging {
   const staging: Staging = { update: [], remove: [] };
   for (const e of entries) {
     if (e.kind === 'repository') continue;
-    staging.remove.push(e.path);
+    if (e.kind === 'missing' || staged(e.path)) staging.remove.push(e.path);
     if (e.kind !== 'missing') staging.update.push(e.path);
   }
   return staging;
