@@ -327,6 +327,8 @@ describe('resolveLink', () => {
     ['link', '.git/hooks', 'git'],
     ['a/link', '../.GIT/config', 'git'],
     ['link', '.github/workflows', 'inside'],
+    // A backslash in the link's own name is no folder: it sits at the top, so this leaves.
+    ['x\\y\\z', '../../etc', 'outside'],
   ])('symlink %s -> %s: %s', async (path, target, expected) => {
     expect((await resolveLink(path, target, tree(['a', 'a/b', 'src']))).kind).toBe(expected);
   });

@@ -42,7 +42,8 @@ const ABSOLUTE = /^(?:\/|[A-Za-z]:[\\/])/;
 
 export async function resolveLink(path: string, target: string, lookup: Lookup): Promise<LinkResolution> {
   if (ABSOLUTE.test(target)) return { kind: 'outside' };
-  const pending = [...parts(path).slice(0, -1), ...parts(target)];
+  // The link's own path splits on "/" only: a backslash in a name from git is part of that name.
+  const pending = [...path.split('/').slice(0, -1), ...parts(target)];
   const at: string[] = [];
   // Once a component is missing or not a folder, what follows cannot exist on disk: only `..` still moves.
   let onDisk = true;
