@@ -51,8 +51,8 @@ const TASKS: Record<string, Record<string, unknown>> = {
   '009-odd-lines': { title: 'Too many lines in a non-UTF-8 name', max_changed_lines: 5, run: `${BYTES} seq 1 20 > "n$B.txt"` },
   '010-odd-good': { title: 'Adds a file whose name is Latin-1', run: `caf=$(printf 'caf\\351'); echo bonjour > "$caf.txt"` },
   '011-hidden-blob': {
-    title: 'Stages a 6 MB blob under a small file and hides it from git add',
-    run: 'truncate -s 6M huge && b=$(git hash-object -w huge) && rm huge && echo small > x.txt && git update-index --add --cacheinfo "100644,$b,x.txt" && git update-index --assume-unchanged x.txt',
+    title: 'Stages a 7 MB blob under a small file and hides it from git add',
+    run: 'truncate -s 7M huge && b=$(git hash-object -w huge) && rm huge && echo small > x.txt && git update-index --add --cacheinfo "100644,$b,x.txt" && git update-index --assume-unchanged x.txt',
   },
 };
 
@@ -76,6 +76,7 @@ async function nameStatus(sb: Sandbox, commit: string, cwd = sb.remote): Promise
 describe('agents changing files the usual ways, and hiding things behind odd names and links', () => {
   let sb: Sandbox;
   let run: { code: number; stdout: string; stderr: string };
+  let mainBefore: string;
 
   beforeAll(async () => {
     sb = await makeSandbox({
@@ -87,6 +88,7 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     await sb.git(['add', 'link']);
     await sb.git(['commit', '-qm', 'a link']);
     await sb.git(['push', '-q', 'origin', 'main']);
+    mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
     for (const [id, fields] of Object.entries(TASKS)) await sb.write(`tasks/${id}.md`, taskText(fields));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 120_000 });
   }, 150_000);
@@ -117,8 +119,7 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     const remote = await taskBranches(sb, '001-rm-mv');
     expect(remote.remote).toBe(fm.commit);
     expect(await nameStatus(sb, String(fm.commit))).toEqual(['A new.txt', 'D gone.txt', 'D old.txt']);
-    const main = (await sb.git(['rev-parse', 'main'])).trim();
-    expect((await sb.git(['rev-parse', `${String(fm.commit)}^`], sb.remote)).trim()).toBe(main);
+    expect((await sb.git(['log', '--format=%s', `main..${String(fm.commit)}`], sb.remote)).trim()).toBe('Removes one file and renames another with git');
   });
 
   it('folds a committed deletion into nightshift\'s commit', async () => {
@@ -157,5 +158,16 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     const events = progressEvents(await sb.read('progress.txt'));
     const started = events.filter((e) => e.event === 'attempt-started').map((e) => e.id).sort();
     expect(started).toEqual(Object.keys(TASKS).sort());
+    // The 6 MB files were refused before staging: never hashed into the object store.
+    const sixMb = join(sb.dir, 'six-mb');
+    await execFileP('truncate', ['-s', '6M', sixMb]);
+    const blob = (await sb.git(['hash-object', '--', sixMb])).trim();
+    await expect(sb.git(['cat-file', '-e', blob])).rejects.toThrow();
+  });
+
+  it('leaves the user\'s checkout and base alone', async () => {
+    expect((await sb.git(['rev-parse', 'main'])).trim()).toBe(mainBefore);
+    expect((await sb.git(['rev-parse', 'main'], sb.remote)).trim()).toBe(mainBefore);
+    expect(await sb.git(['status', '--porcelain', '--untracked-files=normal'])).toBe('?? tasks/\n');
   });
 });
