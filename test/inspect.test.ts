@@ -99,10 +99,15 @@ describe('readWorktree', () => {
     await mkdir(join(sb.repo, 'nested'));
     await sb.git(['init', '-q'], join(sb.repo, 'nested'));
     await writeFile(join(sb.repo, 'nested', 'f'), 'x\n');
+    // A tracked file turned into a repository of its own.
+    await rm(join(sb.repo, 'kept.txt'));
+    await sb.git(['init', '-q', 'kept.txt']);
+    await writeFile(join(sb.repo, 'kept.txt', 'f'), 'x\n');
     const { entries } = await readWorktree(openGit(sb.repo));
     expect(entries.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'big.bin', kind: 'file', size: 6 * 1024 * 1024 },
       { path: 'gone.txt', kind: 'missing' },
+      { path: 'kept.txt', kind: 'repository' },
       { path: 'link', kind: 'symlink', target: '/etc/hostname', resolved: { kind: 'outside' } },
       { path: 'nested', kind: 'repository' },
     ]);

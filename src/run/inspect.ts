@@ -58,8 +58,10 @@ export async function readWorktree(git: Git): Promise<WorktreeChange> {
       const info = lstatSync(full, { throwIfNoEntry: false });
       if (!info) entries.push({ path, kind: 'missing' });
       else if (info.isSymbolicLink()) links.push({ path, target: decodePath(readlinkSync(full, { encoding: 'buffer' })) });
-      // A folder where the index has a file: its removal is staged, its files are listed on their own.
-      else if (info.isDirectory()) entries.push({ path, kind: 'missing' });
+      // A folder with a .git of its own where the index has a gitlink (a submodule the executor changed) is
+      // a repository; any other folder where the index has a file: its removal is staged, its files are
+      // listed on their own.
+      else if (info.isDirectory()) entries.push({ path, kind: lstatSync(fsPath(git.dir, `${path}/.git`), { throwIfNoEntry: false }) ? 'repository' : 'missing' });
       else entries.push({ path, kind: 'file', size: info.size });
     } catch (err) {
       if (!hasCode(err, 'ENOENT') && !hasCode(err, 'ENOTDIR')) throw err;
