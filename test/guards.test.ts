@@ -6,7 +6,6 @@ import {
   checkWorktree,
   formatBytes,
   hasConflictMarkers,
-  symlinkEscapes,
   underDotGit,
   type Change,
   type ChangeFacts,
@@ -14,6 +13,7 @@ import {
   type RefMove,
   type WorktreeEntry,
 } from '../src/run/guards.js';
+import { resolveLink, type Lookup, type PathKind } from '../src/run/symlinks.js';
 
 /** The staged-change guards on a list of changes, with neutral facts unless a test gives its own. */
 const checkGuards = (changes: Change[], rules: GuardRules, extra: Partial<ChangeFacts> = {}) =>
@@ -265,32 +265,95 @@ describe('checkWorktree', () => {
     ];
     expect(checkWorktree(entries, limits)).toEqual(['max_file_size: files over 5 MB: big.bin (100 MB)']);
   });
-  it('fails embedded repositories and symlinks that leave the worktree', () => {
+  it('fails embedded repositories and symlinks that leave the worktree, loop or lead into .git', () => {
     const entries: WorktreeEntry[] = [
       { path: 'sub', kind: 'repository' },
-      { path: 'etc', kind: 'symlink', target: '/etc/passwd' },
-      { path: 'a/up', kind: 'symlink', target: '../../outside' },
-      { path: 'a/ok', kind: 'symlink', target: '../README.md' },
+      { path: 'etc', kind: 'symlink', target: '/etc/passwd', resolved: { kind: 'outside' } },
+      { path: 'a/up', kind: 'symlink', target: '../../outside', resolved: { kind: 'outside' } },
+      { path: 'a/ok', kind: 'symlink', target: '../README.md', resolved: { kind: 'inside' } },
+      { path: 'chain', kind: 'symlink', target: 'b', resolved: { kind: 'outside', through: { path: 'b', target: '/etc/passwd' } } },
+      { path: 'l1', kind: 'symlink', target: 'l2', resolved: { kind: 'loop' } },
+      { path: 'hooks', kind: 'symlink', target: '.git/hooks', resolved: { kind: 'git' } },
     ];
     expect(checkWorktree(entries, limits)).toEqual([
       '.git: embedded repositories (folders with their own .git): sub',
-      'symlinks: pointing outside the worktree: etc -> /etc/passwd, a/up -> ../../outside',
+      'symlinks: pointing outside the worktree: etc -> /etc/passwd, a/up -> ../../outside, chain -> b (through b -> /etc/passwd)',
+      'symlinks: in a loop: l1 -> l2',
+      'symlinks: pointing into a .git folder: hooks -> .git/hooks',
     ]);
   });
-  it.each<[string, string, boolean]>([
-    ['link', 'README.md', false],
-    ['link', './src/../README.md', false],
-    ['a/b/link', '../../x', false],
-    ['a/b/link', '../../../x', true],
-    ['link', '..', true],
-    ['link', '/abs', true],
-    ['link', 'C:\\Windows', true],
-    ['a/link', 'b/../../..', true],
-  ])('symlink %s -> %s escapes: %s', (path, target, expected) => {
-    expect(symlinkEscapes(path, target)).toBe(expected);
+  it('shows names that are not printable UTF-8 quoted, with their bytes escaped', () => {
+    const entries: WorktreeEntry[] = [
+      { path: 'big\udcfe.bin', kind: 'file', size: 6 * MB },
+      { path: 'l\udcff', kind: 'symlink', target: '/x\udc80', resolved: { kind: 'outside' } },
+      { path: 'caf\u00e9', kind: 'symlink', target: 'tab\there', resolved: { kind: 'loop' } },
+    ];
+    expect(checkWorktree(entries, limits)).toEqual([
+      'max_file_size: files over 5 MB: "big\\xfe.bin" (6 MB)',
+      'symlinks: pointing outside the worktree: "l\\xff" -> "/x\\x80"',
+      'symlinks: in a loop: café -> "tab\\there"',
+    ]);
+    const odd = 'src/\udcff';
+    const facts: ChangeFacts = { changes: [{ status: 'A', path: odd, mode: '100644' }], changedLines: 0, addedLines: { [odd]: ['<<<<<<< x'] }, testFiles: { before: 0, after: 0 } };
+    // Globs match the name's valid part: a protected folder stays protected whatever bytes follow.
+    expect(checkFacts(facts, { files: ['docs/**'], protect: ['src/**'], tests: [] })).toEqual([
+      "files: changed outside the task's scope (docs/**): \"src/\\xff\"",
+      'protect: changed protected paths: "src/\\xff"',
+      'conflict markers: unresolved <<<<<<< / >>>>>>> lines in "src/\\xff"',
+    ]);
   });
   it('formats sizes', () => {
     expect([formatBytes(10), formatBytes(1536), formatBytes(5 * MB), formatBytes(1.25 * MB)]).toEqual(['10 bytes', '1.5 KB', '5 MB', '1.3 MB']);
+  });
+});
+
+describe('resolveLink', () => {
+  /** A worktree as a table: folders, and links (path -> target); anything else is a file or nothing. */
+  const tree = (folders: string[], links: Record<string, string> = {}): Lookup => async (path): Promise<PathKind> => {
+    const target = links[path];
+    if (target !== undefined) return { kind: 'link', target };
+    return folders.includes(path) ? { kind: 'folder' } : { kind: 'other' };
+  };
+  // Without other links on the way, a link leads where its text says (what the old lexical check computed).
+  it.each<[string, string, string]>([
+    ['link', 'README.md', 'inside'],
+    ['link', './src/../README.md', 'inside'],
+    ['a/b/link', '../../x', 'inside'],
+    ['a/b/link', '../../../x', 'outside'],
+    ['link', '..', 'outside'],
+    ['link', '/abs', 'outside'],
+    ['link', 'C:\\Windows', 'outside'],
+    ['a/link', 'b/../../..', 'outside'],
+    ['link', '.git/hooks', 'git'],
+    ['a/link', '../.GIT/config', 'git'],
+    ['link', '.github/workflows', 'inside'],
+    // A backslash in the link's own name is no folder: it sits at the top, so this leaves.
+    ['x\\y\\z', '../../etc', 'outside'],
+  ])('symlink %s -> %s: %s', async (path, target, expected) => {
+    expect((await resolveLink(path, target, tree(['a', 'a/b', 'src']))).kind).toBe(expected);
+  });
+  it('follows chains of links to where they end', async () => {
+    const lookup = tree(['docs'], { b: '/etc/passwd', c: 'docs/../d', d: 'docs', up: '../..' });
+    expect(await resolveLink('a', 'b', lookup)).toEqual({ kind: 'outside', through: { path: 'b', target: '/etc/passwd' } });
+    expect(await resolveLink('a', 'c', lookup)).toEqual({ kind: 'inside' });
+    expect(await resolveLink('a', 'c/x/../..', lookup)).toEqual({ kind: 'inside' });
+    expect(await resolveLink('a', 'c/../..', lookup)).toEqual({ kind: 'outside', through: { path: 'd', target: 'docs' } });
+    expect(await resolveLink('a', 'up', lookup)).toEqual({ kind: 'outside', through: { path: 'up', target: '../..' } });
+  });
+  it('goes up from where a folder link points, not from where it sits', async () => {
+    // sub/deep/top -> ../.. is the worktree's root: one more ".." leaves it, though the text stays inside.
+    const lookup = tree(['sub', 'sub/deep', 'sub/x'], { 'sub/deep/top': '../..', 'sub/in': 'deep' });
+    expect(await resolveLink('pw', 'sub/deep/top/../etc/passwd', lookup)).toEqual({ kind: 'outside', through: { path: 'sub/deep/top', target: '../..' } });
+    expect(await resolveLink('ok', 'sub/deep/top/README.md', lookup)).toEqual({ kind: 'inside' });
+    expect(await resolveLink('ok', 'sub/in/../x', lookup)).toEqual({ kind: 'inside' });
+    // A link in a folder reached through a link resolves from that real folder.
+    expect(await resolveLink('sub/in/l', '../../..', lookup)).toEqual({ kind: 'outside', through: { path: 'sub/in', target: 'deep' } });
+  });
+  it('refuses loops; a missing or non-folder component ends the look-ups, not the resolution', async () => {
+    expect(await resolveLink('l1', 'l2', tree([], { l1: 'l2', l2: 'l1' }))).toEqual({ kind: 'loop' });
+    expect(await resolveLink('self', 'self/x', tree([], { self: 'self/x' }))).toEqual({ kind: 'loop' });
+    expect(await resolveLink('l', 'missing/../../x', tree([]))).toEqual({ kind: 'outside' });
+    expect(await resolveLink('l', 'README.md/../x', tree([]))).toEqual({ kind: 'inside' });
   });
 });
 

@@ -168,23 +168,6 @@ export async function foldCommitsOnto(git: Git, base: string, head?: string): Pr
   await git.raw(['reset', '--soft', base]);
 }
 
-/** Above this many paths `stageAll` lets git find them itself (a command line has its limits). */
-const MAX_LISTED_PATHS = 1000;
-
-/**
- * Stages everything in the worktree (what changed is read from the index afterwards). `changed`, when
- * given, is every path that differs (from a `git status` just taken): then only those are looked at, not
- * the whole tree again, which on a big repository is most of the cost. Each is a literal pathspec.
- */
-export async function stageAll(git: Git, changed?: string[]): Promise<void> {
-  if (changed === undefined || changed.length > MAX_LISTED_PATHS) {
-    await git.raw(['add', '--all']);
-    return;
-  }
-  if (changed.length === 0) return;
-  await git.raw(['add', '--all', '--', ...changed.map((p) => `:(literal)${p}`)]);
-}
-
 /** Commits the index with a message read from a file (so no task text is ever an argument). */
 export async function commitFromFile(git: Git, messageFile: string): Promise<string> {
   await git.raw(['commit', '--quiet', '--cleanup=whitespace', '--file', messageFile]);

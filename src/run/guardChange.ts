@@ -1,10 +1,11 @@
 import { TaskError, oneLine } from '../errors.js';
 import type { AttemptOutcome } from './attempt.js';
-import { foldCommitsOnto, headCommit, stageAll, type Git } from '../git/git.js';
+import { foldCommitsOnto, headCommit, type Git } from '../git/git.js';
+import { stageAll } from '../git/stage.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
-import { changedPaths, changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from './inspect.js';
+import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
 
 export type GuardedChange =
   | { kind: 'staged'; paths: string[] }
@@ -83,12 +84,12 @@ export async function guardAndStage(input: {
     }
     throw err;
   }
-  const entries = await worktreeEntries(worktree);
+  const { entries, staging } = await readWorktree(worktree);
   const early = [...refViolations, ...checkWorktree(entries, { maxFileSize: input.rules.maxFileSize })];
   // A worktree check failed: stop before `git add`, so a huge file or a nested repository never reaches git.
   if (early.length > refViolations.length) return { kind: 'violations', violations: early };
 
-  await stageAll(worktree, entries.map((e) => e.path));
+  await stageAll(worktree, staging);
   const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };

@@ -1,9 +1,12 @@
-import { posix } from 'node:path';
+import { showPath } from '../util/bytePaths.js';
 import { matchesAny } from '../util/glob.js';
+import type { Hop, LinkResolution } from './symlinks.js';
 
 /**
  * nightshift's own checks on an attempt's change. Every function here is pure: the git and fs reads that
  * feed them are in inspect.ts. Each returns one line per violated rule, naming the rule and the paths.
+ * Paths are names as decodePath makes them (bytes that are not UTF-8 kept as escapes): globs match them,
+ * and messages show them with showPath.
  */
 
 export interface Change {
@@ -42,17 +45,17 @@ export function checkGuards(facts: ChangeFacts, rules: GuardRules): string[] {
   const touched = (c: Change) => (c.from ? [c.from, c.path] : [c.path]);
   if (rules.files && rules.files.length > 0) {
     const outside = changes.flatMap(touched).filter((p) => !matchesAny(p, rules.files as string[]));
-    if (outside.length > 0) violations.push(`files: changed outside the task's scope (${rules.files.join(', ')}): ${list(outside)}`);
+    if (outside.length > 0) violations.push(`files: changed outside the task's scope (${rules.files.join(', ')}): ${names(outside)}`);
   }
   if (rules.protect.length > 0) {
     const hit = changes.flatMap(touched).filter((p) => matchesAny(p, rules.protect));
-    if (hit.length > 0) violations.push(`protect: changed protected paths: ${list(hit)}`);
+    if (hit.length > 0) violations.push(`protect: changed protected paths: ${names(hit)}`);
   }
   if (rules.tests.length > 0) {
     const removed = changes
       .filter((c) => (c.status === 'D' && matchesAny(c.path, rules.tests)) || (c.status === 'R' && c.from && matchesAny(c.from, rules.tests) && !matchesAny(c.path, rules.tests)))
       .map((c) => c.from ?? c.path);
-    if (removed.length > 0) violations.push(`tests: deleted or renamed away test files: ${list(removed)}`);
+    if (removed.length > 0) violations.push(`tests: deleted or renamed away test files: ${names(removed)}`);
     else if (facts.testFiles.after < facts.testFiles.before) {
       violations.push(`tests: the change leaves ${facts.testFiles.after} test files, ${facts.testFiles.before} before`);
     }
@@ -61,11 +64,11 @@ export function checkGuards(facts: ChangeFacts, rules: GuardRules): string[] {
     violations.push(`max_changed_lines: the change adds and removes ${facts.changedLines} lines, more than ${rules.maxChangedLines}; split the task or make a smaller change`);
   }
   const marked = Object.entries(facts.addedLines).filter(([, lines]) => hasConflictMarkers(lines)).map(([path]) => path);
-  if (marked.length > 0) violations.push(`conflict markers: unresolved <<<<<<< / >>>>>>> lines in ${list(marked)}`);
+  if (marked.length > 0) violations.push(`conflict markers: unresolved <<<<<<< / >>>>>>> lines in ${names(marked)}`);
   const gitlinks = changes.filter((c) => c.mode === '160000').map((c) => c.path);
-  if (gitlinks.length > 0) violations.push(`.git: embedded repositories (gitlinks) added: ${list(gitlinks)}`);
+  if (gitlinks.length > 0) violations.push(`.git: embedded repositories (gitlinks) added: ${names(gitlinks)}`);
   const underGit = changes.flatMap(touched).filter(underDotGit);
-  if (underGit.length > 0) violations.push(`.git: changed paths under a .git folder: ${list(underGit)}`);
+  if (underGit.length > 0) violations.push(`.git: changed paths under a .git folder: ${names(underGit)}`);
   return violations;
 }
 
@@ -84,9 +87,11 @@ export function underDotGit(path: string): boolean {
 /** One path in the worktree that differs from base_commit, read with lstat before anything is staged. */
 export type WorktreeEntry =
   | { path: string; kind: 'file'; size: number }
-  | { path: string; kind: 'symlink'; target: string }
+  /** `resolved`: where it leads, followed through the worktree as a checkout would (see symlinks.ts). */
+  | { path: string; kind: 'symlink'; target: string; resolved: LinkResolution }
   /** An untracked folder git does not descend into: it holds a repository of its own. */
   | { path: string; kind: 'repository' }
+  /** Nothing there any more (or a folder where the index has a file): staging records the removal. */
   | { path: string; kind: 'missing' };
 
 /** Checks on the worktree before `git add`, so an oversized file is never hashed into the object store. */
@@ -94,22 +99,24 @@ export function checkWorktree(entries: WorktreeEntry[], limits: { maxFileSize: n
   const violations: string[] = [];
   const big = entries.filter((e): e is Extract<WorktreeEntry, { kind: 'file' }> => e.kind === 'file' && e.size > limits.maxFileSize);
   if (big.length > 0) {
-    violations.push(`max_file_size: files over ${formatBytes(limits.maxFileSize)}: ${list(big.map((e) => `${e.path} (${formatBytes(e.size)})`))}`);
+    violations.push(`max_file_size: files over ${formatBytes(limits.maxFileSize)}: ${list(big.map((e) => `${showPath(e.path)} (${formatBytes(e.size)})`))}`);
   }
   const repos = entries.filter((e) => e.kind === 'repository').map((e) => e.path);
-  if (repos.length > 0) violations.push(`.git: embedded repositories (folders with their own .git): ${list(repos)}`);
-  const escaping = entries
-    .filter((e): e is Extract<WorktreeEntry, { kind: 'symlink' }> => e.kind === 'symlink' && symlinkEscapes(e.path, e.target))
-    .map((e) => `${e.path} -> ${e.target}`);
-  if (escaping.length > 0) violations.push(`symlinks: pointing outside the worktree: ${list(escaping)}`);
+  if (repos.length > 0) violations.push(`.git: embedded repositories (folders with their own .git): ${names(repos)}`);
+  const links = entries.filter((e): e is Extract<WorktreeEntry, { kind: 'symlink' }> => e.kind === 'symlink');
+  const shown = (e: { path: string; target: string; resolved: LinkResolution }, through?: Hop) =>
+    `${showLink(e)}${through ? ` (through ${showLink(through)})` : ''}`;
+  const outside = links.flatMap((e) => (e.resolved.kind === 'outside' ? [shown(e, e.resolved.through)] : []));
+  if (outside.length > 0) violations.push(`symlinks: pointing outside the worktree: ${list(outside)}`);
+  const loops = links.filter((e) => e.resolved.kind === 'loop').map((e) => shown(e));
+  if (loops.length > 0) violations.push(`symlinks: in a loop: ${list(loops)}`);
+  const intoGit = links.filter((e) => e.resolved.kind === 'git').map((e) => shown(e));
+  if (intoGit.length > 0) violations.push(`symlinks: pointing into a .git folder: ${list(intoGit)}`);
   return violations;
 }
 
-/** Whether a symlink at `path` (relative to the worktree) pointing at `target` leaves the worktree. */
-export function symlinkEscapes(path: string, target: string): boolean {
-  if (target.startsWith('/') || /^[A-Za-z]:[\\/]/.test(target)) return true;
-  const resolved = posix.normalize(posix.join(posix.dirname(path), target.replace(/\\/g, '/')));
-  return resolved === '..' || resolved.startsWith('../');
+function showLink(hop: Hop): string {
+  return `${showPath(hop.path)} -> ${showPath(hop.target)}`;
 }
 
 /** A ref in refs/heads or refs/tags whose value differs after the executor ran. */
@@ -159,6 +166,10 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1).replace(/\.0$/, '')} KB`;
   return `${bytes} bytes`;
+}
+
+function names(paths: string[]): string {
+  return list(paths.map(showPath));
 }
 
 function list(paths: string[]): string {

@@ -1,106 +1,125 @@
-import { lstat, readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { hasCode } from '../errors.js';
+import { rawBytes } from '../git/bytes.js';
 import { isAncestor, type Git } from '../git/git.js';
+import type { Staging } from '../git/stage.js';
+import { decodePath, fsPath } from '../util/bytePaths.js';
 import { matchesAny } from '../util/glob.js';
+import { eachInSlices } from '../util/timeSlices.js';
 import type { Change, ChangeFacts, RefMove, WorktreeEntry } from './guards.js';
+import { addedLinesOfSuspects, type BlobPair } from './markers.js';
+import { resolveLink, worktreeLookup } from './symlinks.js';
 
-/** The thin git/fs layer under guards.ts: it reads, the pure checks decide. */
+/**
+ * The thin git/fs layer under guards.ts: it reads, the pure checks decide. Every git output that holds
+ * file names is read as bytes and decoded with decodePath, and every file is opened by its exact bytes
+ * (fsPath): a name that is not UTF-8 is checked like any other.
+ */
 
 const NIGHTSHIFT_BRANCH = /^refs\/heads\/nightshift(?:-[a-z]+)?\//;
 
-/** Marker lines a merge writes; -G lists only the files whose diff adds or removes such a line. */
-const MARKER_REGEX = '^(<<<<<<<|>>>>>>>)( |$)';
+/** What the guards read of the worktree, and how to stage exactly that. */
+export interface WorktreeChange {
+  entries: WorktreeEntry[];
+  staging: Staging;
+}
 
 /**
  * Every path of the worktree that differs from `base`, tracked or new (ignored files aside), read with
- * lstat. Runs before `git add`: nothing here writes to the object store. The caller has folded the
+ * lstat. Runs before staging: nothing here writes to the object store. The caller has folded the
  * executor's own commits onto `base` (HEAD is `base`), so one `git status` walk sees all of it: staged,
- * changed and untracked paths alike.
+ * changed and untracked paths alike. A deletion already staged (`git rm`, `git mv`, a folded commit) is
+ * left out: the index holds it already.
  */
-export async function worktreeEntries(git: Git): Promise<WorktreeEntry[]> {
-  const out = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
-  // "XY path" records; an untracked folder with a trailing slash is a repository of its own.
-  const paths = new Set(out.split('\0').filter((r) => r.length > 3).map((r) => r.slice(3)));
+export async function readWorktree(git: Git): Promise<WorktreeChange> {
+  const out = decodePath(await rawBytes(git, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']));
+  // "XY path" records. "D " is a staged deletion (the path is nowhere, unless a "??" record brings it
+  // back); any other X but " " and "?" is an index entry that differs from base: the executor's.
+  const paths = new Map<string, { there: boolean; staged: boolean }>();
+  for (const record of out.split('\0')) {
+    if (record.length <= 3) continue;
+    const path = record.slice(3);
+    const seen = paths.get(path) ?? { there: false, staged: false };
+    if (!(record[0] === 'D' && record[1] === ' ')) seen.there = true;
+    if (record[0] !== ' ' && record[0] !== '?') seen.staged = true;
+    paths.set(path, seen);
+  }
   const entries: WorktreeEntry[] = [];
-  for (const path of paths) {
-    const full = join(git.dir, path);
+  const links: Array<{ path: string; target: string }> = [];
+  await eachInSlices(paths, ([path, { there }]) => {
+    if (!there) return;
+    // An untracked folder with a trailing slash is a repository of its own.
+    if (path.endsWith('/')) {
+      entries.push({ path: path.slice(0, -1), kind: 'repository' });
+      return;
+    }
+    const full = fsPath(git.dir, path);
     try {
-      const info = await lstat(full);
-      if (info.isSymbolicLink()) entries.push({ path, kind: 'symlink', target: await readlink(full) });
-      else if (info.isDirectory()) entries.push({ path: path.replace(/\/$/, ''), kind: 'repository' });
+      const info = lstatSync(full, { throwIfNoEntry: false });
+      if (!info) entries.push({ path, kind: 'missing' });
+      else if (info.isSymbolicLink()) links.push({ path, target: decodePath(readlinkSync(full, { encoding: 'buffer' })) });
+      // A folder with a .git of its own where the index has a gitlink (a submodule the executor changed) is
+      // a repository; any other folder where the index has a file: its removal is staged, its files are
+      // listed on their own.
+      else if (info.isDirectory()) entries.push({ path, kind: lstatSync(fsPath(git.dir, `${path}/.git`), { throwIfNoEntry: false }) ? 'repository' : 'missing' });
       else entries.push({ path, kind: 'file', size: info.size });
     } catch (err) {
       if (!hasCode(err, 'ENOENT') && !hasCode(err, 'ENOTDIR')) throw err;
       entries.push({ path, kind: 'missing' });
     }
+  });
+  const lookup = worktreeLookup(git.dir);
+  for (const { path, target } of links) entries.push({ path, kind: 'symlink', target, resolved: await resolveLink(path, target, lookup) });
+  const checked = belowLinksRemoved(entries);
+  return { entries: checked, staging: stagingOf(checked, (path) => paths.get(path)?.staged === true) };
+}
+
+/**
+ * A tracked path below a folder that is now a symlink is gone for git (and the lstat above looked
+ * through the link at whatever file is there): it is removed, never read. The link itself is listed.
+ */
+function belowLinksRemoved(entries: WorktreeEntry[]): WorktreeEntry[] {
+  const links = new Set(entries.filter((e) => e.kind === 'symlink').map((e) => e.path));
+  if (links.size === 0) return entries;
+  const below = (path: string) => {
+    for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) if (links.has(path.slice(0, i))) return true;
+    return false;
+  };
+  return entries.map((e) => (e.kind !== 'missing' && below(e.path) ? { path: e.path, kind: 'missing' } : e));
+}
+
+/**
+ * How to stage what readWorktree found (an embedded repository never is: its check failed first). A path
+ * the executor staged itself loses that index entry before what is there now is added: an entry of its
+ * own making (a blob of its choice, marked assume-unchanged or given stat data that matches the file)
+ * would otherwise be kept as up to date, and the commit would hold something the guards never read. A
+ * path whose entry is still base's needs no removal (the usual case: one git call, not two).
+ */
+function stagingOf(entries: WorktreeEntry[], staged: (path: string) => boolean): Staging {
+  const staging: Staging = { update: [], remove: [] };
+  for (const e of entries) {
+    if (e.kind === 'repository') continue;
+    if (e.kind === 'missing' || staged(e.path)) staging.remove.push(e.path);
+    if (e.kind !== 'missing') staging.update.push(e.path);
   }
-  return entries;
+  return staging;
 }
 
 /** The staged change against `base`, as guards.ts checks it. */
 export async function changeFacts(git: Git, base: string, tests: string[]): Promise<ChangeFacts> {
   // One diff gives both the changes (renames found) and the line counts.
-  const { changes, changedLines } = parseRawAndNumstat(await git.raw(['diff', '--cached', '--raw', '--numstat', '-z', '-M', '--no-abbrev', base, '--']));
-  const addedLines: Record<string, string[]> = {};
-  for (const path of await markerSuspects(git, base, changes)) {
-    const patch = await git.raw(['diff', '--cached', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', base, '--', literalPathspec(path)]);
-    addedLines[path] = patch.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++ ')).map((l) => l.slice(1));
-  }
+  const out = decodePath(await rawBytes(git, ['diff', '--cached', '--raw', '--numstat', '-z', '-M', '--no-abbrev', base, '--']));
+  const { changes, changedLines, blobs } = parseRawAndNumstat(out);
+  const addedLines = await addedLinesOfSuspects(git, changes, blobs);
   let testFiles = { before: 0, after: 0 };
   if (tests.length > 0) {
-    const count = (out: string) => out.split('\0').filter((p) => p && matchesAny(p, tests)).length;
+    const count = (out: Buffer) => decodePath(out).split('\0').filter((p) => p && matchesAny(p, tests)).length;
     testFiles = {
-      before: count(await git.raw(['ls-tree', '-r', '--name-only', '-z', base])),
-      after: count(await git.raw(['ls-files', '--cached', '-z'])),
+      before: count(await rawBytes(git, ['ls-tree', '-r', '--name-only', '-z', base])),
+      after: count(await rawBytes(git, ['ls-files', '--cached', '-z'])),
     };
   }
   return { changes, changedLines, addedLines, testFiles };
-}
-
-/** Files of the change whose content (staged = the worktree's now) holds a line that looks like a marker. */
-const MARKER_LINE = /^(<<<<<<<|>>>>>>>)( |$)/m;
-/** Larger files are left to git's own search (the usual change has none). */
-const SCAN_LIMIT = 1024 * 1024;
-
-/**
- * The files that may add conflict-marker lines: read here, which saves a `git diff -G` walk per attempt in
- * the usual case of none. Only regular files with new content are read (never a symlink, which could point
- * anywhere); a file that looks binary is skipped as git would; a big one goes to `git diff -G`. The caller
- * then reads the added lines of each suspect from the diff.
- */
-async function markerSuspects(git: Git, base: string, changes: Change[]): Promise<string[]> {
-  const suspects: string[] = [];
-  const big: string[] = [];
-  for (const c of changes) {
-    if (c.status === 'D' || (c.mode !== '100644' && c.mode !== '100755')) continue;
-    let content: Buffer;
-    try {
-      const full = join(git.dir, c.path);
-      const info = await lstat(full);
-      if (!info.isFile()) continue;
-      if (info.size > SCAN_LIMIT) {
-        big.push(c.path);
-        continue;
-      }
-      content = await readFile(full);
-    } catch (err) {
-      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) continue;
-      throw err;
-    }
-    if (content.subarray(0, 8000).includes(0)) continue;
-    if (MARKER_LINE.test(content.toString('utf8'))) suspects.push(c.path);
-  }
-  if (big.length > 0) {
-    const found = await git.raw(['diff', '--cached', '--name-only', '-z', '-G', MARKER_REGEX, base, '--', ...big.map(literalPathspec)]);
-    suspects.push(...found.split('\0').filter(Boolean));
-  }
-  return suspects;
-}
-
-/** A path as a pathspec that matches exactly that path (no glob, no magic). */
-function literalPathspec(path: string): string {
-  return `:(literal)${path}`;
 }
 
 /** Every path a change touches (both sides of a rename), once each. */
@@ -112,16 +131,18 @@ export function changedPaths(changes: Change[]): string[] {
  * `git diff --raw --numstat -z` output: every raw record (":old new oldsha newsha status\0path\0", two
  * paths for renames and copies) first, then the numstat records ("added\tdeleted\tpath\0", or
  * "added\tdeleted\t\0from\0to\0" for a rename). Binary files count "-" lines: they count against
- * max_file_size, not lines.
+ * max_file_size, not lines. `blobs` holds each changed path's blob ids (with --no-abbrev: full ids).
  */
-export function parseRawAndNumstat(out: string): { changes: Change[]; changedLines: number } {
+export function parseRawAndNumstat(out: string): { changes: Change[]; changedLines: number; blobs: Map<string, BlobPair> } {
   const fields = out.split('\0');
   let i = 0;
   const raw: string[] = [];
+  const blobs = new Map<string, BlobPair>();
   while (i < fields.length && (fields[i] as string).startsWith(':')) {
-    const meta = fields[i] as string;
-    const status = (meta.split(' ')[4] ?? '?')[0];
+    const meta = (fields[i] as string).split(' ');
+    const status = (meta[4] ?? '?')[0];
     const take = status === 'R' || status === 'C' ? 3 : 2;
+    blobs.set(fields[i + take - 1] as string, { before: meta[2] ?? '', after: meta[3] ?? '' });
     raw.push(...fields.slice(i, i + take));
     i += take;
   }
@@ -133,7 +154,7 @@ export function parseRawAndNumstat(out: string): { changes: Change[]; changedLin
     if (path === '') i += 2; // a rename: its two paths follow
     if (added && deleted && /^\d+$/.test(added) && /^\d+$/.test(deleted)) changedLines += Number(added) + Number(deleted);
   }
-  return { changes: parseRawDiff(raw.join('\0')), changedLines };
+  return { changes: parseRawDiff(raw.join('\0')), changedLines, blobs };
 }
 
 /** `git diff --raw -z` records: ":old new oldsha newsha status\0path\0" (two paths for renames/copies). */
