@@ -17,7 +17,7 @@ push: branch
 max_attempts: 1
 concurrency: 1
 protect: ["src/auth/**"]
-test: 'if [ "$NIGHTSHIFT_TASK_ID" = 013-test-config ]; then git config user.name Mallory; fi'
+test: 'case "$NIGHTSHIFT_TASK_ID" in 013-*) git config user.name Mallory;; 014-*) git commit --allow-empty --no-verify --no-gpg-sign -qm t;; esac'
 ---
 `;
 const SCOPE = '# scope\n\nThe project.\n';
@@ -41,7 +41,8 @@ function tasks(dir: string): Record<string, string> {
     // A filter and an fsmonitor run commands inside git status/add: nightshift's own must not run them.
     '012-commands': `git config core.fsmonitor "touch ${dir}/fsmonitor-ran" && git config filter.evil.clean "touch ${dir}/filter-ran; cat" && echo '* filter=evil' > .gitattributes && echo x >> src/app.ts`,
     '013-test-config': 'echo x >> src/app.ts',
-    '014-good': 'echo ok >> src/app.ts',
+    '014-test-commits': 'echo x >> src/app.ts',
+    '015-good': 'echo ok >> src/app.ts',
   };
 }
 
@@ -88,7 +89,7 @@ describe('executors that change the git state they share with the user', () => {
   });
 
   it('fails every hostile task with one line naming what changed, and does the good one', async () => {
-    expect(run.stdout).toContain('nightshift: 1 done, 13 failed, 0 blocked');
+    expect(run.stdout).toContain('nightshift: 1 done, 14 failed, 0 blocked');
     const pushed = (await sb.git(['rev-parse', 'main'], sb.remote)).trim();
     const recovered = async (id: string) => (await sb.git(['rev-parse', `nightshift-recovery/${id}/attempt-1`])).trim();
     const expected: Record<string, string> = {
@@ -109,12 +110,15 @@ describe('executors that change the git state they share with the user', () => {
       const { fm } = await readTask(sb, id);
       expect({ id, status: fm.status, error: fm.error }).toEqual({ id, status: 'failed', error });
     }
+    const committed = await readTask(sb, '014-test-commits');
+    expect(committed.fm.status).toBe('failed');
+    expect(String(committed.fm.error)).toMatch(new RegExp(`^guard failed: HEAD: the test command or the reviewer moved nightshift/014-test-commits to [0-9a-f]{7}; nightshift commits on base_commit ${mainBefore.slice(0, 7)} only$`));
     const rules = await readTask(sb, '011-rules');
     expect(rules.fm.status).toBe('failed');
     const kept = /^guard failed: rules\.md changed while the executor ran; restored, the changed copy is kept at (\.nightshift\/quarantine\/\d{8}T\d{6}\.\d{3}Z-rules\.md)$/.exec(String(rules.fm.error));
     expect(kept, String(rules.fm.error)).not.toBeNull();
     expect(await sb.read(kept?.[1] as string)).toBe(EVIL_RULES);
-    expect((await readTask(sb, '014-good')).fm.status).toBe('done');
+    expect((await readTask(sb, '015-good')).fm.status).toBe('done');
   });
 
   it('leaves the config, hooks, stash, rules.md and scope.md byte for byte as they were', async () => {
@@ -131,14 +135,14 @@ describe('executors that change the git state they share with the user', () => {
   });
 
   it('commits the good task with the identity of daemon start, unsigned, on base, past hooks that refuse', async () => {
-    const good = await readTask(sb, '014-good');
+    const good = await readTask(sb, '015-good');
     const commit = String(good.fm.commit);
-    expect(await taskBranches(sb, '014-good')).toEqual({ local: commit, remote: commit });
+    expect(await taskBranches(sb, '015-good')).toEqual({ local: commit, remote: commit });
     const raw = await sb.git(['cat-file', 'commit', commit]);
     expect(raw).not.toContain('gpgsig');
     expect(await sb.git(['log', '-1', '--format=%an <%ae>|%cn <%ce>|%P', commit])).toBe(`Test User <test@example.invalid>|Test User <test@example.invalid>|${mainBefore}\n`);
     expect(await sb.git(['show', '--format=', '--name-only', commit])).toBe('src/app.ts\n');
     const events = progressEvents(await sb.read('progress.txt'));
-    expect(events.filter((e) => e.event === 'pushed').map((e) => e.id)).toEqual(['014-good']);
+    expect(events.filter((e) => e.event === 'pushed').map((e) => e.id)).toEqual(['015-good']);
   });
 });

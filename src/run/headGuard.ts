@@ -1,4 +1,4 @@
-import { resolveCommit, setBranch, type Git } from '../git/git.js';
+import { setBranch, type Git } from '../git/git.js';
 import { isValidId } from '../task/id.js';
 
 /**
@@ -21,18 +21,17 @@ export interface HeadGuardInput {
 /** One guard line when HEAD is not where nightshift commits, else undefined. */
 export async function guardHead(wt: Git, input: HeadGuardInput): Promise<string | undefined> {
   const { branch, baseCommit, who } = input;
-  const symbolic = await wt.status(['symbolic-ref', '-q', 'HEAD']);
-  const on = symbolic.code === 0 ? symbolic.stdout.trim() : undefined;
+  // One process: HEAD's commit, then the ref it names ("HEAD" when detached).
+  const read = await wt.status(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD']);
+  const [head, on] = read.code === 0 ? read.stdout.split('\n') : [];
   if (on === `refs/heads/${branch}`) {
-    if (input.stage === 'after-executor') return undefined;
-    const tip = await resolveCommit(wt, `refs/heads/${branch}`);
-    if (tip === baseCommit) return undefined;
-    return `HEAD: ${who} moved ${branch} to ${tip ? tip.slice(0, 7) : 'nothing'}; nightshift commits on base_commit ${baseCommit.slice(0, 7)} only`;
+    if (input.stage === 'after-executor' || head === baseCommit) return undefined;
+    return `HEAD: ${who} moved ${branch} to ${head ? head.slice(0, 7) : 'nothing'}; nightshift commits on base_commit ${baseCommit.slice(0, 7)} only`;
   }
-  const head = await resolveCommit(wt, 'HEAD');
-  const where = on === undefined
-    ? `left HEAD detached at ${head ? head.slice(0, 7) : 'nothing'}`
-    : `switched HEAD to ${on.replace(/^refs\/heads\//, 'branch ')}${head ? ` at ${head.slice(0, 7)}` : ''}`;
+  let where: string;
+  if (!head) where = 'left HEAD on no commit (an unborn branch)';
+  else if (!on || on === 'HEAD') where = `left HEAD detached at ${head.slice(0, 7)}`;
+  else where = `switched HEAD to ${on.replace(/^refs\/heads\//, 'branch ')} at ${head.slice(0, 7)}`;
   let line = `HEAD: ${who} ${where}; nightshift commits only on ${branch}`;
   const kept = head && head !== baseCommit ? await keepWork(wt, input, head) : undefined;
   if (kept) line += `; that commit is kept on branch ${kept}`;
