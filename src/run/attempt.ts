@@ -137,7 +137,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const refsBefore = await snapshotRefs(ctx.git);
   // Nor HEAD, the git state shared with the user's checkout, rules.md, scope.md or the remote's base.
   const watch = await watchAttempt(ctx, { taskId: task.id, attempt, branch, baseCommit, worktree, wt });
-  const execFailed = await runExecutors(ctx, {
+  const [execFailed, sharedChanges] = await watch.executor(() => runExecutors(ctx, {
     task,
     attempt,
     baseCommit,
@@ -149,8 +149,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     report: input.report ?? { runs: [] },
     run: runStep,
     stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
-  });
-  const sharedChanges = await watch.afterExecutor();
+  }));
   // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
   const ours = await ctx.pool.owns(worktree);
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
@@ -182,9 +181,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (shouldReview(ctx.rules.review, task)) {
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
-    await watch.shared.before();
-    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
-    const reviewerShared = await watch.shared.after('the reviewer');
+    const review = ctx.rules.review;
+    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () => reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep }));
     if (reviewerShared.length > 0 && reviewed.kind !== 'cancelled') return guardFailure(reviewerShared, logFile);
     const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {

@@ -11,13 +11,14 @@ import { guardFailure, openStepGuard, type StepGuard } from './stepGuard.js';
  * (StepGuard), the remote's base, and where HEAD is. Opened right before the executor starts.
  */
 export interface AttemptWatch {
-  /** For the test command and the reviewer: before()/after()/around() each. */
+  /** For the test command and the reviewer: run()/around() each. */
   shared: StepGuard;
   /**
-   * Right after the executor, before nightshift runs any other git command: shared state compared and
-   * restored first (fs only), then the remote's base. Guard lines, without "guard failed: ".
+   * Runs the executor step. Right after it, before nightshift runs any other git command, the shared
+   * state is compared and restored (fs only), then the remote's base is looked at. Returns the step's
+   * result and the guard lines (without "guard failed: ").
    */
-  afterExecutor(): Promise<string[]>;
+  executor<T>(step: () => Promise<T>): Promise<[T, string[]]>;
   /** HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). */
   headAfterExecutor(): Promise<string | undefined>;
   /**
@@ -41,18 +42,21 @@ export async function watchAttempt(
       return shared.before();
     },
     after: (who) => shared.after(who),
+    run: (who, step) => {
+      stepsAfterExecutor = true;
+      return shared.run(who, step);
+    },
     around: (who, step) => {
       stepsAfterExecutor = true;
       return shared.around(who, step);
     },
   };
-  await shared.before();
   return {
     shared: later,
-    async afterExecutor() {
-      const lines = await shared.after('the executor');
+    async executor(step) {
+      const [result, lines] = await shared.run('the executor', step);
       const moved = await remote.check('the executor');
-      return moved ? [...lines, moved] : lines;
+      return [result, moved ? [...lines, moved] : lines];
     },
     headAfterExecutor: () => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }),
     async commit(tree, messageFile, logFile) {

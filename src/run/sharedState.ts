@@ -100,7 +100,8 @@ async function readHooks(dir: string): Promise<Map<string, HookEntry>> {
     if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) return hooks;
     throw err;
   }
-  await Promise.all(names.map(async (name) => {
+  // git never runs a *.sample hook, and a repository has a dozen of them: not worth reading every step.
+  await Promise.all(names.filter((name) => !name.endsWith('.sample')).map(async (name) => {
     const full = join(dir, name);
     try {
       const info = await lstat(full);

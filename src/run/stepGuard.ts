@@ -17,7 +17,9 @@ export interface StepGuard {
   before(): Promise<void>;
   /** Guard lines (without "guard failed: "), one per kind of change; every change already restored. */
   after(who: string): Promise<string[]>;
-  /** before(), the step, after(): the step's outcome, failed with the guard lines when something changed. */
+  /** before(), the step, after() (also when the step throws): the step's result and the guard lines. */
+  run<T>(who: string, step: () => Promise<T>): Promise<[T, string[]]>;
+  /** run() for a step that ends the attempt or not: failed with the guard lines when something changed. */
   around(who: string, step: () => Promise<AttemptOutcome | undefined>): Promise<AttemptOutcome | undefined>;
 }
 
@@ -88,17 +90,21 @@ export function openStepGuard(ctx: RunContext, attempt: { taskId: string; attemp
         return lines;
       });
     },
-    async around(who, step) {
+    async run(who, step) {
       await guard.before();
-      let outcome: AttemptOutcome | undefined;
+      let result;
       try {
-        outcome = await step();
+        result = await step();
       } catch (err) {
-        // Whatever the step changed is put back even when running it failed.
+        // Whatever the step changed is put back even when running it failed, and the watch is closed.
         await guard.after(who);
         throw err;
       }
-      return withGuardLines(outcome, await guard.after(who));
+      return [result, await guard.after(who)];
+    },
+    async around(who, step) {
+      const [outcome, lines] = await guard.run(who, step);
+      return withGuardLines(outcome, lines);
     },
   };
   return guard;
