@@ -146,3 +146,36 @@ describe('executors that change the git state they share with the user', () => {
     expect(events.filter((e) => e.event === 'pushed').map((e) => e.id)).toEqual(['015-good']);
   });
 });
+
+describe('an executor that pushes to base itself, with push: land', () => {
+  let sb: Sandbox;
+  let mainBefore: string;
+  let run: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    sb = await makeSandbox({ rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n', files: { 'src/app.ts': 'export const app = 1;\n' } });
+    mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
+    await sb.write('tasks/001-push-main.md', taskText({ title: 'Pushes to main', run: `echo p > p.txt && git add p.txt && ${COMMIT} p && git push -q origin HEAD:main && echo q >> src/app.ts` }));
+    await sb.write('tasks/002-good.md', taskText({ title: 'Good', run: 'echo ok >> src/app.ts' }));
+    run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
+  }, 90_000);
+  afterAll(async () => {
+    await sb?.cleanup();
+  });
+
+  it('fails the attempt instead of landing on top of the unverified push, leaves the push in place, lands the next task', async () => {
+    expect(run.stdout).toContain('nightshift: 1 done, 1 failed, 0 blocked');
+    const good = await readTask(sb, '002-good');
+    const remoteMain = (await sb.git(['rev-parse', 'main'], sb.remote)).trim();
+    expect(remoteMain).toBe(String(good.fm.commit));
+    const pushed = (await sb.git(['rev-parse', `${remoteMain}~1`], sb.remote)).trim();
+    expect((await sb.git(['rev-parse', `${pushed}~1`], sb.remote)).trim()).toBe(mainBefore);
+    const { fm } = await readTask(sb, '001-push-main');
+    expect({ status: fm.status, error: fm.error }).toEqual({
+      status: 'failed',
+      error: `guard failed: remote: the executor moved origin/main from ${mainBefore.slice(0, 7)} to ${pushed.slice(0, 7)} (left in place: nightshift never force-pushes your remote; undo it yourself if it was not wanted)`,
+    });
+    const events = progressEvents(await sb.read('progress.txt'));
+    expect(events.filter((e) => e.event === 'landed').map((e) => e.id)).toEqual(['002-good']);
+  });
+});
