@@ -124,6 +124,9 @@ describe('executors that change the git state they share with the user', () => {
   it('leaves the config, hooks, stash, rules.md and scope.md byte for byte as they were', async () => {
     expect(await sharedState(sb)).toEqual(before);
     expect(await sb.git(['stash', 'list'])).toBe(stashBefore);
+    // The entry the executor stashed is not lost either: it may have been the user's, stashed meanwhile.
+    const kept = (await sb.git(['for-each-ref', '--format=%(refname) %(subject)', 'refs/nightshift-quarantine/'])).trim();
+    expect(kept).toMatch(/^refs\/nightshift-quarantine\/\d{8}T\d{6}\d{3}Z\/stash-1 WIP on nightshift\/009-stash-push: [0-9a-f]{7} initial$/);
     expect(existsSync(join(sb.dir, 'fsmonitor-ran'))).toBe(false);
     expect(existsSync(join(sb.dir, 'filter-ran'))).toBe(false);
   });

@@ -2,7 +2,7 @@ import { chmod, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { Git } from '../git/git.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { stashCommit, type SharedChange, type SharedPlaces, type SharedSnapshot } from './sharedState.js';
+import { stashCommit, stashEntries, type SharedChange, type SharedPlaces, type SharedSnapshot } from './sharedState.js';
 
 export interface RestoreInput {
   places: SharedPlaces;
@@ -65,6 +65,7 @@ export async function restoreShared(input: RestoreInput): Promise<string[]> {
       }
       case 'stash': {
         await keep('stash.reflog', after.stash.log);
+        await keepAddedStashes(input, stamp);
         await restoreStash(input);
         const did = [change.dropped > 0 ? `dropped ${entries(change.dropped)}` : '', change.added > 0 ? `added ${entries(change.added)}` : '']
           .filter(Boolean)
@@ -107,6 +108,21 @@ async function putBack(path: string, bytes: Buffer | null): Promise<void> {
     // A folder put where the file was would make the rename fail.
     await rm(path, { recursive: true, force: true }).catch(() => undefined);
     await writeFileAtomic(path, bytes);
+  }
+}
+
+/**
+ * Entries added while the step ran may be the user's own (a `git stash` in their checkout meanwhile): each
+ * stays reachable as refs/nightshift-quarantine/<stamp>/stash-<n> (`git stash apply <ref>` brings it back).
+ */
+async function keepAddedStashes(input: RestoreInput, stamp: string): Promise<void> {
+  const was = new Set(stashEntries(input.before.stash.log));
+  const added = stashEntries(input.after.stash.log).filter((e) => !was.has(e));
+  for (const [n, entry] of added.entries()) {
+    const commit = entry.split(' ')[1];
+    if (commit && /^[0-9a-f]{40,64}$/.test(commit)) {
+      await input.repo.status(['update-ref', `refs/nightshift-quarantine/${stamp.replace(/[^0-9A-Za-z]/g, '')}/stash-${n + 1}`, commit]);
+    }
   }
 }
 
