@@ -1,4 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { openGit } from '../src/git/git.js';
+import { pathsFor } from '../src/paths.js';
+import type { RunContext } from '../src/run/context.js';
+import { openStepGuard } from '../src/run/stepGuard.js';
+import { cleanUpAfterEach } from './helpers/cleanup.js';
 import { cleanMessage } from '../src/git/commit.js';
 import { configChanges } from '../src/run/configDiff.js';
 import { diffShared, stashCommit, type SharedSnapshot } from '../src/run/sharedState.js';
@@ -66,5 +74,41 @@ describe('diffShared', () => {
 describe('cleanMessage', () => {
   it('does what git commit --cleanup=whitespace did', () => {
     expect(cleanMessage('\n\nTitle  \n\n\n\nbody\t\n\nNightshift-Task: x\n\n')).toBe('Title\n\nbody\n\nNightshift-Task: x\n');
+  });
+});
+
+describe('the shared-state watch with steps that overlap', () => {
+  const left = cleanUpAfterEach();
+
+  it('never takes a snapshot while another step runs, so a restore never puts back what a step changed', async () => {
+    const sb = await left.sandbox('---\n---\n');
+    const paths = pathsFor(sb.repo);
+    const ctx = { paths, git: openGit(sb.repo), logger: pino({ level: 'silent' }) } as unknown as RunContext;
+    const config = join(sb.repo, '.git', 'config');
+    const original = await readFile(config);
+    const a = openStepGuard(ctx, { taskId: 'a', attempt: 1 });
+    const b = openStepGuard(ctx, { taskId: 'b', attempt: 1 });
+
+    // A's executor changes the config; B starts meanwhile. A ends first: A is blamed, B sees nothing.
+    await a.before();
+    await sb.git(['config', 'user.email', 'evil@x']);
+    await b.before();
+    expect(await a.after('the executor')).toEqual(['git config: the executor changed user.email (restored)']);
+    expect(await b.after('the executor')).toEqual([]);
+    expect(await readFile(config)).toEqual(original);
+
+    // The same, but B ends first: the change is restored (and blamed on B), A then sees nothing.
+    await a.before();
+    await sb.git(['config', 'user.email', 'evil@x']);
+    await b.before();
+    expect(await b.after('the executor')).toEqual(['git config: the executor changed user.email (restored)']);
+    expect(await a.after('the executor')).toEqual([]);
+    expect(await readFile(config)).toEqual(original);
+
+    // With no step running, a change is nobody's: the next step starts from it.
+    await sb.git(['config', 'user.name', 'Someone Else']);
+    const changed = await readFile(config);
+    expect(await a.run('the test command', async () => 'ran')).toEqual(['ran', []]);
+    expect(await readFile(config)).toEqual(changed);
   });
 });
