@@ -92,7 +92,6 @@ export async function resolveCommit(git: Git, ref: string): Promise<string | und
   return code === 0 ? stdout.trim() : undefined;
 }
 
-
 export function taskBranch(id: string): string {
   if (!isValidId(id)) throw new InternalError(`refusing to build a branch name from invalid id ${JSON.stringify(id)}`);
   return `nightshift/${id}`;
