@@ -4,7 +4,8 @@ import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
 import { loadRules, type Rules } from '../config/rules.js';
 import { UsageError, hasCode } from '../errors.js';
-import { currentBranch, hasIdentity, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
+import { currentBranch, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
+import { readIdentity } from '../git/identity.js';
 import { WorktreePool } from '../git/pool.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../state/locks.js';
@@ -104,8 +105,8 @@ async function startHolding(
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
   const drainController = new AbortController();
-  // Without a configured identity, commits (and the merge commits of stacked dependencies) use nightshift's.
-  const identity = !(await hasIdentity(git));
+  // Read now, before any executor could change the config: every commit (stacked merges too) is by it.
+  const identity = await readIdentity(git);
   const repo = openGit(root, { identity });
   const ctx: RunContext = {
     paths,

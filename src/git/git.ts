@@ -4,6 +4,9 @@ import { constants } from 'node:os';
 import { isValidId } from '../task/id.js';
 import { InternalError, TaskError } from '../errors.js';
 import { withRepoLock } from './repoLock.js';
+import { identityConfig, type GitIdentity } from './identity.js';
+
+export type { GitIdentity } from './identity.js';
 
 /**
  * Every git call nightshift makes goes through here. Arguments are arrays (never a shell string), and
@@ -12,12 +15,26 @@ import { withRepoLock } from './repoLock.js';
 export interface Git {
   readonly dir: string;
   raw(args: string[]): Promise<string>;
-  /** Like raw, but returns the exit code instead of throwing on a non-zero one. */
-  status(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Like raw, but returns the exit code instead of throwing on a non-zero one (killed after timeoutMs). */
+  status(args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-const IDENTITY = ['user.name=nightshift', 'user.email=nightshift@localhost'];
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+
+/**
+ * Prepended to every git call nightshift makes. An executor can write the shared config and hooks dir:
+ * nightshift's own commands must run none of its hooks (core.hooksPath=/dev/null finds no hook, the
+ * reference-transaction one included), sign nothing (a gpgsign it set would fail every later commit), and
+ * start no fsmonitor or ext:: transport command. Other keys that run commands (filters, sshCommand) are
+ * restored from the snapshot before nightshift's next git command (see run/sharedState.ts).
+ */
+const SAFE_CONFIG = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'commit.gpgSign=false',
+  'tag.gpgSign=false',
+  'protocol.ext.allow=never',
+].flatMap((c) => ['-c', c]);
 
 /**
  * Runs git directly with child_process: an attempt makes a dozen git calls, and a wrapper that waits
@@ -25,9 +42,9 @@ const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
  * a quarter of a second per task. stdin is closed, so git never waits for input; the user's environment
  * is passed on (their git must honour GIT_SSH_COMMAND, credential helpers and the like).
  */
-export function openGit(dir: string, options: { identity?: boolean } = {}): Git {
-  const prefix = options.identity ? IDENTITY.flatMap((c) => ['-c', c]) : [];
-  const status = (args: string[]) => runGit(dir, [...prefix, ...args]);
+export function openGit(dir: string, options: { identity?: GitIdentity } = {}): Git {
+  const prefix = options.identity ? identityConfig(options.identity) : [];
+  const status = (args: string[], timeoutMs?: number) => runGit(dir, [...SAFE_CONFIG, ...prefix, ...args], timeoutMs);
   return {
     dir,
     raw: async (args) => {
@@ -39,9 +56,9 @@ export function openGit(dir: string, options: { identity?: boolean } = {}): Git 
   };
 }
 
-function runGit(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runGit(cwd: string, args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -73,11 +90,6 @@ export async function currentBranch(git: Git): Promise<string | undefined> {
 export async function resolveCommit(git: Git, ref: string): Promise<string | undefined> {
   const { code, stdout } = await git.status(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
   return code === 0 ? stdout.trim() : undefined;
-}
-
-export async function hasIdentity(git: Git): Promise<boolean> {
-  const { code, stdout } = await git.status(['config', 'user.email']);
-  return code === 0 && stdout.trim() !== '';
 }
 
 export function taskBranch(id: string): string {
@@ -166,12 +178,6 @@ export async function foldCommitsOnto(git: Git, base: string, head?: string): Pr
     throw new TaskError('the executor rewrote history: the base commit is no longer an ancestor of HEAD', true);
   }
   await git.raw(['reset', '--soft', base]);
-}
-
-/** Commits the index with a message read from a file (so no task text is ever an argument). */
-export async function commitFromFile(git: Git, messageFile: string): Promise<string> {
-  await git.raw(['commit', '--quiet', '--cleanup=whitespace', '--file', messageFile]);
-  return headCommit(git);
 }
 
 /**

@@ -4,7 +4,7 @@ import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
 import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
-import { commitFromFile, openGit, pushBranch } from '../git/git.js';
+import { openGit, pushBranch } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
@@ -18,6 +18,8 @@ import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskFile, maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
+import { guardFailure } from './stepGuard.js';
+import { watchAttempt } from './attemptWatch.js';
 
 /** How often a running step re-reads its task file for a cancel. */
 const CANCEL_POLL_MS = 2000;
@@ -133,7 +135,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await writeFile(promptFile, masked);
   // The executor must not move base, other branches or tags: compared after it ran.
   const refsBefore = await snapshotRefs(ctx.git);
-  const execFailed = await runExecutors(ctx, {
+  // Nor HEAD, the git state shared with the user's checkout, rules.md, scope.md or the remote's base.
+  const watch = await watchAttempt(ctx, { taskId: task.id, attempt, branch, baseCommit, worktree, wt });
+  const [execFailed, sharedChanges] = await watch.executor(() => runExecutors(ctx, {
     task,
     attempt,
     baseCommit,
@@ -145,13 +149,15 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     report: input.report ?? { runs: [] },
     run: runStep,
     stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
-  });
+  }));
   // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
   const ours = await ctx.pool.owns(worktree);
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
-  const refs = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore });
+  const refs = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore, earlier: sharedChanges });
   if (execFailed) return withRefViolations(execFailed, refs.violations);
   if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
+  const headMoved = await watch.headAfterExecutor();
+  if (headMoved) return guardFailure([headMoved, ...refs.violations], logFile);
 
   const guarded = await guardAndStage({ worktree: wt, baseCommit, refs, rules: ctx.rules, task });
   if (guarded.kind === 'refused') return { kind: 'failure', reason: oneLine(guarded.reason), detail: guarded.reason, retry: guarded.retry };
@@ -167,7 +173,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const paths = guarded.paths;
 
   if (ctx.rules.test) {
-    const failed = await shellStep('tests', ctx.rules.test, ctx.rules.testTimeoutMs);
+    const failed = await watch.shared.around('the test command', () => shellStep('tests', ctx.rules.test as string, ctx.rules.testTimeoutMs));
     if (failed) return failed;
     await ctx.progress.append(task.id, 'tests-passed', { attempt });
   }
@@ -175,7 +181,9 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (shouldReview(ctx.rules.review, task)) {
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
-    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
+    const review = ctx.rules.review;
+    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () => reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep }));
+    if (reviewerShared.length > 0 && reviewed.kind !== 'cancelled') return guardFailure(reviewerShared, logFile);
     const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
       const reason = `review: the reviewer changed refs, a reviewer must only answer: ${reviewerRefs.join('; ')}`;
@@ -213,7 +221,10 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
   await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
-  const commit = await commitFromFile(wt, messageFile);
+  // HEAD and the remote's base checked once more, then the checked tree committed on base_commit.
+  const made = await watch.commit(guarded.tree, messageFile, logFile);
+  if (made.kind === 'failed') return made.outcome;
+  const commit = made.commit;
   await claim.recordCommit(commit);
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 
@@ -229,7 +240,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   }
   if (ctx.rules.push === 'land') {
     const test = ctx.rules.test;
-    const retest = test ? () => shellStep('tests', test, ctx.rules.testTimeoutMs) : undefined;
+    const retest = test ? () => watch.shared.around('the test command', () => shellStep('tests', test, ctx.rules.testTimeoutMs)) : undefined;
     return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   }
   return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Rules } from '../config/rules.js';
 import type { ExecutorHealth } from '../exec/health.js';
-import type { Git } from '../git/git.js';
+import type { Git, GitIdentity } from '../git/git.js';
 import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../state/progress.js';
@@ -14,8 +14,8 @@ export interface RunContext {
   scopeBody: string;
   /** The repository itself (root checkout). */
   git: Git;
-  /** Commit with nightshift's own identity when the repository has none configured. */
-  identity: boolean;
+  /** Who nightshift's commits are by: the repository's identity at daemon start, or nightshift's own. */
+  identity: GitIdentity;
   /** Branch tasks start from. */
   base: string;
   progress: ProgressLog;

@@ -2,13 +2,15 @@ import { TaskError, oneLine } from '../errors.js';
 import type { AttemptOutcome } from './attempt.js';
 import { foldCommitsOnto, headCommit, type Git } from '../git/git.js';
 import { stageAll } from '../git/stage.js';
+import { writeTree } from '../git/commit.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
 import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
 
 export type GuardedChange =
-  | { kind: 'staged'; paths: string[] }
+  /** `tree`: the staged change as a tree, written once the guards passed (what the commit will be). */
+  | { kind: 'staged'; paths: string[]; tree: string }
   | { kind: 'empty' }
   /** One line per violated rule; the change is not staged when a worktree check failed. */
   | { kind: 'violations'; violations: string[] }
@@ -34,12 +36,20 @@ export function guardRulesFor(task: Task, rules: Rules): GuardRules {
  * cannot be trusted, so no commit counts as the executor's own). Runs whatever the executor's
  * outcome: a base it moved is put back even when the attempt fails anyway.
  */
-export async function guardRefs(input: { repo: Git; worktree: Git | undefined; base: string; baseCommit: string; refsBefore: RefSnapshot }): Promise<RefGuard> {
+export async function guardRefs(input: {
+  repo: Git;
+  worktree: Git | undefined;
+  base: string;
+  baseCommit: string;
+  refsBefore: RefSnapshot;
+  /** Lines found before (the shared git state): listed first. */
+  earlier?: string[];
+}): Promise<RefGuard> {
   const { repo, baseCommit } = input;
   // Without a worktree to read (its .git points elsewhere), no commit counts as the executor's own.
   const [executorHead, refsAfter] = await Promise.all([input.worktree ? headCommit(input.worktree) : baseCommit, snapshotRefs(repo)]);
   const moves = await refMoves(repo, input.refsBefore, refsAfter, baseCommit, executorHead);
-  const violations: string[] = [];
+  const violations: string[] = [...(input.earlier ?? [])];
   for (const finding of checkRefs(moves, input.base)) {
     if (!finding.restore) violations.push(`${finding.message} (left in place)`);
     else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
@@ -94,5 +104,5 @@ export async function guardAndStage(input: {
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
   const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules))];
-  return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths };
+  return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths, tree: await writeTree(worktree) };
 }
