@@ -5,6 +5,7 @@ import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
 import { changedPaths, changeFacts, refMoves, restoreRef, snapshotRefs, worktreeEntries } from './inspect.js';
+import { guardSecrets } from './secretGuard.js';
 
 export type GuardedChange =
   | { kind: 'staged'; paths: string[] }
@@ -92,6 +93,6 @@ export async function guardAndStage(input: {
   const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules))];
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit))];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths };
 }
