@@ -67,8 +67,11 @@ export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return envSecrets(env).map((s) => s.value);
 }
 
+/** The precise token shapes, matching a whole value. */
+const WHOLE_TOKEN = TOKEN_SHAPES.filter((s) => s.guard).map((s) => new RegExp(`^(?:${s.re.source})$`));
+
 function isTokenShaped(value: string): boolean {
-  return TOKEN_SHAPES.some((shape) => shape.guard && new RegExp(`^(?:${shape.re.source})$`).test(value));
+  return WHOLE_TOKEN.some((re) => re.test(value));
 }
 
 function safeDecode(text: string): string {
