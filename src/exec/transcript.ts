@@ -19,6 +19,12 @@ export interface TranscriptLimits {
 const MIB = 1024 * 1024;
 export const TRANSCRIPT_LIMITS: TranscriptLimits = { lineCap: MIB, attemptCap: 64 * MIB, tailBytes: 2 * MIB };
 
+/** Output on its way to the file: masked already (cut lines, markers), or still to be masked. */
+interface Entry {
+  bytes: Buffer;
+  masked: boolean;
+}
+
 /** What one stream of the child carries along between chunks. */
 interface StreamState {
   mask: MaskState;
@@ -40,7 +46,8 @@ export class Transcript {
   /** The first write error (a full disk): later output is read and dropped, so the child never blocks on it. */
   error: Error | undefined;
   private written = 0;
-  private tail: Buffer[] = [];
+  /** Past the cap: the latest output, masked only when written (a flood is not masked just to be dropped). */
+  private tail: Entry[] = [];
   private tailSize = 0;
   private tailCut = 0;
   private tailing = false;
@@ -93,18 +100,19 @@ export class Transcript {
     await this.writing;
     if (this.tail.length > 0) {
       const head = this.tailCut > 0 ? [marker(`${this.tailCut} bytes cut; the last ${size(this.tailSize)} of output follow`)] : [];
-      await this.append(Buffer.concat([...head, ...this.tail]));
+      const state: MaskState = { inKey: false };
+      await this.append(Buffer.concat([...head, ...this.tail.map((e) => (e.masked ? e.bytes : this.mask(e.bytes, state)))]));
       this.tail = [];
     }
     await this.handle.close();
   }
 
   private async put(pieces: Piece[], state: StreamState): Promise<void> {
-    const out: Buffer[] = [];
+    const out: Entry[] = [];
     let lines: Buffer[] = [];
     const flushLines = () => {
       if (lines.length === 0) return;
-      out.push(this.mask(Buffer.concat(lines).toString('latin1'), state));
+      out.push({ bytes: Buffer.concat(lines), masked: false });
       lines = [];
     };
     for (const piece of pieces) {
@@ -117,12 +125,12 @@ export class Transcript {
           const text = maskText(piece.kept.toString('latin1'), this.values, state.mask);
           // What ends the kept part might be half a secret whose rest is cut: held back, never written.
           state.heldBack = unsafeSuffix(text, this.values);
-          out.push(Buffer.from(`${text.slice(0, text.length - state.heldBack)}\n`, 'latin1'));
+          out.push({ bytes: Buffer.from(`${text.slice(0, text.length - state.heldBack)}\n`, 'latin1'), masked: true });
           break;
         }
         case 'cut-end':
           flushLines();
-          out.push(marker(`line over ${size(this.limits.lineCap)}, ${piece.dropped + state.heldBack} bytes cut`));
+          out.push({ bytes: marker(`line over ${size(this.limits.lineCap)}, ${piece.dropped + state.heldBack} bytes cut`), masked: true });
           state.heldBack = 0;
           break;
         default: {
@@ -132,29 +140,32 @@ export class Transcript {
       }
     }
     flushLines();
-    if (out.length > 0) await this.write(Buffer.concat(out));
+    if (out.length > 0) await this.write(out, state.mask);
   }
 
-  private mask(text: string, state: StreamState): Buffer {
-    return Buffer.from(maskText(text, this.values, state.mask), 'latin1');
+  private mask(bytes: Buffer, state: MaskState): Buffer {
+    return Buffer.from(maskText(bytes.toString('latin1'), this.values, state), 'latin1');
   }
 
-  private async write(bytes: Buffer): Promise<void> {
+  private async write(entries: Entry[], state: MaskState): Promise<void> {
     if (!this.tailing && this.written >= this.budget) {
       this.tailing = true;
       await this.append(marker(`transcript over its ${size(this.limits.attemptCap)} cap: from here on only the last ${size(this.limits.tailBytes)} of output are kept`));
     }
     if (!this.tailing) {
+      const bytes = Buffer.concat(entries.map((e) => (e.masked ? e.bytes : this.mask(e.bytes, state))));
       this.written += bytes.length;
       await this.append(bytes);
       return;
     }
-    this.tail.push(bytes);
-    this.tailSize += bytes.length;
+    for (const entry of entries) {
+      this.tail.push(entry);
+      this.tailSize += entry.bytes.length;
+    }
     while (this.tailSize > this.limits.tailBytes && this.tail.length > 1) {
-      const dropped = this.tail.shift() as Buffer;
-      this.tailSize -= dropped.length;
-      this.tailCut += dropped.length;
+      const dropped = this.tail.shift() as Entry;
+      this.tailSize -= dropped.bytes.length;
+      this.tailCut += dropped.bytes.length;
     }
   }
 
