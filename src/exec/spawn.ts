@@ -9,7 +9,7 @@ export interface SpawnRequest {
   env?: NodeJS.ProcessEnv;
   /** Transcript file: stdout and stderr are appended here, masked and capped, as they come (see Transcript). */
   logFile: string;
-  /** The child reads this file on stdin; without it, stdin is /dev/null (an agent waiting for input would hang). */
+  /** The child reads this file on stdin (through a pipe); without it, stdin is /dev/null (an agent waiting for input would hang). */
   stdinFile?: string;
   timeoutMs: number;
   /** No new output for this long = stalled. */
@@ -64,7 +64,16 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
   const timers: NodeJS.Timeout[] = [];
   try {
     const [file, ...args] = req.argv;
-    const child = spawn(file, args, { cwd: req.cwd, env: req.env ?? process.env, stdio: [input?.fd ?? 'ignore', 'pipe', 'pipe'], detached: true });
+    // stdin is a pipe fed from the file too: a descriptor of the file itself would name its path in /proc/self/fd.
+    const child = spawn(file, args, { cwd: req.cwd, env: req.env ?? process.env, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+    if (input && child.stdin) {
+      const feed = input.createReadStream({ autoClose: false });
+      // A child that exits (or closes stdin) without reading it all is no error of ours.
+      child.stdin.on('error', () => undefined);
+      feed.on('error', () => child.stdin?.destroy());
+      feed.pipe(child.stdin);
+      child.once('exit', () => feed.destroy());
+    }
     const streams = [child.stdout, child.stderr].filter((s) => s !== null);
     const drained = Promise.all(streams.map((s) => transcript.drain(s)));
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
