@@ -34,7 +34,8 @@ test: 'echo "test sees $MY_API_TOKEN"'
     await sb.write('tasks/004-setup-fails.md', taskText({ title: 'Setup fails', run: 'echo never > never.txt' }));
     await sb.write('tasks/005-leaky.md', taskText({
       title: 'Echoes a secret',
-      run: `echo "my token is $MY_API_TOKEN"; echo "$MY_API_TOKEN" > leaked.txt; [ "$NIGHTSHIFT_ATTEMPT" = 2 ] || { echo "failing with $MY_API_TOKEN"; exit 1; }`,
+      // It writes a file, but not the token: a change holding the token is refused (test/hostile-output.test.ts).
+      run: `echo "my token is $MY_API_TOKEN"; echo "token of \${#MY_API_TOKEN} characters" > leaked.txt; [ "$NIGHTSHIFT_ATTEMPT" = 2 ] || { echo "failing with $MY_API_TOKEN"; exit 1; }`,
     }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000, env: { MY_API_TOKEN: TOKEN } });
   }, 200_000);

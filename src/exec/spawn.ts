@@ -1,14 +1,15 @@
-import { execa, type Options } from 'execa';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { hasCode } from '../errors.js';
+import { spawn } from 'node:child_process';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { hasCode, toError } from '../errors.js';
+import { Transcript, type TranscriptLimits } from './transcript.js';
 
 export interface SpawnRequest {
   argv: [string, ...string[]];
   cwd: string;
   env?: NodeJS.ProcessEnv;
-  /** Transcript file: stdout and stderr are appended here as they come, never held in memory. */
+  /** Transcript file: stdout and stderr are appended here, masked and capped, as they come (see Transcript). */
   logFile: string;
-  /** The child reads this file on stdin; without it, stdin is /dev/null (an agent waiting for input would hang). */
+  /** The child reads this file on stdin (through a pipe); without it, stdin is /dev/null (an agent waiting for input would hang). */
   stdinFile?: string;
   timeoutMs: number;
   /** No new output for this long = stalled. */
@@ -17,6 +18,8 @@ export interface SpawnRequest {
   onStart?: (pgid: number) => void;
   /** Aborting stops the process group the same way a timeout does. */
   signal?: AbortSignal;
+  /** The transcript's caps; the defaults in normal use (tests set small ones). */
+  limits?: TranscriptLimits;
 }
 
 export type SpawnOutcome =
@@ -37,36 +40,46 @@ export function killAllGroups(): void {
 
 /** Grace between SIGTERM and SIGKILL when stopping a process group. */
 export const KILL_GRACE_MS = 3000;
+/**
+ * How long the pipes may stay open once the group is gone: only a process that left the group (setsid)
+ * still holds them, and its output no longer belongs to this step.
+ */
+const PIPE_GRACE_MS = 1000;
 
 /**
- * Runs one command in its own process group. execa only signals its direct child, and agents spawn
- * grandchildren (shells, test runners, language servers) that would outlive it and keep the transcript
- * open; signalling the negative pid reaches the whole group.
+ * Runs one command in its own process group. Signalling the negative pid reaches the whole group: agents
+ * spawn grandchildren (shells, test runners, language servers) that would outlive a signal to the child
+ * alone. Its stdout and stderr are pipes read by this process into the transcript (see Transcript): the
+ * child never holds the transcript's descriptor, so it cannot write around the masking and caps, nor
+ * learn the file's path through /proc/self/fd.
  */
 export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
   const started = Date.now();
-  const log = await open(req.logFile, 'a');
+  const transcript = await Transcript.open(req.logFile, [process.env, req.env ?? {}], req.limits);
   const input = req.stdinFile === undefined ? undefined : await open(req.stdinFile, 'r').catch(async (err: unknown) => {
-    await log.close();
+    await transcript.close();
     throw err;
   });
   let stop: { reason: 'timeout' | 'stall' | 'abort'; at: number } | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     const [file, ...args] = req.argv;
-    const argv: string[] = args;
-    const options = {
-      cwd: req.cwd,
-      env: req.env ?? process.env,
-      extendEnv: false,
-      // The child writes straight into the transcript's descriptor: no pipe through this process. (execa's
-      // types accept only literal descriptor numbers; any open descriptor works at run time.)
-      stdio: [(input?.fd ?? 'ignore') as 'ignore', log.fd as 3, log.fd as 3],
-      detached: true,
-      reject: false,
-      cleanup: true,
-    } satisfies Options;
-    const child = execa(file, argv, options);
+    // stdin is a pipe fed from the file too: a descriptor of the file itself would name its path in /proc/self/fd.
+    const child = spawn(file, args, { cwd: req.cwd, env: req.env ?? process.env, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+    if (input && child.stdin) {
+      const feed = input.createReadStream({ autoClose: false });
+      // A child that exits (or closes stdin) without reading it all is no error of ours.
+      child.stdin.on('error', () => undefined);
+      feed.on('error', () => child.stdin?.destroy());
+      feed.pipe(child.stdin);
+      child.once('exit', () => feed.destroy());
+    }
+    const streams = [child.stdout, child.stderr].filter((s) => s !== null);
+    const drained = Promise.all(streams.map((s) => transcript.drain(s)));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+      child.once('error', (err) => resolve({ error: err }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
     const pid = child.pid;
     if (pid !== undefined) {
       liveGroups.add(pid);
@@ -82,20 +95,10 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     timers.push(setTimeout(() => stopGroup('timeout'), req.timeoutMs).unref());
     if (req.stallTimeoutMs !== undefined) {
       const stallMs = req.stallTimeoutMs;
-      let lastSize = -1;
-      let lastChange = Date.now();
       const every = Math.max(200, Math.min(5000, Math.floor(stallMs / 4)));
       timers.push(
         setInterval(() => {
-          stat(req.logFile).then(
-            (s) => {
-              if (s.size !== lastSize) {
-                lastSize = s.size;
-                lastChange = Date.now();
-              } else if (Date.now() - lastChange >= stallMs) stopGroup('stall');
-            },
-            () => undefined,
-          );
+          if (Date.now() - transcript.lastDataAt >= stallMs) stopGroup('stall');
         }, every).unref(),
       );
     }
@@ -103,28 +106,45 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     if (req.signal?.aborted) onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const result = await child;
+    const result = await ended;
     req.signal?.removeEventListener('abort', onAbort);
     // The direct child is gone; anything it left behind in its group goes too.
     if (pid !== undefined) {
       await reapGroup(pid);
       liveGroups.delete(pid);
     }
+    // What the group wrote before it ended is read to the end; a process outside it keeps the pipe no longer.
+    const grace = new Promise<'late'>((resolve) => timers.push(setTimeout(() => resolve('late'), PIPE_GRACE_MS).unref()));
+    if ((await Promise.race([drained, grace])) === 'late') for (const s of streams) s.destroy();
+    await drained;
     const durationMs = Date.now() - started;
 
     if (stop) {
       if (stop.reason === 'abort') return { kind: 'aborted', durationMs };
       return { kind: 'timed-out', limit: stop.reason, afterMs: stop.reason === 'timeout' ? req.timeoutMs : (req.stallTimeoutMs ?? 0), durationMs };
     }
-    const failure = result as { code?: string; exitCode?: number; signal?: string; originalMessage?: string };
-    if (failure.code === 'ENOENT') return { kind: 'not-found', message: `command not found: ${file}`, durationMs };
-    if (failure.exitCode !== undefined) return { kind: 'exited', code: failure.exitCode, durationMs };
-    if (failure.signal) return { kind: 'signalled', signal: failure.signal, durationMs };
+    if ('error' in result) {
+      if (hasCode(result.error, 'ENOENT')) return { kind: 'not-found', message: `command not found: ${file}`, durationMs };
+      // It could not start at all (not executable, ...): the shell's code for that, and why.
+      await appendNote(req.logFile, `nightshift: could not start ${file}: ${toError(result.error).message}`);
+      return { kind: 'exited', code: 126, durationMs };
+    }
+    if (result.code !== null) return { kind: 'exited', code: result.code, durationMs };
+    if (result.signal) return { kind: 'signalled', signal: result.signal, durationMs };
     return { kind: 'exited', code: 0, durationMs };
   } finally {
     for (const t of timers) clearTimeout(t);
     await input?.close();
-    await log.close();
+    await transcript.close();
+  }
+}
+
+async function appendNote(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'a');
+  try {
+    await handle.write(`${text}\n`);
+  } finally {
+    await handle.close();
   }
 }
 

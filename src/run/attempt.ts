@@ -16,7 +16,7 @@ import { runExecutors, type AttemptReport } from './executorStep.js';
 import { landCommit } from './land.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
-import { maskFile, maskSecrets } from '../util/secrets.js';
+import { maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 import { guardFailure } from './stepGuard.js';
 import { watchAttempt } from './attemptWatch.js';
@@ -103,9 +103,6 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       },
     });
     clearInterval(watch);
-    // The child wrote its output straight into the transcript: secrets are masked once it is done, before
-    // anything reads a tail of it for a prompt, an error or progress.txt.
-    await maskFile(logFile);
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await claim.setExecutorGroup(undefined).catch(() => undefined);

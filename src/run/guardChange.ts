@@ -7,6 +7,7 @@ import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
 import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
+import { guardSecrets } from './secretGuard.js';
 
 export type GuardedChange =
   /** `tree`: the staged change as a tree, written once the guards passed (what the commit will be). */
@@ -103,6 +104,6 @@ export async function guardAndStage(input: {
   const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules))];
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit))];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths, tree: await writeTree(worktree) };
 }

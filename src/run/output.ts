@@ -1,4 +1,5 @@
 import { open, stat, appendFile } from 'node:fs/promises';
+import { maskSecrets } from '../util/secrets.js';
 
 /** Current size of a transcript, to read back only what one step wrote. */
 export async function logSize(file: string): Promise<number> {
@@ -35,9 +36,9 @@ export function lastLine(tail: string): string {
   return lines[lines.length - 1]?.trim() ?? '';
 }
 
-/** A section header in the transcript so a reader sees which step wrote what. */
+/** A section header in the transcript so a reader sees which step wrote what (reasons can quote output: masked). */
 export async function logHeader(file: string, text: string): Promise<void> {
-  await appendFile(file, `\n==> ${new Date().toISOString()} ${text}\n`);
+  await appendFile(file, `\n==> ${new Date().toISOString()} ${maskSecrets(text)}\n`);
 }
 
 /** Everything written to `file` after byte `from`, at most the last `maxBytes` of it (an agent's own output). */
