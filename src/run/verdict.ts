@@ -3,7 +3,8 @@ import type { Task } from '../task/task.js';
 
 /**
  * The review gate's pure parts: whether a task is reviewed, the reviewer's prompt, reading its verdict and
- * judging it. The reviewer answers with one JSON object, in a ```json block or as its last line:
+ * judging it. The reviewer answers with one JSON object, in a ```json block or alone on a line (the last
+ * one counts):
  *   {"verdict": "approve" | "reject", "confidence": 0.0-1.0, "comments": "..."}
  */
 export interface Verdict {
