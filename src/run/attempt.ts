@@ -74,7 +74,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const cancelled = new AbortController();
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
   const runStep = async (
-    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string> },
+    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string>; logFile?: string },
   ): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
@@ -88,7 +88,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       ...req,
       cwd: worktree,
       env: req.env ? { ...env, ...req.env } : env,
-      logFile,
+      logFile: req.logFile ?? logFile,
       signal: stepSignal,
       onStart: (pgid) => {
         recorded = claim
@@ -103,7 +103,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     clearInterval(watch);
     // The child wrote its output straight into the transcript: secrets are masked once it is done, before
     // anything reads a tail of it for a prompt, an error or progress.txt.
-    await maskFile(logFile);
+    await maskFile(req.logFile ?? logFile);
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await claim.setExecutorGroup(undefined).catch(() => undefined);

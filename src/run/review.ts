@@ -12,6 +12,7 @@ import type { RunContext } from './context.js';
 import { oneLine } from '../errors.js';
 import { parkExecutor, stepRequest, type StepRequest } from './executorStep.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
+import { freshReviewerOutput, keepReviewerOutput } from './reviewerOutput.js';
 import { buildReviewPrompt, judge, parseVerdict, type AnswerSource, type Verdict } from './verdict.js';
 
 /** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
@@ -83,14 +84,17 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
 
   const treeBefore = await stagedTree(worktree);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
-  const from = await logSize(input.logFile);
+  request.logFile = await freshReviewerOutput(input.logDir, attempt);
   const outcome = await input.runStep(request);
+  const output = await readSince(request.logFile, 0, MAX_OUTPUT_BYTES);
+  const tail = await tailSince(request.logFile, 0);
+  const from = await logSize(input.logFile);
+  await keepReviewerOutput(request.logFile, input.logFile);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
-  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
   // A command reviewer reports "I could not run" the way command executors do (exit 75, or a last line
   // `nightshift: infra <cause> ...`).
-  const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(await tailSince(input.logFile, from), outcome.code) : undefined;
+  const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(tail, outcome.code) : undefined;
   if (infra?.kind === 'infra-failure') return parkReviewer(ctx, plan.name, infra, task.id);
   if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
     return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
