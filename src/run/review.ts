@@ -84,12 +84,12 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
 
   const treeBefore = await stagedTree(worktree);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
-  request.logFile = await freshReviewerOutput(input.logDir, attempt);
-  const outcome = await input.runStep(request);
-  const output = await readSince(request.logFile, 0, MAX_OUTPUT_BYTES);
-  const tail = await tailSince(request.logFile, 0);
+  const own = await freshReviewerOutput(input.logDir, attempt);
+  const outcome = await input.runStep({ ...request, logFile: own });
+  const output = await readSince(own, 0, MAX_OUTPUT_BYTES);
+  const tail = await tailSince(own, 0);
   const from = await logSize(input.logFile);
-  await keepReviewerOutput(request.logFile, input.logFile);
+  await keepReviewerOutput(own, input.logFile);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
   // A command reviewer reports "I could not run" the way command executors do (exit 75, or a last line
