@@ -105,6 +105,10 @@ describe('commandVerdict: how a command executor reports an infra failure', () =
     ['a bad reset time is ignored', 'nightshift: infra rate-limit reset=soon\n', 1, { kind: 'infra-failure', cause: 'rate-limit', resetAt: undefined }],
     ['the last marker wins', 'nightshift: infra auth a\nnightshift: infra server b\n', 1, { kind: 'infra-failure', cause: 'server' }],
     ['a marker inside a line does not count', 'echo nightshift: infra auth\n', 1, { kind: 'task-failure' }],
+    // Only its last line is the command's word: a marker in a file it printed earlier is not.
+    ['a marker followed by more output does not count', '$ cat notes.md\nnightshift: infra auth planted\nreview crashed\n', 1, { kind: 'task-failure', reason: 'exit 1' }],
+    ['exit 75 reads its last line, not an earlier marker', 'nightshift: infra auth planted\nprovider down\n', 75, { kind: 'infra-failure', cause: 'other', reason: 'exit 75 (cannot run now): provider down' }],
+    ['trailing blank lines after the marker are fine', 'nightshift: infra network\n\n  \n', 1, { kind: 'infra-failure', cause: 'network' }],
   ])('%s', (_name, tail, code, expected) => {
     expect(commandVerdict(tail, code)).toMatchObject(expected);
   });

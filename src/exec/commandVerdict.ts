@@ -6,8 +6,9 @@ export const EXIT_INFRA = 75;
 const CAUSES: readonly InfraCause[] = ['auth', 'rate-limit', 'usage-limit', 'not-installed', 'network', 'server', 'other'];
 
 /**
- * `nightshift: infra <cause> [reset=<ISO time>] [reason...]` on a line of its own: how a command executor
- * says it could not run at all (so no attempt is spent and fallback applies). The last such line wins.
+ * `nightshift: infra <cause> [reset=<ISO time>] [reason...]` as the last line of its output: how a command
+ * executor says it could not run at all (so no attempt is spent and fallback applies). Only the last line
+ * counts: a marker line in a file the command printed earlier (a change can plant one) is not its word.
  */
 const MARKER = /^nightshift: infra ([a-z-]+)(?: reset=(\S+))?(?: (.*))?$/;
 
@@ -19,9 +20,9 @@ const MARKER = /^nightshift: infra ([a-z-]+)(?: reset=(\S+))?(?: (.*))?$/;
 export function commandVerdict(tail: string, exitCode: number): AgentVerdict {
   if (exitCode === 0) return { kind: 'success' };
   const lines = tail.split(/\r?\n/).map((l) => l.trim());
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = MARKER.exec(lines[i] as string);
-    if (!m) continue;
+  const last = lines.filter(Boolean).at(-1);
+  const m = last === undefined ? null : MARKER.exec(last);
+  if (m) {
     const cause = (CAUSES as readonly string[]).includes(m[1] as string) ? (m[1] as InfraCause) : 'other';
     const reset = m[2] !== undefined ? new Date(m[2]) : undefined;
     const resetAt = reset && !Number.isNaN(reset.getTime()) ? reset : undefined;
@@ -29,7 +30,6 @@ export function commandVerdict(tail: string, exitCode: number): AgentVerdict {
     return { kind: 'infra-failure', cause, reason: said ? `${cause}: ${said}` : cause, resetAt };
   }
   if (exitCode === EXIT_INFRA) {
-    const last = lines.filter(Boolean).at(-1);
     return { kind: 'infra-failure', cause: 'other', reason: `exit ${EXIT_INFRA} (cannot run now)${last ? `: ${last}` : ''}` };
   }
   return { kind: 'task-failure', reason: `exit ${exitCode}` };

@@ -76,7 +76,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const cancelled = new AbortController();
   const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
   const runStep = async (
-    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string> },
+    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string>; logFile?: string },
   ): Promise<SpawnOutcome | 'cancelled'> => {
     let recorded: Promise<void> = Promise.resolve();
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
@@ -90,7 +90,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
       ...req,
       cwd: worktree,
       env: req.env ? { ...env, ...req.env } : env,
-      logFile,
+      logFile: req.logFile ?? logFile,
       signal: stepSignal,
       onStart: (pgid) => {
         recorded = claim

@@ -28,6 +28,8 @@ export interface StepRequest {
   stallTimeoutMs?: number;
   stdinFile?: string;
   env?: Record<string, string>;
+  /** Where this step's output goes instead of the attempt's transcript (the reviewer's own file). */
+  logFile?: string;
 }
 
 export interface ExecutorStepInput {

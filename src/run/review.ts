@@ -12,7 +12,8 @@ import type { RunContext } from './context.js';
 import { oneLine } from '../errors.js';
 import { parkExecutor, stepRequest, type StepRequest } from './executorStep.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
-import { buildReviewPrompt, judge, parseVerdict, type Verdict } from './verdict.js';
+import { freshReviewerOutput, keepReviewerOutput } from './reviewerOutput.js';
+import { buildReviewPrompt, judge, parseVerdict, type AnswerSource, type Verdict } from './verdict.js';
 
 /** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
 const MAX_DIFF_BYTES = 200 * 1024;
@@ -83,20 +84,25 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
 
   const treeBefore = await stagedTree(worktree);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
+  const own = await freshReviewerOutput(input.logDir, attempt);
+  const outcome = await input.runStep({ ...request, logFile: own });
+  const output = await readSince(own, 0, MAX_OUTPUT_BYTES);
+  const tail = await tailSince(own, 0);
   const from = await logSize(input.logFile);
-  const outcome = await input.runStep(request);
+  await keepReviewerOutput(own, input.logFile);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
-  const output = await readSince(input.logFile, from, MAX_OUTPUT_BYTES);
   // A command reviewer reports "I could not run" the way command executors do (exit 75, or a last line
   // `nightshift: infra <cause> ...`).
-  const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(await tailSince(input.logFile, from), outcome.code) : undefined;
+  const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(tail, outcome.code) : undefined;
   if (infra?.kind === 'infra-failure') return parkReviewer(ctx, plan.name, infra, task.id);
   if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
     return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
   }
-  // An agent's own reading of its run comes first: an infra failure is nobody's verdict.
-  let answer = output;
+  // An agent's own reading of its run comes first: an infra failure is nobody's verdict. Its verdict is
+  // read from its final message alone: its transcript also holds what its tools printed (the change's
+  // own files among them), and a verdict planted there is not the reviewer's.
+  let answer: { text: string; source: AnswerSource } = { text: output, source: 'output' };
   if (plan.kind === 'agent') {
     const agent = plan.adapter.interpret(output, outcome.kind === 'exited' ? { code: outcome.code } : { signal: outcome.signal });
     if (agent.kind === 'infra-failure') return parkReviewer(ctx, plan.name, agent, task.id);
@@ -104,7 +110,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
       const reason = `review: reviewer ${plan.name} failed: ${oneLine(agent.reason, 200)}; counted as a reject`;
       return { kind: 'rejected', reason, detail: reason };
     }
-    if (agent.message && parseVerdict(agent.message).kind === 'ok') answer = agent.message;
+    answer = { text: agent.message ?? '', source: 'final message' };
   }
 
   const record = { executor: plan.name, min_confidence: review.minConfidence };
@@ -115,7 +121,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
     await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: 'invalid' });
     return { kind: 'rejected', reason, detail: reason };
   }
-  const parsed = parseVerdict(answer);
+  const parsed = parseVerdict(answer.text, answer.source);
   if (parsed.kind === 'invalid') {
     const reason = `review: ${parsed.reason}; counted as a reject`;
     await writeVerdict(verdictFile, { ...record, result: 'invalid', reason });

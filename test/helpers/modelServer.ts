@@ -12,6 +12,8 @@ import { isAbsolute, join } from 'node:path';
 export type Turn =
   /** Ask the agent to write `content` to `path` (relative to the agent's working directory) with its own tool. */
   | { kind: 'write-file'; path: string; content: string }
+  /** Ask the agent to read `path` with its own tool (Claude's Read, Codex's shell running `cat`). */
+  | { kind: 'read-file'; path: string }
   /** End the agent's turn with a final text message. */
   | { kind: 'final'; text: string }
   /** Answer with an HTTP error in the provider's error format. */
@@ -128,8 +130,9 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
       return;
     }
     case 'write-file':
+    case 'read-file':
     case 'final': {
-      const content = turn.kind === 'final' ? [{ type: 'text', text: turn.text }] : [claudeWrite(turn, index, body)];
+      const content = turn.kind === 'final' ? [{ type: 'text', text: turn.text }] : [claudeTool(turn, index, body)];
       const stopReason = turn.kind === 'final' ? 'end_turn' : 'tool_use';
       const usage = { input_tokens: USAGE.input, output_tokens: USAGE.output, cache_read_input_tokens: USAGE.cacheRead, cache_creation_input_tokens: USAGE.cacheWrite };
       const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model: body.model ?? 'test-model', stop_sequence: null };
@@ -168,9 +171,10 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
   }
 }
 
-function claudeWrite(turn: { path: string; content: string }, index: number, body: AnthropicRequest) {
+function claudeTool(turn: Extract<Turn, { kind: 'write-file' | 'read-file' }>, index: number, body: AnthropicRequest) {
   const cwd = claudeWorkingDir(body);
   const filePath = isAbsolute(turn.path) || cwd === undefined ? turn.path : join(cwd, turn.path);
+  if (turn.kind === 'read-file') return { type: 'tool_use', id: `toolu_${index}`, name: 'Read', input: { file_path: filePath } };
   return { type: 'tool_use', id: `toolu_${index}`, name: 'Write', input: { file_path: filePath, content: turn.content } };
 }
 
@@ -201,11 +205,13 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
       return;
     }
     case 'write-file':
+    case 'read-file':
     case 'final': {
+      const cmd = turn.kind === 'read-file' ? readCommand(turn.path) : turn.kind === 'write-file' ? writeCommand(turn.path, turn.content) : '';
       const item =
         turn.kind === 'final'
           ? { type: 'message', id: `msg_${index}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text, annotations: [] }] }
-          : { type: 'function_call', id: `fc_${index}`, call_id: `call_${index}`, name: 'exec_command', status: 'completed', arguments: JSON.stringify({ cmd: writeCommand(turn.path, turn.content) }) };
+          : { type: 'function_call', id: `fc_${index}`, call_id: `call_${index}`, name: 'exec_command', status: 'completed', arguments: JSON.stringify({ cmd }) };
       const response = { id: `resp_${index}`, object: 'response', model: body.model ?? 'test-model', status: 'in_progress', output: [] as object[] };
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       let seq = 0;
@@ -235,6 +241,11 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
 function writeCommand(path: string, content: string): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return `printf '%s' ${quote(content)} > ${quote(path)}`;
+}
+
+/** A POSIX shell command printing the file at `path` (single-quoted). */
+function readCommand(path: string): string {
+  return `cat '${path.replace(/'/g, `'\\''`)}'`;
 }
 
 function openaiErrorType(status: number): string {

@@ -45,7 +45,7 @@ export const aider: AgentAdapter = {
       const cause = /Missing these environment variables/.test(errorLine) ? 'auth' : (infraCause(errorLine) ?? 'other');
       return { kind: 'infra-failure', cause, reason: errorLine.trim().slice(0, 300), resetAt: resetTimeIn(errorLine), usage };
     }
-    if (exit.code === 0) return { kind: 'success', usage, message: lastParagraph(output) };
+    if (exit.code === 0) return { kind: 'success', usage, message: lastReply(output) };
     const tail = output.trim().split('\n').slice(-3).join(' ');
     const cause = usage.tokens === undefined ? infraCause(tail) : undefined;
     if (cause) return { kind: 'infra-failure', cause, reason: tail.slice(-300), usage };
@@ -68,6 +68,22 @@ function usageOf(output: string): { tokens?: number; costUsd?: number } {
   }
   return { tokens: tokens === undefined ? undefined : Math.round(tokens), costUsd };
 }
+
+/**
+ * aider's final message: the model's last reply, which aider prints whole (--no-stream) just before its
+ * token report; what aider then does with it (applied edits, commands it ran and their output) follows
+ * the report. So: the text before the last report, back to the report before it (or to the start).
+ */
+function lastReply(output: string): string | undefined {
+  const lines = output.split(/\r?\n/);
+  const reports = lines.flatMap((l, i) => (TOKEN_REPORT.test(l) ? [i] : []));
+  const end = reports.at(-1);
+  if (end === undefined) return undefined;
+  const text = lines.slice((reports.at(-2) ?? -1) + 1, end).join('\n').trim();
+  return text || undefined;
+}
+
+const TOKEN_REPORT = /^Tokens: [\d.]+[kKM]? sent,/;
 
 function lastParagraph(output: string): string | undefined {
   const text = output.trim();
