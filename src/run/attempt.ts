@@ -18,6 +18,10 @@ import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskFile, maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
+import { executorEnv, resolveProgram } from '../exec/executorEnv.js';
+import { ProcessTracker } from '../exec/processTracker.js';
+import { prepareAttemptFiles } from './attemptFiles.js';
+import { AttemptDeadline } from './deadline.js';
 
 /** How often a running step re-reads its task file for a cancel. */
 const CANCEL_POLL_MS = 2000;
@@ -63,7 +67,15 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${attempt}.log`);
   const promptFile = join(logDir, `${attempt}.prompt.md`);
-  const env = executorEnv(task, attempt, promptFile, worktree);
+  // The executor sees copies outside the checkout; the originals stay the daemon's and the user's.
+  const files = await prepareAttemptFiles(worktree, task.id, task.text);
+  const shownPrompt = files.path(`${attempt}.prompt.md`);
+  const env = executorEnv(process.env, { root: ctx.paths.root, worktree, taskId: task.id, attempt, promptFile: shownPrompt, taskFile: files.taskFile });
+  const deadline = new AttemptDeadline(task.timeoutMs ?? ctx.rules.timeoutMs);
+  const markDeadline = (outcome: SpawnOutcome): SpawnOutcome => {
+    OVER_DEADLINE.set(outcome, deadline);
+    return outcome;
+  };
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
   const wt = openGit(worktree, { identity: ctx.identity });
@@ -84,13 +96,24 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         if (!ours) cancelled.abort();
       }, () => undefined);
     }, CANCEL_POLL_MS);
+    const limit = deadline.limitFor(req.timeoutMs);
+    if (limit.timeoutMs <= 0) {
+      clearInterval(watch);
+      return markDeadline(AttemptDeadline.expired());
+    }
+    const stepEnv = req.env ? { ...env, ...req.env } : env;
+    const tracker = new ProcessTracker(worktree);
+    const [program, ...args] = req.argv;
     const outcome = await spawnLogged({
       ...req,
+      argv: [resolveProgram(program, stepEnv.PATH, process.env.PATH), ...args],
+      timeoutMs: limit.timeoutMs,
       cwd: worktree,
-      env: req.env ? { ...env, ...req.env } : env,
+      env: stepEnv,
       logFile,
       signal: stepSignal,
       onStart: (pgid) => {
+        tracker.start(pgid);
         recorded = claim
           .setExecutorGroup(pgid)
           .then(() => input.stillOurs())
@@ -99,8 +122,15 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
           })
           .catch(() => undefined);
       },
+    }).catch(async (err: unknown) => {
+      await tracker.finish();
+      throw err;
     });
     clearInterval(watch);
+    // Nothing the step started outlives it: not even what left its process group or the worktree's marker.
+    const leftovers = await tracker.finish();
+    if (leftovers > 0) await logHeader(logFile, `stopped ${leftovers} process${leftovers === 1 ? '' : 'es'} the step left running`);
+    if (limit.byDeadline && outcome.kind === 'timed-out' && outcome.limit === 'timeout') markDeadline(outcome);
     // The child wrote its output straight into the transcript: secrets are masked once it is done, before
     // anything reads a tail of it for a prompt, an error or progress.txt.
     await maskFile(logFile);
@@ -131,6 +161,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);
+  await files.expose(`${attempt}.prompt.md`, masked);
   // The executor must not move base, other branches or tags: compared after it ran.
   const refsBefore = await snapshotRefs(ctx.git);
   const execFailed = await runExecutors(ctx, {
@@ -139,7 +170,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     baseCommit,
     worktree,
     wt,
-    promptFile,
+    promptFile: shownPrompt,
+    taskFile: files.taskFile,
     promptBytes: Buffer.byteLength(masked),
     logFile,
     report: input.report ?? { runs: [] },
@@ -175,7 +207,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (shouldReview(ctx.rules.review, task)) {
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
-    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep });
+    const reviewed = await reviewChange({ ctx, review: ctx.rules.review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep, files });
     const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
       const reason = `review: the reviewer changed refs, a reviewer must only answer: ${reviewerRefs.join('; ')}`;
@@ -241,6 +273,9 @@ function notOurWorktree(who: string): AttemptOutcome {
   return { kind: 'failure', reason, detail: `${reason}. Leave .git alone.`, retry: true };
 }
 
+/** Step outcomes that timed out on the attempt's deadline rather than on a limit of their own. */
+const OVER_DEADLINE = new WeakMap<SpawnOutcome, AttemptDeadline>();
+
 /** Turns a step's process outcome into an attempt failure, or undefined when the step succeeded. */
 async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string, from: number, ctx: RunContext): Promise<AttemptOutcome | undefined> {
   if (outcome.kind === 'exited' && outcome.code === 0) return undefined;
@@ -256,9 +291,9 @@ async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string,
       reason = `${step} was killed by ${outcome.signal}${last ? `: ${last}` : ''}`;
       break;
     case 'timed-out':
-      reason = outcome.limit === 'stall'
+      reason = OVER_DEADLINE.get(outcome)?.reason(step) ?? (outcome.limit === 'stall'
         ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
-        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`;
+        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
       break;
     case 'not-found':
       reason = `${step}: ${outcome.message}`;
@@ -271,16 +306,4 @@ async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string,
   await logHeader(logFile, reason);
   const detail = tail ? `${reason}\n\nLast output:\n\`\`\`\n${tail}\n\`\`\`` : reason;
   return { kind: 'failure', reason: oneLine(reason), detail, retry: true };
-}
-
-/** The executor's environment: the user's (agents need their credentials) plus where things are. */
-function executorEnv(task: Task, attempt: number, promptFile: string, worktree: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    NIGHTSHIFT_TASK_ID: task.id,
-    NIGHTSHIFT_ATTEMPT: String(attempt),
-    NIGHTSHIFT_PROMPT_FILE: promptFile,
-    NIGHTSHIFT_TASK_FILE: task.file,
-    NIGHTSHIFT_WORKTREE: worktree,
-  };
 }

@@ -16,6 +16,7 @@ import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
+import { OwnedKeys, stillRunnable } from './ownedKeys.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -52,10 +53,22 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const branch = taskBranch(task.id);
   const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
   const claimedAt = Date.now();
-  const mine = (t: Task) => t.status === 'running' && t.claimedBy === ctx.ownerId;
+  // Once claimed, the owned keys are the daemon's (an executor may edit the real file): see ownedKeys.ts.
+  const owned = new OwnedKeys();
+  const mine = (t: Task) => stillRunnable(t) && claim.isHeld();
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
-    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => (guard(t) ? changes : undefined));
-    if (result.kind === 'updated') task = result.task;
+    let restored: string[] = [];
+    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => {
+      if (!guard(t)) return undefined;
+      const merged = owned.merge(t, changes);
+      restored = merged.restored;
+      return merged.changes;
+    });
+    if (result.kind === 'updated') {
+      task = result.task;
+      owned.record(task);
+    }
+    if (restored.length > 0) await ctx.progress.append(task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
     return result.kind === 'updated';
   };
 
@@ -138,7 +151,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         report,
         stillOurs: async () => {
           const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-          return now?.kind === 'task' && mine(now.task);
+          if (now?.kind !== 'task' || !mine(now.task)) return false;
+          // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
+          return owned.tampered(now.task).length === 0 || (await write({}));
         },
       });
     } catch (err) {
