@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, progressEvents, taskText, type Sandbox } from './helpers/repo.js';
 import { attemptWorktree, readTask } from './helpers/task.js';
 import { killMatching, livePidsMatching, sleepMarker } from './helpers/wait.js';
+import { startDaemon, type DaemonHandle } from '../src/daemon/start.js';
 
 /**
  * What an executor can see and outlive: its own task file, the environment, its prompt, the attempt's
@@ -152,4 +153,31 @@ describe('what a hostile executor can see and outlive', () => {
     for (const id of ['007-setsid', '008-double-fork', '009-leaves-worktree']) expect({ id, status: (await readTask(sb, id)).fm.status }).toEqual({ id, status: 'done' });
     for (const [name, marker] of Object.entries(markers)) expect({ name, pids: await livePidsMatching(marker) }).toEqual({ name, pids: [] });
   });
+});
+
+describe('a watching daemon and a task that marks itself done', () => {
+  let sb: Sandbox | undefined;
+  let daemon: DaemonHandle | undefined;
+  afterAll(async () => {
+    await daemon?.stop();
+    await sb?.cleanup();
+  });
+
+  it('does not start its dependent on the false done: the dependent is blocked once the task fails', async () => {
+    sb = await makeSandbox({ rules: '---\nmax_attempts: 1\nconcurrency: 2\n---\n' });
+    // It stays a while after the edit: the watcher sees the file change while the task still runs.
+    await sb.write('tasks/001-self-done.md', taskText({ title: 'Marks itself done', run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; sleep 3; exit 3` }));
+    await sb.write('tasks/002-after.md', taskText({ title: 'Depends on it', depends_on: ['001-self-done'], run: 'echo x > x.txt' }));
+    const claimed: string[] = [];
+    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 });
+    daemon.events.on('task:claimed', ({ id }: { id: string }) => void claimed.push(id));
+    // Whichever comes first for the dependent: blocked (right) or done (it ran on the false done).
+    const settled = new Promise<string>((resolve) => {
+      for (const event of ['task:blocked', 'task:done'] as const) daemon?.events.on(event, ({ id }: { id: string }) => id === '002-after' && resolve(event));
+    });
+    expect(await settled).toBe('task:blocked');
+    expect(claimed).toEqual(['001-self-done']);
+    expect((await readTask(sb, '001-self-done')).fm).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await readTask(sb, '002-after')).fm).toMatchObject({ status: 'blocked', error: 'dependency 001-self-done is failed' });
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue, type Task } from '../task/task.js';
+import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue, type Task, type TaskEntry } from '../task/task.js';
 
 /**
  * While a task runs, the keys nightshift owns in its file are what the daemon last wrote, whatever the
@@ -47,4 +47,19 @@ function asOwnedValue(value: unknown): OwnedValue {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' || typeof value === 'string') return value;
   return String(value);
+}
+
+/**
+ * The queue as the scheduler must see it: a task this daemon is running is `running`, whatever its file
+ * says now (an executor that wrote `status: done` there must not release the tasks that depend on it).
+ * The same array when nothing is overridden, so the scheduler's plan cache keeps working.
+ */
+export function ownRunsAsRunning(entries: TaskEntry[], running: { has(id: string): boolean }): TaskEntry[] {
+  let changed = false;
+  const view = entries.map((e): TaskEntry => {
+    if (e.kind !== 'task' || !running.has(e.task.id) || e.task.status === 'running' || e.task.status === 'cancelled') return e;
+    changed = true;
+    return { kind: 'task', task: { ...e.task, status: 'running' } };
+  });
+  return changed ? view : entries;
 }
