@@ -57,7 +57,8 @@ export function executorEnv(base: NodeJS.ProcessEnv, places: ExecutorPlaces): No
   for (const [name, value] of Object.entries(base)) {
     if (value === undefined) continue;
     if (name === 'PATH') env.PATH = pathInWorktree(value, spellings, places.worktree);
-    else if (!namesCheckout(value, spellings)) env[name] = value;
+    // HOME stays even for a checkout that is the home folder itself: agents find their logins there.
+    else if (name === 'HOME' || !namesCheckout(value, spellings)) env[name] = value;
   }
   return {
     ...env,
