@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
-import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
+import { type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import { commitFromFile, openGit, pushBranch } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
@@ -18,9 +18,9 @@ import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskFile, maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
-import { executorEnv, resolveProgram } from '../exec/executorEnv.js';
-import { ProcessTracker } from '../exec/processTracker.js';
+import { executorEnv } from '../exec/executorEnv.js';
 import { prepareAttemptFiles } from './attemptFiles.js';
+import { spawnBounded } from './boundedStep.js';
 import { AttemptDeadline } from './deadline.js';
 
 /** How often a running step re-reads its task file for a cancel. */
@@ -71,11 +71,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const files = await prepareAttemptFiles(worktree, task.id, task.text);
   const shownPrompt = files.path(`${attempt}.prompt.md`);
   const env = executorEnv(process.env, { root: ctx.paths.root, worktree, taskId: task.id, attempt, promptFile: shownPrompt, taskFile: files.taskFile });
+  // `timeout` bounds the whole attempt: every step below gets what is left of it.
   const deadline = new AttemptDeadline(task.timeoutMs ?? ctx.rules.timeoutMs);
-  const markDeadline = (outcome: SpawnOutcome): SpawnOutcome => {
-    OVER_DEADLINE.set(outcome, deadline);
-    return outcome;
-  };
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
   const wt = openGit(worktree, { identity: ctx.identity });
@@ -96,24 +93,13 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         if (!ours) cancelled.abort();
       }, () => undefined);
     }, CANCEL_POLL_MS);
-    const limit = deadline.limitFor(req.timeoutMs);
-    if (limit.timeoutMs <= 0) {
-      clearInterval(watch);
-      return markDeadline(AttemptDeadline.expired());
-    }
-    const stepEnv = req.env ? { ...env, ...req.env } : env;
-    const tracker = new ProcessTracker(worktree);
-    const [program, ...args] = req.argv;
-    const outcome = await spawnLogged({
+    const outcome = await spawnBounded(deadline, worktree, {
       ...req,
-      argv: [resolveProgram(program, stepEnv.PATH, process.env.PATH), ...args],
-      timeoutMs: limit.timeoutMs,
       cwd: worktree,
-      env: stepEnv,
+      env: req.env ? { ...env, ...req.env } : env,
       logFile,
       signal: stepSignal,
       onStart: (pgid) => {
-        tracker.start(pgid);
         recorded = claim
           .setExecutorGroup(pgid)
           .then(() => input.stillOurs())
@@ -122,15 +108,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
           })
           .catch(() => undefined);
       },
-    }).catch(async (err: unknown) => {
-      await tracker.finish();
-      throw err;
     });
     clearInterval(watch);
-    // Nothing the step started outlives it: not even what left its process group or the worktree's marker.
-    const leftovers = await tracker.finish();
-    if (leftovers > 0) await logHeader(logFile, `stopped ${leftovers} process${leftovers === 1 ? '' : 'es'} the step left running`);
-    if (limit.byDeadline && outcome.kind === 'timed-out' && outcome.limit === 'timeout') markDeadline(outcome);
     // The child wrote its output straight into the transcript: secrets are masked once it is done, before
     // anything reads a tail of it for a prompt, an error or progress.txt.
     await maskFile(logFile);
@@ -273,9 +252,6 @@ function notOurWorktree(who: string): AttemptOutcome {
   return { kind: 'failure', reason, detail: `${reason}. Leave .git alone.`, retry: true };
 }
 
-/** Step outcomes that timed out on the attempt's deadline rather than on a limit of their own. */
-const OVER_DEADLINE = new WeakMap<SpawnOutcome, AttemptDeadline>();
-
 /** Turns a step's process outcome into an attempt failure, or undefined when the step succeeded. */
 async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string, from: number, ctx: RunContext): Promise<AttemptOutcome | undefined> {
   if (outcome.kind === 'exited' && outcome.code === 0) return undefined;
@@ -291,7 +267,7 @@ async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string,
       reason = `${step} was killed by ${outcome.signal}${last ? `: ${last}` : ''}`;
       break;
     case 'timed-out':
-      reason = OVER_DEADLINE.get(outcome)?.reason(step) ?? (outcome.limit === 'stall'
+      reason = AttemptDeadline.over(outcome)?.reason(step) ?? (outcome.limit === 'stall'
         ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
         : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
       break;

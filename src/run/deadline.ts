@@ -1,6 +1,8 @@
 import type { SpawnOutcome } from '../exec/spawn.js';
 import { formatDuration } from '../util/duration.js';
 
+const OVER_DEADLINE = new WeakMap<SpawnOutcome, AttemptDeadline>();
+
 /**
  * `timeout` bounds the whole attempt: setup, executors, tests, review and land's retest share one
  * deadline. Each step gets what is left, or its own smaller limit (test_timeout). Without this, every
@@ -29,6 +31,17 @@ export class AttemptDeadline {
   /** What a step that cannot start any more returns: its time is up before it began. */
   static expired(): SpawnOutcome {
     return { kind: 'timed-out', limit: 'timeout', afterMs: 0, durationMs: 0 };
+  }
+
+  /** Records that `outcome` timed out on this deadline, not on a limit of the step's own. */
+  mark(outcome: SpawnOutcome): SpawnOutcome {
+    OVER_DEADLINE.set(outcome, this);
+    return outcome;
+  }
+
+  /** The deadline a step's outcome ran out on, if it did. */
+  static over(outcome: SpawnOutcome): AttemptDeadline | undefined {
+    return OVER_DEADLINE.get(outcome);
   }
 
   reason(step: string): string {

@@ -1,4 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { ProgressLog } from '../state/progress.js';
+import { updateTask, type UpdateResult } from '../task/store.js';
 import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue, type Task, type TaskEntry } from '../task/task.js';
 
 /**
@@ -11,6 +13,29 @@ import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue, type Tas
  */
 export class OwnedKeys {
   private written: Map<OwnedKey, unknown> | undefined;
+
+  /** Without a place to write (table tests), only the pure part below is usable. */
+  constructor(private readonly store?: { locksDir: string; progress: ProgressLog }) {}
+
+  /**
+   * Writes `changes` to the task file when `guard` accepts it as it is on disk now, putting back any owned
+   * key someone else changed, and records what the file holds afterwards.
+   */
+  async update(task: Task, changes: OwnedChanges, guard: (onDisk: Task) => boolean): Promise<UpdateResult> {
+    if (!this.store) throw new Error('OwnedKeys.update needs a store');
+    let restored: OwnedKey[] = [];
+    const result = await updateTask(this.store.locksDir, task.file, task.id, (onDisk) => {
+      if (!guard(onDisk)) return undefined;
+      const merged = this.merge(onDisk, changes);
+      restored = merged.restored;
+      return merged.changes;
+    });
+    if (result.kind === 'updated') this.record(result.task);
+    if (restored.length > 0) {
+      await this.store.progress.append(task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
+    }
+    return result;
+  }
 
   /** Remembers the owned keys as the daemon's own write left them. */
   record(task: Task): void {

@@ -4,7 +4,7 @@ import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
-import { readTaskEntry, updateTask } from '../task/store.js';
+import { readTaskEntry } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
@@ -54,21 +54,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
   const claimedAt = Date.now();
   // Once claimed, the owned keys are the daemon's (an executor may edit the real file): see ownedKeys.ts.
-  const owned = new OwnedKeys();
+  const owned = new OwnedKeys({ locksDir: ctx.paths.locks, progress: ctx.progress });
   const mine = (t: Task) => stillRunnable(t) && claim.isHeld();
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
-    let restored: string[] = [];
-    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => {
-      if (!guard(t)) return undefined;
-      const merged = owned.merge(t, changes);
-      restored = merged.restored;
-      return merged.changes;
-    });
-    if (result.kind === 'updated') {
-      task = result.task;
-      owned.record(task);
-    }
-    if (restored.length > 0) await ctx.progress.append(task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
+    const result = await owned.update(task, changes, guard);
+    if (result.kind === 'updated') task = result.task;
     return result.kind === 'updated';
   };
 
