@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killProcessesIn } from '../src/exec/orphans.js';
 import { killMatching, livePidsMatching, sleepMarker, waitFor } from './helpers/wait.js';
@@ -48,5 +51,23 @@ describe('killProcessesIn', () => {
     expect(await livePidsMatching(next)).toHaveLength(3);
     // Without a task id the new holder of the worktree clears everything in it.
     expect(await killProcessesIn('/tmp/wt/_pool-1')).toBe(3);
+  });
+});
+
+describe('killProcessesIn, for a process that dropped the marker', () => {
+  it('kills what runs inside the worktree without NIGHTSHIFT_WORKTREE, unless only one task\'s processes are asked for', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nightshift-orphan-cwd-'));
+    const marker = sleepMarker(60);
+    markers.push(marker);
+    const child = spawn('sleep', [marker], { cwd: dir, env: { PATH: process.env.PATH }, detached: true, stdio: 'ignore' });
+    child.unref();
+    try {
+      await waitFor('the sleep to run', async () => (await livePidsMatching(marker)).length === 1);
+      expect(await killProcessesIn(dir, 'some-task')).toBe(0);
+      expect(await killProcessesIn(dir)).toBe(1);
+      await waitFor('the sleep to die', async () => (await livePidsMatching(marker)).length === 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

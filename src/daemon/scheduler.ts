@@ -9,6 +9,7 @@ import { DirWatcher } from './watchDir.js';
 import type { Task, TaskEntry } from '../task/task.js';
 import { assessQueue, readyInOrder, type Readiness } from '../queue/plan.js';
 import { runTask, type TaskRunResult } from '../run/runTask.js';
+import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../state/locks.js';
 import { recoverTask, sweepDeadClaims } from './recover.js';
@@ -257,9 +258,10 @@ export class Scheduler {
     }
 
     // The cache hands out the same array while no file changed, and the plan is a function of it alone.
-    if (this.plan?.entries !== entries) {
-      const readiness = assessQueue(entries);
-      this.plan = { entries, readiness, ready: readyInOrder(entries, readiness) };
+    const view = ownRunsAsRunning(entries, this.running);
+    if (this.plan?.entries !== view) {
+      const readiness = assessQueue(view);
+      this.plan = { entries: view, readiness, ready: readyInOrder(view, readiness) };
     }
     const { readiness } = this.plan;
     this.forgetSettledDependencies(readiness);

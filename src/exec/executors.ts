@@ -8,7 +8,9 @@ import type { AgentAdapter, AgentOptions } from './agents/types.js';
 export interface ExecutorContext {
   taskId: string;
   attempt: number;
+  /** {prompt_file}: the per-attempt copy outside the checkout (the original stays under .nightshift/logs). */
   promptFile: string;
+  /** {task_file}: a read-only copy of the task file; writing it changes nothing (run/attemptFiles.ts). */
   taskFile: string;
   worktree: string;
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 
 /**
  * Kills every process that still runs in a task's worktree: each step nightshift starts carries
@@ -9,7 +9,9 @@ import { readdir, readFile } from 'node:fs/promises';
  *
  * Worktrees are pooled, so one path serves many tasks in turn: with `taskId`, only processes that also
  * carry NIGHTSHIFT_TASK_ID=<taskId> are stopped (recovery of a dead task must not touch the next task the
- * worktree went to). Without it, everything in the worktree goes (its new holder knows it is alone there).
+ * worktree went to). Without it, everything in the worktree goes (its new holder knows it is alone there),
+ * found by its working folder too: a child can drop NIGHTSHIFT_WORKTREE from its environment (`env -u`),
+ * but whatever runs inside the folder is the worktree's.
  */
 export async function killProcessesIn(worktree: string, taskId?: string): Promise<number> {
   let names: string[];
@@ -20,6 +22,12 @@ export async function killProcessesIn(worktree: string, taskId?: string): Promis
   }
   const needles = [Buffer.from(`\0NIGHTSHIFT_WORKTREE=${worktree}\0`)];
   if (taskId !== undefined) needles.push(Buffer.from(`\0NIGHTSHIFT_TASK_ID=${taskId}\0`));
+  const folders = taskId === undefined ? [...new Set([worktree, await realpath(worktree).catch(() => worktree)])] : [];
+  const inFolder = async (pid: string): Promise<boolean> => {
+    if (folders.length === 0) return false;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    return cwd !== undefined && folders.some((dir) => cwd === dir || cwd.startsWith(`${dir}/`));
+  };
   let killed = 0;
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
@@ -34,7 +42,7 @@ export async function killProcessesIn(worktree: string, taskId?: string): Promis
     }
     // A leading NUL so the variable matches only as a whole entry (the first entry has none before it).
     const entries = Buffer.concat([Buffer.from([0]), environ]);
-    if (!needles.every((needle) => entries.includes(needle))) continue;
+    if (!needles.every((needle) => entries.includes(needle)) && !(await inFolder(name))) continue;
     try {
       process.kill(pid, 'SIGKILL');
       killed++;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { killProcessesIn } from '../exec/orphans.js';
+import { ATTEMPT_FILES_DIR } from '../run/attemptFiles.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
 import { gitCommonDir } from './repoLock.js';
@@ -211,7 +212,7 @@ export class WorktreePool {
 
 /** Whether a folder under the worktree root is one of the pool's (a slot or its leases). */
 export function isPoolEntry(name: string): boolean {
-  return SLOT_NAME.test(name) || name === LEASES;
+  return SLOT_NAME.test(name) || name === LEASES || name === ATTEMPT_FILES_DIR;
 }
 
 /** Whether `git status --porcelain=v2 -z --branch` output lists any path (header lines start with '#'). */

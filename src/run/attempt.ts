@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { oneLine, toError } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
-import { spawnLogged, type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
+import { type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import { openGit, pushBranch } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
@@ -20,6 +20,10 @@ import { maskSecrets } from '../util/secrets.js';
 import { lastLine, logHeader, logSize, tailSince } from './output.js';
 import { guardFailure } from './stepGuard.js';
 import { watchAttempt } from './attemptWatch.js';
+import { executorEnv } from '../exec/executorEnv.js';
+import { prepareAttemptFiles } from './attemptFiles.js';
+import { spawnBounded } from './boundedStep.js';
+import { AttemptDeadline } from './deadline.js';
 
 /** How often a running step re-reads its task file for a cancel. */
 const CANCEL_POLL_MS = 2000;
@@ -65,7 +69,12 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${attempt}.log`);
   const promptFile = join(logDir, `${attempt}.prompt.md`);
-  const env = executorEnv(task, attempt, promptFile, worktree);
+  // The executor sees copies outside the checkout; the originals stay the daemon's and the user's.
+  const files = await prepareAttemptFiles(worktree, task.id, task.text);
+  const shownPrompt = files.path(`${attempt}.prompt.md`);
+  const env = executorEnv(process.env, { root: ctx.paths.root, worktree, taskId: task.id, attempt, promptFile: shownPrompt, taskFile: files.taskFile });
+  // `timeout` bounds the whole attempt: every step below gets what is left of it.
+  const deadline = new AttemptDeadline(task.timeoutMs ?? ctx.rules.timeoutMs);
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
   const wt = openGit(worktree, { identity: ctx.identity });
@@ -86,7 +95,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         if (!ours) cancelled.abort();
       }, () => undefined);
     }, CANCEL_POLL_MS);
-    const outcome = await spawnLogged({
+    const outcome = await spawnBounded(deadline, worktree, {
       ...req,
       cwd: worktree,
       env: req.env ? { ...env, ...req.env } : env,
@@ -130,6 +139,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);
+  await files.expose(`${attempt}.prompt.md`, masked);
   // The executor must not move base, other branches or tags: compared after it ran.
   const refsBefore = await snapshotRefs(ctx.git);
   // Nor HEAD, the git state shared with the user's checkout, rules.md, scope.md or the remote's base.
@@ -140,7 +150,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     baseCommit,
     worktree,
     wt,
-    promptFile,
+    promptFile: shownPrompt,
+    taskFile: files.taskFile,
     promptBytes: Buffer.byteLength(masked),
     logFile,
     report: input.report ?? { runs: [] },
@@ -179,7 +190,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
     const review = ctx.rules.review;
-    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () => reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep }));
+    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () => reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep, files }));
     if (reviewerShared.length > 0 && reviewed.kind !== 'cancelled') return guardFailure(reviewerShared, logFile);
     const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
@@ -264,9 +275,9 @@ async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string,
       reason = `${step} was killed by ${outcome.signal}${last ? `: ${last}` : ''}`;
       break;
     case 'timed-out':
-      reason = outcome.limit === 'stall'
+      reason = AttemptDeadline.over(outcome)?.reason(step) ?? (outcome.limit === 'stall'
         ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
-        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`;
+        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
       break;
     case 'not-found':
       reason = `${step}: ${outcome.message}`;
@@ -279,16 +290,4 @@ async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string,
   await logHeader(logFile, reason);
   const detail = tail ? `${reason}\n\nLast output:\n\`\`\`\n${tail}\n\`\`\`` : reason;
   return { kind: 'failure', reason: oneLine(reason), detail, retry: true };
-}
-
-/** The executor's environment: the user's (agents need their credentials) plus where things are. */
-function executorEnv(task: Task, attempt: number, promptFile: string, worktree: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    NIGHTSHIFT_TASK_ID: task.id,
-    NIGHTSHIFT_ATTEMPT: String(attempt),
-    NIGHTSHIFT_PROMPT_FILE: promptFile,
-    NIGHTSHIFT_TASK_FILE: task.file,
-    NIGHTSHIFT_WORKTREE: worktree,
-  };
 }

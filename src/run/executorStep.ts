@@ -40,6 +40,8 @@ export interface ExecutorStepInput {
   /** The worktree's git, to undo what a failed executor left before a fallback starts. */
   wt: Git;
   promptFile: string;
+  /** The copy of the task file the executor is shown (run/attemptFiles.ts); the real one is the daemon's. */
+  taskFile?: string;
   promptBytes: number;
   logFile: string;
   report: AttemptReport;
@@ -57,7 +59,7 @@ export interface ExecutorStepInput {
 export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): Promise<AttemptOutcome | undefined> {
   const { task, attempt, logFile } = input;
   const chain = executorChain(task, ctx.rules);
-  const exec = { taskId: task.id, attempt, promptFile: input.promptFile, taskFile: task.file, worktree: input.worktree };
+  const exec = { taskId: task.id, attempt, promptFile: input.promptFile, taskFile: input.taskFile ?? task.file, worktree: input.worktree };
   if (chain.length === 0) {
     const plan = planNamed(undefined, task, ctx.rules, exec);
     return { kind: 'blocked', reason: plan.kind === 'unavailable' ? plan.reason : 'no executor' };

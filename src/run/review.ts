@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ReviewRules } from '../config/rules.js';
 import type { AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
@@ -8,6 +8,7 @@ import type { SpawnOutcome } from '../exec/spawn.js';
 import { headCommit, type Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
 import { maskSecrets } from '../util/secrets.js';
+import type { AttemptFiles } from './attemptFiles.js';
 import type { RunContext } from './context.js';
 import { oneLine } from '../errors.js';
 import { parkExecutor, stepRequest, type StepRequest } from './executorStep.js';
@@ -42,6 +43,8 @@ export interface ReviewInput {
   logFile: string;
   /** The attempt's step runner: same process group handling, cancel checks and transcript masking. */
   runStep: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
+  /** Where the reviewer is shown copies (outside the user's checkout) instead of the originals. */
+  files?: AttemptFiles;
 }
 
 /**
@@ -61,17 +64,18 @@ async function parkReviewer(ctx: RunContext, name: string, verdict: Extract<Agen
  */
 export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const { ctx, review, task, attempt, worktree } = input;
-  const promptFile = join(input.logDir, `${attempt}.review-prompt.md`);
+  const kept = join(input.logDir, `${attempt}.review-prompt.md`);
   const full = await worktree.raw(['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', input.baseCommit, '--']);
   const cut = Buffer.byteLength(full) > MAX_DIFF_BYTES;
   const diff = cut ? Buffer.from(full).subarray(0, MAX_DIFF_BYTES).toString('utf8') : full;
   const prompt = buildReviewPrompt({ task, attempt, rulesBody: ctx.rules.body, baseCommit: input.baseCommit, diff, truncatedAt: cut ? MAX_DIFF_BYTES : undefined });
   const masked = maskSecrets(prompt);
-  await writeFile(promptFile, masked);
+  await writeFile(kept, masked);
+  const promptFile = input.files ? await input.files.expose(basename(kept), masked) : kept;
 
   // The reviewer goes through the same planning and invocation as a task executor, by name: custom
   // commands and built-in agents alike.
-  const exec = { taskId: task.id, attempt, promptFile, taskFile: task.file, worktree: worktree.dir };
+  const exec = { taskId: task.id, attempt, promptFile, taskFile: input.files?.taskFile ?? task.file, worktree: worktree.dir };
   const plan = planNamed(review.executor, task, ctx.rules, exec);
   if (plan.kind === 'unavailable') return { kind: 'blocked', reason: `reviewer: ${plan.reason}` };
   const parked = ctx.health.parkedNow(plan.name);

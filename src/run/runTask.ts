@@ -4,7 +4,7 @@ import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
-import { readTaskEntry, updateTask } from '../task/store.js';
+import { readTaskEntry } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import { runAttempt, type AttemptOutcome } from './attempt.js';
@@ -16,6 +16,7 @@ import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
+import { OwnedKeys, stillRunnable } from './ownedKeys.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -52,9 +53,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const branch = taskBranch(task.id);
   const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
   const claimedAt = Date.now();
-  const mine = (t: Task) => t.status === 'running' && t.claimedBy === ctx.ownerId;
+  // Once claimed, the owned keys are the daemon's (an executor may edit the real file): see ownedKeys.ts.
+  const owned = new OwnedKeys({ locksDir: ctx.paths.locks, progress: ctx.progress });
+  const mine = (t: Task) => stillRunnable(t) && claim.isHeld();
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
-    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => (guard(t) ? changes : undefined));
+    const result = await owned.update(task, changes, guard);
     if (result.kind === 'updated') task = result.task;
     return result.kind === 'updated';
   };
@@ -138,7 +141,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         report,
         stillOurs: async () => {
           const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-          return now?.kind === 'task' && mine(now.task);
+          if (now?.kind !== 'task' || !mine(now.task)) return false;
+          // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
+          return owned.tampered(now.task).length === 0 || (await write({}));
         },
       });
     } catch (err) {

@@ -24,7 +24,8 @@ export type ProgressEvent =
   | 'invalid'
   | 'fallback'
   | 'executor-parked'
-  | 'executor-resumed';
+  | 'executor-resumed'
+  | 'task-file-restored';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

@@ -100,7 +100,8 @@ export async function chaosRun(sandboxes: Sandbox[], tasks: number, kills: numbe
   expect(pool.leases).toEqual([]);
   for (const slot of pool.worktrees) expect(slot).toMatch(/^_pool-[1-3] detached$/);
   const wtRoot = defaultWorktreeRoot(realpathSync(sb.repo), sb.env);
-  const folders = existsSync(wtRoot) ? readdirSync(wtRoot).filter((n) => n !== '_leases') : [];
+  // _attempt-files: the copies each slot's executor was shown (task file, prompts), emptied at each use.
+  const folders = existsSync(wtRoot) ? readdirSync(wtRoot).filter((n) => n !== '_leases' && n !== '_attempt-files') : [];
   expect(folders.sort()).toEqual(pool.worktrees.map((w) => w.split(' ')[0]).sort());
   expect(await livePidsMatching(marker)).toEqual([]);
   // No claim is left. (A kill inside a millisecond edit or takeover can leave that mutex's lock; it goes
