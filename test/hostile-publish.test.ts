@@ -188,7 +188,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
   it('after publishing failed for good, requeue publishes the kept commit without the executor; a forged one is not published', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    const base = await setRules(sb, '---\npush: branch\nretry_backoff: 10ms\n---\n');
+    const base = await setRules(sb, '---\npush: branch\nretry_backoff: 1ms\n---\n');
     await rejectPushes(sb, 1000);
     await sb.write('tasks/001-kept.md', taskText({ title: 'Kept', run: counted(runs, 'echo k > k.txt') }));
     await sb.write('tasks/002-forged.md', taskText({ title: 'Forged', run: counted(runs, 'echo f > f.txt') }));
@@ -258,7 +258,7 @@ describe('push: land reaches the remote before the executor starts', () => {
   it('blocks the task, executor never started, when the remote stays unreachable', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    await setRules(sb, '---\npush: land\nretry_backoff: 5ms\n---\n');
+    await setRules(sb, '---\npush: land\nretry_backoff: 1ms\n---\n');
     await sb.write('tasks/001-gone.md', taskText({ title: 'Gone', run: counted(runs, 'echo g > g.txt') }));
     renameSync(sb.remote, `${sb.remote}.away`);
     const d = await start(sb);

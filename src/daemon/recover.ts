@@ -50,7 +50,7 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     if (commit) {
       // A lost claim means someone else owns the task now: nothing more is ours to write.
       const finalized = await finalizeTask(ctx, running, commit, claim);
-      if (finalized !== 'lost') return finalized === 'done' ? 'finalized' : 'failed';
+      if (finalized !== 'lost') return finalized === 'done' ? 'finalized' : 'recovered';
       return 'held';
     }
 

@@ -12,10 +12,13 @@ import { taskStart } from './startPoint.js';
 import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
-import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
+import { emitAttemptFinished } from './attemptStats.js';
+import { pinBranch } from './publish.js';
+import { RemoteRetries } from './remoteRetry.js';
+import { forgetVerified, keptCommit, recordVerified, type Verified } from './verified.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -59,9 +62,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  let start = await taskStart(ctx, task);
+  // A commit an earlier run checked but could not publish: published as it is, the executor does not run.
+  let pending: Verified | undefined = await keptCommit(ctx, task);
+  if (!pending) await forgetVerified(ctx.paths, task.id);
+  let start = pending ? { kind: 'ok' as const, commit: pending.baseCommit, on: [] } : await taskStart(ctx, task);
   // Only a task with planned_at can drift (and resolving base again costs a git call per task).
-  if (start.kind === 'ok' && task.plannedAt !== undefined) {
+  if (start.kind === 'ok' && !pending && task.plannedAt !== undefined) {
     const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
     if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
   }
@@ -73,7 +79,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return { kind: 'blocked', reason };
   }
 
-  let baseCommit = start.commit;
+  // Unknown while the remote (push: land) cannot be reached: the loop below tries again before any executor.
+  let baseCommit = start.kind === 'ok' ? start.commit : undefined;
   const started = await write(
     {
       status: 'running',
@@ -83,9 +90,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       started_at: utcStamp(),
       finished_at: null,
       error: null,
-      commit: null,
+      commit: pending?.commit ?? null,
       branch,
-      base_commit: baseCommit,
+      base_commit: baseCommit ?? null,
     },
     (t) => t.status === 'queued',
   );
@@ -93,10 +100,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   await ctx.progress.append(task.id, 'claimed', {
     by: ctx.ownerId,
     executor: chooseExecutor(task, ctx.rules) ?? 'none',
-    on: start.on.length > 0 ? start.on.join(',') : undefined,
+    on: start.kind === 'ok' && start.on.length > 0 ? start.on.join(',') : undefined,
   });
 
   let previousFailure: string | undefined;
+  const remoteRetries = new RemoteRetries(ctx.rules.retryBackoffMs);
   /** Whether the task file already counts this attempt (the claim's write counts the first). */
   let counted = true;
   for (;;) {
@@ -108,22 +116,39 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
       return { kind: 'requeued' };
     }
-    if (previousFailure !== undefined && ctx.rules.push === 'land') {
+    if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
       // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
       const again = await taskStart(ctx, task);
       if (again.kind === 'ok') baseCommit = again.commit;
+      else if (again.kind === 'unreachable' || baseCommit === undefined) {
+        // Before the executor: with the remote out of reach there is nothing to land on. No attempt spent.
+        const delayMs = again.kind === 'unreachable' ? remoteRetries.next() : undefined;
+        if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
+          await ctx.progress.append(task.id, 'retry-scheduled', { attempt, in: formatDuration(delayMs), reason: again.reason });
+          if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+        }
+        if (ctx.drainSignal?.aborted) continue; // back to the queue at the top of the loop
+        const reason = again.kind === 'unreachable' ? `${again.reason}; fix access to ${ctx.rules.remote}, then requeue` : again.reason;
+        await write({ status: 'blocked', error: reason, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
+        await ctx.progress.append(task.id, 'blocked', { reason });
+        ctx.events.emit('task:blocked', { id: task.id, reason });
+        return { kind: 'blocked', reason };
+      }
     }
+    if (baseCommit === undefined) throw new Error('unreachable: an attempt without a start commit');
     if (!counted && !(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
     counted = false;
     ctx.events.emit('task:claimed', { id: task.id, attempt });
-    await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
+    await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7), publish_only: pending ? 'yes' : undefined });
     const log = ctx.logger.child({ task: task.id, attempt });
 
     let outcome: AttemptOutcome;
     const report: AttemptReport = { runs: [] };
     let worktree: PooledWorktree | undefined;
     try {
-      worktree = await ctx.pool.checkout(branch, baseCommit);
+      // Removed before any executor runs: only nightshift writes it, after its own checks.
+      if (!pending) await forgetVerified(ctx.paths, task.id);
+      worktree = await ctx.pool.checkout(branch, pending?.commit ?? baseCommit);
       // Before anything runs there: recovery must know where a dead owner's processes would be.
       await claim.setWorktree(worktree.path);
       log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
@@ -136,6 +161,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         claim,
         previousFailure,
         report,
+        publishOnly: pending,
         stillOurs: async () => {
           const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
           return now?.kind === 'task' && mine(now.task);
@@ -152,9 +178,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
+    if (outcome.kind === 'unpublished') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
+    // Whatever an executor of this attempt may have written there: only a kept commit keeps its record.
+    if (outcome.kind !== 'unpublished') await forgetVerified(ctx.paths, task.id);
     if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
-    emitAttemptFinished(ctx, task, attempt, outcome, report);
+    if (!pending) emitAttemptFinished(ctx, task, attempt, outcome, report);
     const used = attemptUsage(report);
     if (used.tokens !== undefined || used.costUsd !== undefined) await write(usageFields(addUsage({ tokens: task.tokens, costUsd: task.costUsd }, used)));
 
@@ -172,7 +201,42 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         ctx.events.emit('task:done', { id: task.id, attempt, commit: outcome.commit, branch });
         return { kind: 'done', commit: outcome.commit };
       }
+      case 'unpublished': {
+        // The commit passed every check: keep it, and publish it again later without the executor.
+        pending = { commit: outcome.commit, baseCommit: outcome.baseCommit };
+        baseCommit = pending.baseCommit;
+        await pinBranch(ctx.git, branch, pending.commit);
+        await recordVerified(ctx.paths, task.id, pending);
+        const keep = { commit: pending.commit, base_commit: pending.baseCommit, branch };
+        await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
+        ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
+        // Not the task's fault: no attempt spent, but a remote that stays out of reach ends the task.
+        const delayMs = outcome.retry ? remoteRetries.next() : undefined;
+        if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
+          if (!(await write({ ...keep, error: outcome.reason }))) return { kind: 'cancelled' };
+          await ctx.progress.append(task.id, 'retry-scheduled', { attempt, in: formatDuration(delayMs), publish_only: 'yes' });
+          counted = true;
+          if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+        }
+        if (ctx.drainSignal?.aborted) {
+          await write({ ...keep, status: 'queued', claimed_by: null, error: outcome.reason });
+          await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
+          ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
+          return { kind: 'requeued' };
+        }
+        const reason = `${outcome.reason}; the verified commit is kept on ${branch}: requeue the task to publish it`;
+        if (!(await write({ ...keep, status: 'failed', error: reason, finished_at: utcStamp(), claimed_by: null }))) return { kind: 'cancelled' };
+        await ctx.progress.append(task.id, 'failed', { attempts: attempt, reason });
+        ctx.events.emit('task:failed', { id: task.id, attempt, reason });
+        return { kind: 'failed', reason };
+      }
       case 'failure': {
+        if (pending) {
+          // The kept commit did not survive publishing (a conflict or a failed retest on the new base): the
+          // next attempt runs the executor again.
+          pending = undefined;
+          await write({ commit: null });
+        }
         const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
         ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
@@ -234,41 +298,6 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       }
     }
   }
-}
-
-const ATTEMPT_RESULT: Record<AttemptOutcome['kind'], AttemptFinished['result'] | undefined> = {
-  success: 'success',
-  failure: 'task-failure',
-  blocked: 'infra-failure',
-  waiting: 'infra-failure',
-  interrupted: 'interrupted',
-  lost: undefined,
-};
-
-/**
- * One `attempt:finished` per executor that ran: a fallback's infra failure counts against the executor
- * that failed, the attempt's result against the one that ran last. An attempt that ended before any
- * executor started (setup failed) is counted against the executor it was routed to.
- */
-function emitAttemptFinished(ctx: RunContext, task: Task, attempt: number, outcome: AttemptOutcome, report: AttemptReport): void {
-  const result = ATTEMPT_RESULT[outcome.kind];
-  if (!result) return;
-  const runs = report.runs;
-  if (runs.length === 0) {
-    ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
-    return;
-  }
-  runs.forEach((run, i) => {
-    const last = i === runs.length - 1;
-    ctx.events.emit('attempt:finished', {
-      id: task.id,
-      attempt,
-      executor: run.executor,
-      result: last ? result : run.result,
-      tokens: run.usage.tokens,
-      costUsd: run.usage.costUsd,
-    });
-  });
 }
 
 /**

@@ -1,0 +1,66 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hasCode } from '../errors.js';
+import { resolveCommit, taskBranch, type Git } from '../git/git.js';
+import type { Paths } from '../paths.js';
+import type { Task } from '../task/task.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { RunContext } from './context.js';
+
+/** A commit nightshift made and checked (guards, test, review passed), and the commit it sits on. */
+export interface Verified {
+  commit: string;
+  baseCommit: string;
+}
+
+/**
+ * nightshift's own record of the commit it checked for a task, written before publishing it and removed
+ * before any executor runs: the task file's `commit:` and the branch are within an executor's reach, so
+ * neither alone proves that nightshift checked a commit. (.nightshift/ is daemon state; an executor is
+ * never told where it is.)
+ */
+const recordFile = (paths: Paths, id: string) => join(paths.state, 'verified', `${id}.json`);
+
+export async function recordVerified(paths: Paths, id: string, verified: Verified): Promise<void> {
+  await mkdir(join(paths.state, 'verified'), { recursive: true });
+  await writeFileAtomic(recordFile(paths, id), JSON.stringify({ commit: verified.commit, base_commit: verified.baseCommit }));
+}
+
+export async function forgetVerified(paths: Paths, id: string): Promise<void> {
+  await rm(recordFile(paths, id), { force: true });
+}
+
+async function readVerified(paths: Paths, id: string): Promise<Verified | undefined> {
+  try {
+    const raw = JSON.parse(await readFile(recordFile(paths, id), 'utf8')) as { commit?: unknown; base_commit?: unknown };
+    if (typeof raw.commit !== 'string' || typeof raw.base_commit !== 'string') return undefined;
+    return { commit: raw.commit, baseCommit: raw.base_commit };
+  } catch (err) {
+    if (hasCode(err, 'ENOENT') || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The verified commit a task kept when publishing it failed, if everything still agrees: the task file's
+ * `commit:` and `base_commit:`, nightshift's record, and `nightshift/<id>`, which must hold exactly that
+ * commit, one commit on top of base_commit with the task's trailer. Anything else (a branch moved, a
+ * commit: edited, no record) is not trusted: the task runs from the start.
+ */
+export async function keptCommit(ctx: RunContext, task: Task): Promise<Verified | undefined> {
+  if (ctx.rules.push === 'none' || !task.commit || !task.baseCommit) return undefined;
+  const recorded = await readVerified(ctx.paths, task.id);
+  if (!recorded || recorded.commit !== task.commit || recorded.baseCommit !== task.baseCommit) return undefined;
+  const tip = await resolveCommit(ctx.git, `refs/heads/${taskBranch(task.id)}`);
+  if (tip !== recorded.commit) return undefined;
+  return (await isTaskCommit(ctx.git, tip, task.id, recorded.baseCommit)) ? recorded : undefined;
+}
+
+/** Whether `commit` carries the `Nightshift-Task: <id>` trailer and, when given, has exactly one parent, `parent`. */
+export async function isTaskCommit(git: Git, commit: string, id: string, parent?: string): Promise<boolean> {
+  const out = await git.status(['log', '-1', '--format=%P%x00%(trailers:key=Nightshift-Task,valueonly)', '--end-of-options', commit]);
+  if (out.code !== 0) return false;
+  const [parents = '', trailer = ''] = out.stdout.split('\0');
+  if (parent !== undefined && parents.trim() !== parent) return false;
+  return trailer.split('\n').map((l) => l.trim()).includes(id);
+}
