@@ -16,9 +16,9 @@ import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 import { emitAttemptFinished } from './attemptStats.js';
-import { pinBranch } from './publish.js';
+import { keepUnpublished } from './keepUnpublished.js';
 import { RemoteRetries } from './remoteRetry.js';
-import { forgetVerified, keptCommit, recordVerified, type Verified } from './verified.js';
+import { forgetVerified, keptCommit, type Verified } from './verified.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -202,33 +202,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'done', commit: outcome.commit };
       }
       case 'unpublished': {
-        // The commit passed every check: keep it, and publish it again later without the executor.
+        // The commit passed every check: kept, and published again later without the executor.
         pending = { commit: outcome.commit, baseCommit: outcome.baseCommit };
         baseCommit = pending.baseCommit;
-        await pinBranch(ctx.git, branch, pending.commit);
-        await recordVerified(ctx.paths, task.id, pending);
-        const keep = { commit: pending.commit, base_commit: pending.baseCommit, branch };
-        await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
-        ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
-        // Not the task's fault: no attempt spent, but a remote that stays out of reach ends the task.
-        const delayMs = outcome.retry ? remoteRetries.next() : undefined;
-        if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
-          if (!(await write({ ...keep, error: outcome.reason }))) return { kind: 'cancelled' };
-          await ctx.progress.append(task.id, 'retry-scheduled', { attempt, in: formatDuration(delayMs), publish_only: 'yes' });
-          counted = true;
-          if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
-        }
-        if (ctx.drainSignal?.aborted) {
-          await write({ ...keep, status: 'queued', claimed_by: null, error: outcome.reason });
-          await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
-          ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
-          return { kind: 'requeued' };
-        }
-        const reason = `${outcome.reason}; the verified commit is kept on ${branch}: requeue the task to publish it`;
-        if (!(await write({ ...keep, status: 'failed', error: reason, finished_at: utcStamp(), claimed_by: null }))) return { kind: 'cancelled' };
-        await ctx.progress.append(task.id, 'failed', { attempts: attempt, reason });
-        ctx.events.emit('task:failed', { id: task.id, attempt, reason });
-        return { kind: 'failed', reason };
+        const next = await keepUnpublished(ctx, { id: task.id, attempt, branch, outcome, retries: remoteRetries, write: (c) => write(c) });
+        if (next !== 'retry') return next;
+        counted = true; // no attempt spent
+        continue;
       }
       case 'failure': {
         if (pending) {
