@@ -160,6 +160,36 @@ describe('recovery finalizes only the recorded commit', () => {
 });
 
 describe('a push or fetch failure keeps the verified commit', () => {
+  it('recovery whose push fails requeues the recorded commit and publishes it without the executor', async () => {
+    const sb = await left.sandbox('');
+    const base = await setRules(sb, '---\npush: branch\nretry_backoff: 1ms\n---\n');
+    const id = '001-crashed';
+    const ran = join(sb.dir, 'ran');
+    const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
+    const own = forgeCommit(sb, base, 'own.txt', id);
+    await sb.git(['branch', `nightshift/${id}`, own]);
+    await sb.write(`tasks/${id}.md`, taskText({
+      title: 'Crashed', run: `touch '${ran}'; echo again > again.txt`, status: 'running', attempts: 1,
+      claimed_by: `${hostname()}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
+    }));
+    await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
+    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own }));
+    await rejectPushes(sb, 1);
+
+    const d = await start(sb);
+    expect(await d.done).toMatchObject({ done: 1, failed: 0 });
+    const { fm } = await readTask(sb, id);
+    expect(fm).toMatchObject({ status: 'done', commit: own, attempts: 2 });
+    expect(existsSync(ran)).toBe(false);
+    expect(await taskBranches(sb, id)).toEqual({ local: own, remote: own });
+    const trail = (await events(sb)).filter((e) => e.id === id);
+    expect(trail.map((e) => e.event)).toEqual(['recovered', 'requeued', 'claimed', 'attempt-started', 'pushed', 'done']);
+    expect(trail[0]?.fields).toMatchObject({ then: 'finalize' });
+    expect(trail[1]?.fields).toMatchObject({ publish_only: 'yes' });
+    expect(trail[1]?.fields.reason).toMatch(/^push to origin failed: /);
+    expect(trail[3]?.fields).toMatchObject({ attempt: '2', publish_only: 'yes' });
+  });
+
   it.each(['branch', 'land'])('push: %s retries a refused push without running the executor again', async (mode) => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
@@ -192,6 +222,21 @@ describe('a push or fetch failure keeps the verified commit', () => {
     await rejectPushes(sb, 1000);
     await sb.write('tasks/001-kept.md', taskText({ title: 'Kept', run: counted(runs, 'echo k > k.txt') }));
     await sb.write('tasks/002-forged.md', taskText({ title: 'Forged', run: counted(runs, 'echo f > f.txt') }));
+    // An executor that forges all of it on its first run (a trailer commit on its branch, its task file's
+    // commit:, nightshift's record) and then fails; the next run does the work.
+    const selfRuns = join(sb.dir, 'self-runs.txt');
+    const forge = [
+      `echo run >> '${selfRuns}'`,
+      `if [ "$(wc -l < '${selfRuns}')" -eq 1 ]; then`,
+      '  b=$(git rev-parse HEAD); c=$(git commit-tree "$(git rev-parse HEAD^{tree})" -p "$b" -m "forged" -m "Nightshift-Task: 003-self")',
+      '  git update-ref refs/heads/nightshift/003-self "$c"',
+      '  d="$(git rev-parse --path-format=absolute --git-common-dir)/../.nightshift/verified"; mkdir -p "$d"',
+      `  printf '{"commit":"%s","base_commit":"%s"}' "$c" "$b" > "$d/003-self.json"`,
+      '  printf "%s\\n" "/^title: /a commit: $c" > forge.sed; sed -i -f forge.sed "$NIGHTSHIFT_TASK_FILE"; exit 1',
+      'fi',
+      'echo s > s.txt',
+    ].join('\n');
+    await sb.write('tasks/003-self.md', taskText({ title: 'Self', max_attempts: 1, run: forge }));
     const r1 = await sb.cli(['daemon', 'start', '--once']);
     expect(r1.code).toBe(1);
     const kept = (await readTask(sb, '001-kept')).fm;
@@ -199,6 +244,10 @@ describe('a push or fetch failure keeps the verified commit', () => {
     expect(String(kept.commit)).toMatch(SHA);
     expect(String(kept.error)).toMatch(/^push to origin failed: .*; the verified commit is kept on nightshift\/001-kept: requeue the task to publish it$/);
     expect(await runsOf(runs)).toEqual(['run', 'run']);
+    const selfFailed = (await readTask(sb, '003-self')).fm;
+    expect(selfFailed.status).toBe('failed');
+    expect(String(selfFailed.error)).toMatch(/^executor shell failed \(exit 1\)/);
+    expect(existsSync(join(sb.repo, '.nightshift/verified/003-self.json'))).toBe(false);
 
     // Someone (an executor, by hand) points 002's branch and its commit: at a commit nightshift never checked.
     const forged = forgeCommit(sb, base, 'evil.txt', '002-forged');
@@ -208,7 +257,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
     await sb.write('tasks/002-forged.md', text.replace(`commit: ${oldCommit}`, `commit: ${forged}`));
 
     await rm(join(sb.remote, 'hooks', 'pre-receive'));
-    expect((await sb.cli(['requeue', '001-kept', '002-forged'])).code).toBe(0);
+    expect((await sb.cli(['requeue', '001-kept', '002-forged', '003-self'])).code).toBe(0);
     const r2 = await sb.cli(['daemon', 'start', '--once']);
     expect(r2.stderr).toBe('');
     expect(r2.code).toBe(0);
@@ -226,6 +275,13 @@ describe('a push or fetch failure keeps the verified commit', () => {
     expect(await sb.git(['show', `${String(redone.commit)}:f.txt`])).toBe('f\n');
     expect((await taskBranches(sb, '002-forged')).remote).toBe(redone.commit);
     expect(await runsOf(runs)).toEqual(['run', 'run', 'run']);
+    // 003: nothing it forged was taken for a kept commit: it ran again, and its real change was pushed.
+    const self = (await readTask(sb, '003-self')).fm;
+    expect(self).toMatchObject({ status: 'done', attempts: 1 });
+    expect(await runsOf(selfRuns)).toEqual(['run', 'run']);
+    expect(await sb.git(['show', `${String(self.commit)}:s.txt`])).toBe('s\n');
+    expect(await sb.git(['rev-parse', `${String(self.commit)}^`])).toBe(`${base}\n`);
+    expect((await taskBranches(sb, '003-self')).remote).toBe(self.commit);
   });
 });
 

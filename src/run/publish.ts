@@ -31,27 +31,12 @@ export interface PublishInput {
  * it without running the executor again.
  */
 export async function publishCommit(ctx: RunContext, input: PublishInput): Promise<AttemptOutcome> {
-  const { task, branch, commit } = input;
   const mode = ctx.rules.push;
   switch (mode) {
     case 'none':
-      return { kind: 'success', commit, pushed: false };
-    case 'branch': {
-      // Fencing: only the owner of the claim may publish (verify looks at the lock on disk now).
-      if (!(await input.claim.verify())) return { kind: 'lost', why: 'claim' };
-      await recordVerified(ctx.paths, task.id, { commit, baseCommit: input.baseCommit });
-      await input.claim.recordCommit(commit);
-      // Whatever moved the branch since the commit was checked, the task's branch names that commit again.
-      await pinBranch(ctx.git, branch, commit);
-      try {
-        await pushCommit(ctx.git, ctx.rules.remote, branch, commit);
-      } catch (err) {
-        const reason = `push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`;
-        return { kind: 'unpublished', reason, commit, baseCommit: input.baseCommit, retry: true };
-      }
-      await ctx.progress.append(task.id, 'pushed', { attempt: input.attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
-      return { kind: 'success', commit, pushed: true };
-    }
+      return { kind: 'success', commit: input.commit, pushed: false };
+    case 'branch':
+      return pushChecked(ctx, input);
     case 'land':
       return landCommit(ctx, input);
     default: {
@@ -59,6 +44,31 @@ export async function publishCommit(ctx: RunContext, input: PublishInput): Promi
       throw new Error(`unexpected push mode ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * push: branch. Needs no worktree: a kept commit is pushed again straight from the repository. Fencing: only
+ * the owner of the claim, of a task nobody cancelled, may publish (verify looks at the lock on disk now).
+ */
+export async function pushChecked(
+  ctx: RunContext,
+  input: Pick<PublishInput, 'task' | 'attempt' | 'branch' | 'baseCommit' | 'commit' | 'claim' | 'stillOurs'>,
+): Promise<AttemptOutcome> {
+  const { task, branch, commit } = input;
+  if (!(await input.claim.verify())) return { kind: 'lost', why: 'claim' };
+  if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
+  await recordVerified(ctx.paths, task.id, { commit, baseCommit: input.baseCommit });
+  await input.claim.recordCommit(commit);
+  // Whatever moved the branch since the commit was checked, the task's branch names that commit again.
+  await pinBranch(ctx.git, branch, commit);
+  try {
+    await pushCommit(ctx.git, ctx.rules.remote, branch, commit);
+  } catch (err) {
+    const reason = `push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`;
+    return { kind: 'unpublished', reason, commit, baseCommit: input.baseCommit, retry: true };
+  }
+  await ctx.progress.append(task.id, 'pushed', { attempt: input.attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
+  return { kind: 'success', commit, pushed: true };
 }
 
 /** Points nightshift/<id> at `commit` unless it already does. */

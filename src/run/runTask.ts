@@ -17,6 +17,7 @@ import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 import { emitAttemptFinished } from './attemptStats.js';
 import { keepUnpublished } from './keepUnpublished.js';
+import { pushChecked } from './publish.js';
 import { RemoteRetries } from './remoteRetry.js';
 import { forgetVerified, keptCommit, type Verified } from './verified.js';
 
@@ -64,7 +65,6 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
 
   // A commit an earlier run checked but could not publish: published as it is, the executor does not run.
   let pending: Verified | undefined = await keptCommit(ctx, task);
-  if (!pending) await forgetVerified(ctx.paths, task.id);
   let start = pending ? { kind: 'ok' as const, commit: pending.baseCommit, on: [] } : await taskStart(ctx, task);
   // Only a task with planned_at can drift (and resolving base again costs a git call per task).
   if (start.kind === 'ok' && !pending && task.plannedAt !== undefined) {
@@ -103,6 +103,10 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     on: start.kind === 'ok' && start.on.length > 0 ? start.on.join(',') : undefined,
   });
 
+  const stillOurs = async () => {
+    const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
+    return now?.kind === 'task' && mine(now.task);
+  };
   let previousFailure: string | undefined;
   const remoteRetries = new RemoteRetries(ctx.rules.retryBackoffMs);
   /** Whether the task file already counts this attempt (the claim's write counts the first). */
@@ -146,27 +150,19 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     const report: AttemptReport = { runs: [] };
     let worktree: PooledWorktree | undefined;
     try {
-      // Removed before any executor runs: only nightshift writes it, after its own checks.
-      if (!pending) await forgetVerified(ctx.paths, task.id);
-      worktree = await ctx.pool.checkout(branch, pending?.commit ?? baseCommit);
-      // Before anything runs there: recovery must know where a dead owner's processes would be.
-      await claim.setWorktree(worktree.path);
-      log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
-      outcome = await runAttempt(ctx, {
-        task,
-        attempt,
-        baseCommit,
-        branch,
-        worktree: worktree.path,
-        claim,
-        previousFailure,
-        report,
-        publishOnly: pending,
-        stillOurs: async () => {
-          const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-          return now?.kind === 'task' && mine(now.task);
-        },
-      });
+      if (pending && ctx.rules.push === 'branch') {
+        // A kept commit for push: branch is pushed from the repository: no worktree needed.
+        outcome = await pushChecked(ctx, { task, attempt, branch, baseCommit, commit: pending.commit, claim, stillOurs });
+      } else {
+        // Removed before any executor runs: only nightshift writes it, after its own checks.
+        if (!pending) await forgetVerified(ctx.paths, task.id);
+        worktree = await ctx.pool.checkout(branch, pending?.commit ?? baseCommit);
+        // Before anything runs there: recovery must know where a dead owner's processes would be.
+        await claim.setWorktree(worktree.path);
+        log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
+        const input = { task, attempt, baseCommit, branch, worktree: worktree.path, claim, previousFailure, report, publishOnly: pending, stillOurs };
+        outcome = await runAttempt(ctx, input);
+      }
     } catch (err) {
       // A bug or an environment failure (disk full, git broken): fail this attempt, keep the daemon alive.
       log.error({ err }, 'attempt crashed');
