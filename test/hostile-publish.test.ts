@@ -121,41 +121,58 @@ describe('what is published is the commit that was checked', () => {
 });
 
 describe('recovery finalizes only the recorded commit', () => {
-  it('push: land does not finalize a task with another clone\'s commit that carries the same trailer', async () => {
+  it('push: land never finalizes with another clone\'s commit carrying the same trailer; a recorded commit is landed, not redone', async () => {
     const sb = await left.sandbox('');
-    const base = await setRules(sb, '---\npush: land\n---\n');
-    const id = '001-r';
-    const ran = join(sb.dir, 'ran');
+    const base = await setRules(sb, '---\npush: land\nconcurrency: 1\n---\n');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
-    // The dead run's own commit, recorded in its claim, only on its branch (it never landed).
-    const own = forgeCommit(sb, base, 'own.txt', id);
-    await sb.git(['branch', `nightshift/${id}`, own]);
-    // Another clone landed a commit of its own with the same trailer.
+    // Another clone landed commits of its own with the same trailers.
     const other = join(sb.dir, 'other');
     await sb.git(['clone', '--quiet', sb.remote, other], sb.dir);
-    await writeFile(join(other, 'clone.txt'), 'clone\n');
-    await sb.git(['add', 'clone.txt'], other);
-    await sb.git(['-c', 'user.name=O', '-c', 'user.email=o@example.invalid', 'commit', '--quiet', '-m', `clone\n\nNightshift-Task: ${id}\n`], other);
+    const cloneCommits: Record<string, string> = {};
+    for (const id of ['001-r', '002-k']) {
+      await writeFile(join(other, `clone-${id}.txt`), 'clone\n');
+      await sb.git(['add', '--all'], other);
+      await sb.git(['-c', 'user.name=O', '-c', 'user.email=o@example.invalid', 'commit', '--quiet', '-m', `clone\n\nNightshift-Task: ${id}\n`], other);
+      cloneCommits[id] = (await sb.git(['rev-parse', 'HEAD'], other)).trim();
+    }
     await sb.git(['push', '--quiet', 'origin', 'main'], other);
-    const cloneCommit = (await sb.git(['rev-parse', 'HEAD'], other)).trim();
-    await sb.write(`tasks/${id}.md`, taskText({
-      title: 'R', run: `touch '${ran}'; echo again > again.txt`, status: 'running', attempts: 1,
-      claimed_by: `${hostname()}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
-    }));
-    await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own }));
+    // What a daemon killed while landing leaves: its own commit, recorded in its claim, only on the task's
+    // branch. 002-k also has nightshift's record of it (written before the push); 001-r has none.
+    const own: Record<string, string> = {};
+    for (const id of ['001-r', '002-k']) {
+      own[id] = forgeCommit(sb, base, `own-${id}.txt`, id);
+      await sb.git(['branch', `nightshift/${id}`, own[id] as string]);
+      await sb.write(`tasks/${id}.md`, taskText({
+        title: id, run: `echo ${id} >> '${join(sb.dir, 'runs.txt')}'; echo again > again.txt`, status: 'running', attempts: 1,
+        claimed_by: `${hostname()}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
+      }));
+      await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
+      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own[id] }));
+    }
+    await mkdir(join(sb.repo, '.nightshift/verified'), { recursive: true });
+    await writeFile(join(sb.repo, '.nightshift/verified/002-k.json'), JSON.stringify({ commit: own['002-k'], base_commit: base }));
 
     const d = await start(sb);
-    await d.done;
-    const { fm } = await readTask(sb, id);
-    expect(fm.commit).not.toBe(cloneCommit);
-    expect((await events(sb)).filter((e) => e.id === id && e.event === 'done').map((e) => e.fields.recovered)).toEqual([undefined]);
-    expect((await events(sb)).find((e) => e.id === id && e.event === 'recovered')?.fields.then).toBe('queued');
-    // The task ran again and its own work landed, on top of the clone's commit.
-    expect(existsSync(ran)).toBe(true);
-    expect(fm).toMatchObject({ status: 'done', attempts: 2 });
-    expect(await sb.git(['rev-parse', 'main'], sb.remote)).toBe(`${String(fm.commit)}\n`);
-    expect(await sb.git(['rev-parse', `${String(fm.commit)}^`], sb.remote)).toBe(`${cloneCommit}\n`);
+    expect(await d.done).toMatchObject({ done: 2, failed: 0 });
+    const all = await events(sb);
+    const remoteMain = lines(await sb.git(['log', '--format=%H', 'main'], sb.remote));
+    for (const id of ['001-r', '002-k']) {
+      const { fm } = await readTask(sb, id);
+      expect(fm).toMatchObject({ status: 'done', attempts: 2 });
+      // Not finalized with the clone's commit: the task's own change landed, on top of the clone's work.
+      expect(fm.commit).not.toBe(cloneCommits[id]);
+      expect(all.filter((e) => e.id === id && e.event === 'done').map((e) => e.fields.recovered)).toEqual([undefined]);
+      expect(remoteMain).toContain(fm.commit);
+      expect(remoteMain.indexOf(String(fm.commit))).toBeLessThan(remoteMain.indexOf(cloneCommits['002-k'] as string));
+    }
+    // 001-r: nothing says nightshift checked its commit: the executor ran again.
+    expect(all.find((e) => e.id === '001-r' && e.event === 'recovered')?.fields).toMatchObject({ then: 'queued' });
+    expect(await runsOf(join(sb.dir, 'runs.txt'))).toEqual(['001-r']);
+    // 002-k: its recorded, verified commit was rebased and landed without the executor.
+    const k = (await readTask(sb, '002-k')).fm;
+    expect(all.filter((e) => e.id === '002-k').map((e) => e.event)).toEqual(['recovered', 'claimed', 'attempt-started', 'landed', 'done']);
+    expect(all.find((e) => e.id === '002-k' && e.event === 'recovered')?.fields).toMatchObject({ then: 'queued', publish_only: 'yes' });
+    expect(lines(await sb.git(['diff', '--name-only', `${String(k.commit)}^`, String(k.commit)], sb.remote))).toEqual(['own-002-k.txt']);
   });
 });
 

@@ -4,11 +4,11 @@ import { pushCommit } from '../git/publish.js';
 import type { Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
 import { updateTask } from '../task/store.js';
-import type { Task } from '../task/task.js';
+import type { OwnedChanges, Task } from '../task/task.js';
 import type { RunContext } from '../run/context.js';
 import { maskSecrets } from '../util/secrets.js';
 import { pinBranch } from '../run/publish.js';
-import { isTaskCommit, recordVerified } from '../run/verified.js';
+import { checkKept, isTaskCommit, recordVerified } from '../run/verified.js';
 
 /**
  * The commit a dead run finished, if it got that far: only the commit the dead owner recorded in its claim
@@ -70,4 +70,15 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
   await ctx.progress.append(task.id, 'done', { attempt: task.attempts, commit: short, branch, recovered: 'yes' });
   ctx.events.emit('task:done', { id: task.id, attempt: task.attempts, commit, branch });
   return 'done';
+}
+
+/**
+ * push: land. A recorded commit that had not reached the remote's base is still finished work when it is
+ * the verified commit on the task's branch (nightshift's record agrees): it is kept in the task file, and
+ * the next claim rebases, retests and lands it without running the executor.
+ */
+export async function keptAfterCrash(ctx: RunContext, task: Task, recorded: string | undefined): Promise<OwnedChanges> {
+  if (ctx.rules.push !== 'land' || !recorded) return {};
+  const kept = await checkKept(ctx, task.id, recorded);
+  return kept ? { commit: kept.commit, base_commit: kept.baseCommit } : {};
 }

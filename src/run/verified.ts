@@ -48,12 +48,19 @@ async function readVerified(paths: Paths, id: string): Promise<Verified | undefi
  * commit: edited, no record) is not trusted: the task runs from the start.
  */
 export async function keptCommit(ctx: RunContext, task: Task): Promise<Verified | undefined> {
-  if (ctx.rules.push === 'none' || !task.commit || !task.baseCommit) return undefined;
-  const recorded = await readVerified(ctx.paths, task.id);
-  if (!recorded || recorded.commit !== task.commit || recorded.baseCommit !== task.baseCommit) return undefined;
-  const tip = await resolveCommit(ctx.git, `refs/heads/${taskBranch(task.id)}`);
+  if (!task.commit || !task.baseCommit) return undefined;
+  const kept = await checkKept(ctx, task.id, task.commit);
+  return kept?.baseCommit === task.baseCommit ? kept : undefined;
+}
+
+/** nightshift's record for `commit`, if `nightshift/<id>` holds exactly that commit, on the recorded base. */
+export async function checkKept(ctx: RunContext, id: string, commit: string): Promise<Verified | undefined> {
+  if (ctx.rules.push === 'none') return undefined;
+  const recorded = await readVerified(ctx.paths, id);
+  if (!recorded || recorded.commit !== commit) return undefined;
+  const tip = await resolveCommit(ctx.git, `refs/heads/${taskBranch(id)}`);
   if (tip !== recorded.commit) return undefined;
-  return (await isTaskCommit(ctx.git, tip, task.id, recorded.baseCommit)) ? recorded : undefined;
+  return (await isTaskCommit(ctx.git, tip, id, recorded.baseCommit)) ? recorded : undefined;
 }
 
 /** Whether `commit` carries the `Nightshift-Task: <id>` trailer and, when given, has exactly one parent, `parent`. */
