@@ -232,6 +232,34 @@ describe('a push or fetch failure keeps the verified commit', () => {
     if (mode === 'land') expect(await sb.git(['rev-parse', 'main'], sb.remote)).toBe(`${String(fm.commit)}\n`);
   });
 
+  it('a daemon stopped while it waits to push again requeues the task with its verified commit; the next start only pushes it', async () => {
+    const sb = await left.sandbox('');
+    const runs = join(sb.dir, 'runs.txt');
+    await setRules(sb, '---\npush: branch\nretry_backoff: 10m\n---\n');
+    await rejectPushes(sb, 1);
+    await sb.write('tasks/001-s.md', taskText({ title: 'S', run: counted(runs, 'echo s > s.txt') }));
+    let waiting: () => void = () => undefined;
+    const scheduled = new Promise<void>((resolve) => (waiting = resolve));
+    const d = await start(sb, (line) => {
+      if (/ 001-s retry-scheduled /.test(line)) waiting();
+    });
+    await scheduled;
+    await d.stop();
+    await d.done;
+    const stopped = (await readTask(sb, '001-s')).fm;
+    expect(stopped).toMatchObject({ status: 'queued', attempts: 1, branch: 'nightshift/001-s' });
+    expect(String(stopped.commit)).toMatch(SHA);
+    expect(String(stopped.error)).toMatch(/^push to origin failed: /);
+
+    const again = await start(sb);
+    expect(await again.done).toMatchObject({ done: 1 });
+    expect((await readTask(sb, '001-s')).fm).toMatchObject({ status: 'done', attempts: 2, commit: stopped.commit });
+    expect(await runsOf(runs)).toEqual(['run']);
+    expect((await taskBranches(sb, '001-s')).remote).toBe(stopped.commit);
+    const last = (await events(sb)).filter((e) => e.id === '001-s' && e.event === 'attempt-started').at(-1);
+    expect(last?.fields).toMatchObject({ attempt: '2', publish_only: 'yes' });
+  });
+
   it('after publishing failed for good, requeue publishes the kept commit without the executor; a forged one is not published', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');

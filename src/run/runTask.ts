@@ -175,8 +175,10 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
     if (outcome.kind === 'unpublished') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
-    // Whatever an executor of this attempt may have written there: only a kept commit keeps its record.
-    if (outcome.kind !== 'unpublished') await forgetVerified(ctx.paths, task.id);
+    // Whatever an executor of this attempt may have written there goes; a kept commit keeps its record until
+    // it is published or dropped (an interrupted publish-only attempt still has it to publish).
+    const keepRecord = outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
+    if (!keepRecord) await forgetVerified(ctx.paths, task.id);
     if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
     if (!pending) emitAttemptFinished(ctx, task, attempt, outcome, report);
