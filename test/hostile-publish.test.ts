@@ -232,6 +232,31 @@ describe('a push or fetch failure keeps the verified commit', () => {
     if (mode === 'land') expect(await sb.git(['rev-parse', 'main'], sb.remote)).toBe(`${String(fm.commit)}\n`);
   });
 
+  it('push: land finishes a kept commit that already reached base (a push reported failed after the remote took it)', async () => {
+    const sb = await left.sandbox('');
+    const runs = join(sb.dir, 'runs.txt');
+    const base = await setRules(sb, '---\npush: land\n---\n');
+    const id = '001-there';
+    const kept = forgeCommit(sb, base, 'there.txt', id);
+    await sb.git(['branch', `nightshift/${id}`, kept]);
+    await sb.git(['push', '--quiet', 'origin', `${kept}:refs/heads/main`]);
+    await sb.write(`tasks/${id}.md`, taskText({
+      title: 'There', run: counted(runs, 'echo again > again.txt'), attempts: 1, base_commit: base, branch: `nightshift/${id}`, commit: kept,
+      error: 'cannot land: pushing to origin/main failed: the connection dropped',
+    }));
+    await mkdir(join(sb.repo, '.nightshift/verified'), { recursive: true });
+    await writeFile(join(sb.repo, `.nightshift/verified/${id}.json`), JSON.stringify({ commit: kept, base_commit: base }));
+
+    const d = await start(sb);
+    expect(await d.done).toMatchObject({ done: 1, failed: 0 });
+    expect((await readTask(sb, id)).fm).toMatchObject({ status: 'done', commit: kept, attempts: 2 });
+    expect(existsSync(runs)).toBe(false);
+    expect(await sb.git(['rev-parse', 'main'], sb.remote)).toBe(`${kept}\n`);
+    const trail = (await events(sb)).filter((e) => e.id === id);
+    expect(trail.map((e) => e.event)).toEqual(['claimed', 'attempt-started', 'landed', 'done']);
+    expect(trail[2]?.fields).toMatchObject({ rebased: 'no', rounds: '1' });
+  });
+
   it('a daemon stopped while it waits to push again requeues the task with its verified commit; the next start only pushes it', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
@@ -266,7 +291,6 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const base = await setRules(sb, '---\npush: branch\nretry_backoff: 1ms\n---\n');
     await rejectPushes(sb, 1000);
     await sb.write('tasks/001-kept.md', taskText({ title: 'Kept', run: counted(runs, 'echo k > k.txt') }));
-    await sb.write('tasks/002-forged.md', taskText({ title: 'Forged', run: counted(runs, 'echo f > f.txt') }));
     // An executor that forges all of it on its first run (a trailer commit on its branch, its task file's
     // commit:, nightshift's record) and then fails; the next run does the work.
     const selfRuns = join(sb.dir, 'self-runs.txt');
@@ -288,18 +312,22 @@ describe('a push or fetch failure keeps the verified commit', () => {
     expect(kept).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-kept', base_commit: base });
     expect(String(kept.commit)).toMatch(SHA);
     expect(String(kept.error)).toMatch(/^push to origin failed: .*; the verified commit is kept on nightshift\/001-kept: requeue the task to publish it$/);
-    expect(await runsOf(runs)).toEqual(['run', 'run']);
+    expect(await runsOf(runs)).toEqual(['run']);
     const selfFailed = (await readTask(sb, '003-self')).fm;
     expect(selfFailed.status).toBe('failed');
     expect(String(selfFailed.error)).toMatch(/^executor shell failed \(exit 1\)/);
     expect(existsSync(join(sb.repo, '.nightshift/verified/003-self.json'))).toBe(false);
 
-    // Someone (an executor, by hand) points 002's branch and its commit: at a commit nightshift never checked.
+    // 002 failed the same way, and then someone (an executor, by hand) pointed its branch and its commit:
+    // at a commit nightshift never checked; nightshift's record still names the one it checked.
+    const checked = forgeCommit(sb, base, 'f.txt', '002-forged');
     const forged = forgeCommit(sb, base, 'evil.txt', '002-forged');
-    await sb.git(['update-ref', 'refs/heads/nightshift/002-forged', forged]);
-    const text = await sb.read('tasks/002-forged.md');
-    const oldCommit = /^commit: (\S+)$/m.exec(text)?.[1] as string;
-    await sb.write('tasks/002-forged.md', text.replace(`commit: ${oldCommit}`, `commit: ${forged}`));
+    await sb.git(['branch', 'nightshift/002-forged', forged]);
+    await sb.write('tasks/002-forged.md', taskText({
+      title: 'Forged', run: counted(runs, 'echo f > f.txt'), status: 'failed', attempts: 1, base_commit: base,
+      branch: 'nightshift/002-forged', commit: forged, error: 'push to origin failed: remote says no',
+    }));
+    await writeFile(join(sb.repo, '.nightshift/verified/002-forged.json'), JSON.stringify({ commit: checked, base_commit: base }));
 
     await rm(join(sb.remote, 'hooks', 'pre-receive'));
     expect((await sb.cli(['requeue', '001-kept', '002-forged', '003-self'])).code).toBe(0);
@@ -317,9 +345,10 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const redone = (await readTask(sb, '002-forged')).fm;
     expect(redone.status).toBe('done');
     expect(redone.commit).not.toBe(forged);
+    expect(redone.commit).not.toBe(checked);
     expect(await sb.git(['show', `${String(redone.commit)}:f.txt`])).toBe('f\n');
     expect((await taskBranches(sb, '002-forged')).remote).toBe(redone.commit);
-    expect(await runsOf(runs)).toEqual(['run', 'run', 'run']);
+    expect(await runsOf(runs)).toEqual(['run', 'run']);
     // 003: nothing it forged was taken for a kept commit: it ran again, and its real change was pushed.
     const self = (await readTask(sb, '003-self')).fm;
     expect(self).toMatchObject({ status: 'done', attempts: 1 });

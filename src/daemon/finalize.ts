@@ -15,8 +15,8 @@ import { checkKept, isTaskCommit, recordVerified } from '../run/verified.js';
  * (nightshift records it after guards, tests and review passed, and in land mode records the rebased commit
  * again right before pushing it). A trailer alone proves nothing: an executor, or another clone landing
  * work of its own, can write one. push: branch: the recorded commit, one commit on top of base_commit with
- * the trailer. push: land: that exact commit must already be on the remote's base (landing means rebase
- * and retest, so a commit that never landed runs again).
+ * the trailer. push: land: that exact commit must already be on the remote's base (one that has not
+ * landed yet may still be kept: see keptAfterCrash).
  */
 export async function findFinishedCommit(ctx: RunContext, task: Task, recorded: string | undefined): Promise<string | undefined> {
   if (!task.baseCommit || !recorded) return undefined;
@@ -51,7 +51,7 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
       await pushCommit(ctx.git, ctx.rules.remote, branch, commit);
     } catch (err) {
       const reason = maskSecrets(`push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`);
-      await recordVerified(ctx.paths, task.id, { commit, baseCommit: task.baseCommit });
+      await recordVerified(ctx.paths, task.id, { commit, baseCommit: task.baseCommit }, true);
       const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
         owned(t) ? { status: 'queued', error: reason, commit, branch, claimed_by: null } : undefined,
       );

@@ -29,7 +29,7 @@ export async function keepUnpublished(ctx: RunContext, input: UnpublishedInput):
   const { id, attempt, branch, outcome, write } = input;
   const kept = { commit: outcome.commit, baseCommit: outcome.baseCommit };
   await pinBranch(ctx.git, branch, kept.commit);
-  await recordVerified(ctx.paths, id, kept);
+  await recordVerified(ctx.paths, id, kept, true);
   const keep = { commit: kept.commit, base_commit: kept.baseCommit, branch };
   await ctx.progress.append(id, 'attempt-failed', { attempt, reason: outcome.reason });
   ctx.events.emit('task:attempt-failed', { id, attempt, reason: outcome.reason });

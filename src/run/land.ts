@@ -53,10 +53,13 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     }
     if (fetched.kind === 'failed') return unpublished(`cannot land: fetching ${upstream} failed: ${oneLine(fetched.message, 200)}`, true);
     const onto = fetched.commit;
+    // Already on base: a push reported failed after the remote took it, or a kept commit that landed
+    // before a crash. Landed; nothing to rebase or push.
+    const already = await isAncestor(wt, head, onto);
 
     // Already on top of the newest base (nobody landed since the task started): nothing to rebase or retest.
     // Anything else, even a base rewound to an ancestor, means replaying the task's commits onto it.
-    if (onto !== from) {
+    if (!already && onto !== from) {
       await logHeader(logFile, `land round ${round}: rebasing ${head.slice(0, 12)} onto ${upstream} ${onto.slice(0, 12)}`);
       // The commit is made: whatever the test run or the reviewer left in the worktree is litter, and git
       // refuses to rebase over unstaged or untracked files that would be overwritten. The branch is put
@@ -110,7 +113,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     // Recorded before the push: recovery finalizes only this commit, once it is on the remote's base.
     await input.claim.recordCommit(head);
     await recordVerified(ctx.paths, input.task.id, { commit: head, baseCommit: from });
-    const pushed = await pushWithLease(wt, remote, base, head, onto);
+    const pushed = already ? { kind: 'pushed' as const } : await pushWithLease(wt, remote, base, head, onto);
     switch (pushed.kind) {
       case 'stale':
         // Someone (a human, another clone) moved base after our fetch: fetch, rebase and retest again.

@@ -21,9 +21,13 @@ export interface Verified {
  */
 const recordFile = (paths: Paths, id: string) => join(paths.state, 'verified', `${id}.json`);
 
-export async function recordVerified(paths: Paths, id: string, verified: Verified): Promise<void> {
+/**
+ * Written before every push (`durable` false: an fsync per task costs more than the record is worth then;
+ * a power cut only means the task runs again) and durably once a commit is kept for a later claim.
+ */
+export async function recordVerified(paths: Paths, id: string, verified: Verified, durable = false): Promise<void> {
   await mkdir(join(paths.state, 'verified'), { recursive: true });
-  await writeFileAtomic(recordFile(paths, id), JSON.stringify({ commit: verified.commit, base_commit: verified.baseCommit }));
+  await writeFileAtomic(recordFile(paths, id), JSON.stringify({ commit: verified.commit, base_commit: verified.baseCommit }), { durable });
 }
 
 export async function forgetVerified(paths: Paths, id: string): Promise<void> {
