@@ -1,4 +1,4 @@
-import { oneLine } from '../errors.js';
+import { InternalError, oneLine } from '../errors.js';
 import { chooseExecutor } from '../exec/executors.js';
 import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
@@ -139,7 +139,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'blocked', reason };
       }
     }
-    if (baseCommit === undefined) throw new Error('unreachable: an attempt without a start commit');
+    if (baseCommit === undefined) throw new InternalError('an attempt without a start commit');
     if (!counted && !(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
     counted = false;
     ctx.events.emit('task:claimed', { id: task.id, attempt });
