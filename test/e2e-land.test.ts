@@ -246,7 +246,9 @@ describe('push: land', () => {
 
     const { fm } = await readTask(s, '001-t');
     expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-t' });
-    expect(fm.error).toBe('cannot land: origin/main moved 5 times while this task was landing; requeue it to try again; the commit is on local branch nightshift/001-t');
+    expect(fm.error).toBe('cannot land: origin/main moved 5 times while this task was landing; the verified commit is kept on nightshift/001-t: requeue the task to publish it');
+    // Kept for a requeue to land without the executor: the last rebased and retested commit, on its branch.
+    expect((await s.git(['rev-parse', 'nightshift/001-t'])).trim()).toBe(fm.commit);
     // Its start commit, then one retest per round; nothing of the task reached the remote's main.
     expect(lines(await readFile(runs, 'utf8'))).toHaveLength(6);
     expect((await remoteGit(s, ['log', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'main'])).trim()).toBe('');

@@ -560,7 +560,8 @@ describe('what the executor leaves behind', () => {
   });
 
   it('keeps the commit on the local branch and fails the task when the push is refused', async () => {
-    const sb = await sandbox('---\npush: branch\n---\n');
+    // A refused push is retried (without the executor) with the usual backoff, made short here.
+    const sb = await sandbox('---\npush: branch\nretry_backoff: 1ms\n---\n');
     await sb.write('tasks/001-unpushable.md', taskText({ title: 'Cannot push', run: 'echo x > x.txt' }));
     // The remote refuses every update.
     await writeFile(join(sb.remote, 'hooks', 'pre-receive'), '#!/bin/sh\necho "remote says no" >&2\nexit 1\n', { mode: 0o755 });
@@ -568,9 +569,10 @@ describe('what the executor leaves behind', () => {
     expect(r.code).toBe(1);
     const { fm } = await readTask(sb, '001-unpushable');
     expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-unpushable' });
-    expect(String(fm.error)).toMatch(/^push to origin failed: .*; the commit is on local branch nightshift\/001-unpushable$/);
+    expect(String(fm.error)).toMatch(/^push to origin failed: .*; the verified commit is kept on nightshift\/001-unpushable: requeue the task to publish it$/);
     const branches = await taskBranches(sb, '001-unpushable');
     expect(branches.local).toMatch(SHA);
+    expect(fm.commit).toBe(branches.local);
     expect(branches.remote).toBeUndefined();
   });
 });

@@ -28,7 +28,8 @@ export async function requeueTasks(opts: { cwd: string; ids: string[]; failed?: 
     const result = await transition(paths, requireValid(entryFor(entries, id)), (t) =>
       t.status === 'running' || t.status === 'queued'
         ? undefined
-        : { status: 'queued', attempts: 0, error: null, finished_at: null, started_at: null, claimed_by: null, commit: null },
+        // A failed task with a commit failed to publish it: the commit is kept for the next claim to publish.
+        : { status: 'queued', attempts: 0, error: null, finished_at: null, started_at: null, claimed_by: null, commit: t.status === 'failed' ? undefined : null },
     );
     if (result.kind === 'refused') {
       if (result.status === 'running') throw new UsageError(`task ${id} is running`, `cancel it first (nightshift cancel ${id}), or wait for it to finish`);

@@ -1,35 +1,40 @@
 import { oneLine, toError } from '../errors.js';
-import { fetchBase, pushBranch, resolveCommit, taskBranch } from '../git/git.js';
+import { fetchBase, isAncestor, resolveCommit, taskBranch } from '../git/git.js';
+import { pushCommit } from '../git/publish.js';
 import type { Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
 import { updateTask } from '../task/store.js';
-import type { Task } from '../task/task.js';
+import type { OwnedChanges, Task } from '../task/task.js';
 import type { RunContext } from '../run/context.js';
 import { maskSecrets } from '../util/secrets.js';
+import { pinBranch } from '../run/publish.js';
+import { checkKept, isTaskCommit, recordVerified } from '../run/verified.js';
 
 /**
- * The commit a dead run left on the task's branch, if it got that far: the commit the dead owner recorded
- * in its claim right after making it (nightshift commits only after guards, tests and review passed),
- * exactly one commit on top of the task's base_commit, carrying the `Nightshift-Task: <id>` trailer. The
- * record is what counts: an executor killed mid-run could have left a commit with that trailer itself.
+ * The commit a dead run finished, if it got that far: only the commit the dead owner recorded in its claim
+ * (nightshift records it after guards, tests and review passed, and in land mode records the rebased commit
+ * again right before pushing it). A trailer alone proves nothing: an executor, or another clone landing
+ * work of its own, can write one. push: branch: the recorded commit, one commit on top of base_commit with
+ * the trailer. push: land: that exact commit must already be on the remote's base (one that has not
+ * landed yet may still be kept: see keptAfterCrash).
  */
 export async function findFinishedCommit(ctx: RunContext, task: Task, recorded: string | undefined): Promise<string | undefined> {
   if (!task.baseCommit || !recorded) return undefined;
-  // push: land publishes by rebasing onto the remote's base and retesting: a commit still on the branch is
-  // not finished work there (the task runs again), one that reached the remote's base is.
-  if (ctx.rules.push === 'land') return findLandedCommit(ctx, task.id, task.baseCommit);
-  const branch = taskBranch(task.id);
-  const tip = await resolveCommit(ctx.git, `refs/heads/${branch}`);
-  if (!tip || tip === task.baseCommit || tip !== recorded) return undefined;
-  const out = await ctx.git.status(['log', '-1', '--format=%P%x00%(trailers:key=Nightshift-Task,valueonly)', '--end-of-options', tip]);
-  if (out.code !== 0) return undefined;
-  const [parents = '', trailer = ''] = out.stdout.split('\0');
-  if (parents.trim().split(' ')[0] !== task.baseCommit) return undefined;
-  return trailer.split('\n').map((l) => l.trim()).includes(task.id) ? tip : undefined;
+  const commit = await resolveCommit(ctx.git, recorded);
+  if (commit !== recorded) return undefined;
+  if (ctx.rules.push === 'land') {
+    const fetched = await fetchBase(ctx.git, ctx.rules.remote, ctx.base);
+    if (fetched.kind !== 'ok' || !(await isAncestor(ctx.git, commit, fetched.commit))) return undefined;
+    return (await isTaskCommit(ctx.git, commit, task.id)) ? commit : undefined;
+  }
+  return (await isTaskCommit(ctx.git, commit, task.id, task.baseCommit)) ? commit : undefined;
 }
 
-/** How finalizing ended: done, failed (the push was refused), or lost (someone else owns the task now). */
-export type Finalized = 'done' | 'failed' | 'lost';
+/**
+ * How finalizing ended: done; requeued (the push failed: the commit is kept and the next claim publishes
+ * it without the executor); or lost (someone else owns the task now).
+ */
+export type Finalized = 'done' | 'requeued' | 'lost';
 
 /** Finishes a recovered task whose commit exists: push it if rules.md wants it pushed, then mark it done. */
 export async function finalizeTask(ctx: RunContext, task: Task, commit: string, claim: Claim): Promise<Finalized> {
@@ -39,18 +44,21 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
   await ctx.progress.append(task.id, 'recovered', { attempts: task.attempts, from: task.claimedBy, then: 'finalize', commit: short });
   const owned = (t: Task) => t.status === 'running' && t.claimedBy === task.claimedBy;
   // push: land only finalizes a commit that is already on the remote's base (see findFinishedCommit).
-  if (ctx.rules.push === 'branch') {
+  if (ctx.rules.push === 'branch' && task.baseCommit) {
+    // The recorded commit, by its sha: whatever the branch was moved to meanwhile is not published.
+    await pinBranch(ctx.git, branch, commit);
     try {
-      await pushBranch(ctx.git, ctx.rules.remote, branch);
+      await pushCommit(ctx.git, ctx.rules.remote, branch, commit);
     } catch (err) {
-      const reason = maskSecrets(`push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}; the commit is on local branch ${branch}`);
+      const reason = maskSecrets(`push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`);
+      await recordVerified(ctx.paths, task.id, { commit, baseCommit: task.baseCommit }, true);
       const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
-        owned(t) ? { status: 'failed', error: reason, branch, finished_at: utcStamp(), claimed_by: null } : undefined,
+        owned(t) ? { status: 'queued', error: reason, commit, branch, claimed_by: null } : undefined,
       );
       if (written.kind !== 'updated') return 'lost';
-      await ctx.progress.append(task.id, 'failed', { attempts: task.attempts, reason });
-      ctx.events.emit('task:failed', { id: task.id, attempt: task.attempts, reason });
-      return 'failed';
+      await ctx.progress.append(task.id, 'requeued', { attempt: task.attempts, reason, publish_only: 'yes' });
+      ctx.events.emit('task:requeued', { id: task.id, reason });
+      return 'requeued';
     }
     await ctx.progress.append(task.id, 'pushed', { attempt: task.attempts, remote: ctx.rules.remote, branch, commit: short });
   }
@@ -64,15 +72,13 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
   return 'done';
 }
 
-/** The commit carrying the task's trailer that already reached the remote's base, if the dead run landed it. */
-async function findLandedCommit(ctx: RunContext, id: string, baseCommit: string): Promise<string | undefined> {
-  const fetched = await fetchBase(ctx.git, ctx.rules.remote, ctx.base);
-  if (fetched.kind !== 'ok') return undefined;
-  const out = await ctx.git.status(['log', '--format=%H%x00%(trailers:key=Nightshift-Task,valueonly)%x01', '--end-of-options', `${baseCommit}..${fetched.commit}`]);
-  if (out.code !== 0) return undefined;
-  for (const entry of out.stdout.split('\x01')) {
-    const [sha = '', trailer = ''] = entry.trim().split('\0');
-    if (sha && trailer.split('\n').map((l) => l.trim()).includes(id)) return sha.trim();
-  }
-  return undefined;
+/**
+ * push: land. A recorded commit that had not reached the remote's base is still finished work when it is
+ * the verified commit on the task's branch (nightshift's record agrees): it is kept in the task file, and
+ * the next claim rebases, retests and lands it without running the executor.
+ */
+export async function keptAfterCrash(ctx: RunContext, task: Task, recorded: string | undefined): Promise<OwnedChanges> {
+  if (ctx.rules.push !== 'land' || !recorded) return {};
+  const kept = await checkKept(ctx, task.id, recorded);
+  return kept ? { commit: kept.commit, base_commit: kept.baseCommit } : {};
 }

@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
 import { killProcessesIn } from '../exec/orphans.js';
-import { findFinishedCommit, finalizeTask } from './finalize.js';
+import { findFinishedCommit, finalizeTask, keptAfterCrash } from './finalize.js';
 
 export type RecoverResult = 'recovered' | 'finalized' | 'failed' | 'held';
 
@@ -50,7 +50,7 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     if (commit) {
       // A lost claim means someone else owns the task now: nothing more is ours to write.
       const finalized = await finalizeTask(ctx, running, commit, claim);
-      if (finalized !== 'lost') return finalized === 'done' ? 'finalized' : 'failed';
+      if (finalized !== 'lost') return finalized === 'done' ? 'finalized' : 'recovered';
       return 'held';
     }
 
@@ -59,13 +59,17 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const reason = `interrupted: ${running.claimedBy ?? 'a previous daemon'} stopped during attempt ${running.attempts}`;
     // The next attempt resets the branch anyway; one that holds no commit is not worth naming.
     const kept = running.baseCommit ? await dropEmptyBranch(ctx, taskBranch(task.id), running.baseCommit) : undefined;
+    // A verified commit that was being landed is kept: the next claim lands it without the executor.
+    const keep = await keptAfterCrash(ctx, running, owner?.commit);
     const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
       t.status === 'running' && t.claimedBy === running.claimedBy
-        ? { status: exhausted ? 'failed' : 'queued', claimed_by: null, error: reason, branch: kept }
+        ? { status: exhausted ? 'failed' : 'queued', claimed_by: null, error: reason, branch: kept, ...keep }
         : undefined,
     );
     if (written.kind !== 'updated') return 'held';
-    await ctx.progress.append(task.id, 'recovered', { attempts: running.attempts, from: running.claimedBy, then: exhausted ? 'failed' : 'queued' });
+    await ctx.progress.append(task.id, 'recovered', {
+      attempts: running.attempts, from: running.claimedBy, then: exhausted ? 'failed' : 'queued', publish_only: keep.commit ? 'yes' : undefined,
+    });
     if (exhausted) {
       await ctx.progress.append(task.id, 'failed', { attempts: running.attempts, reason });
       ctx.events.emit('task:failed', { id: task.id, attempt: running.attempts, reason });

@@ -180,15 +180,6 @@ export async function foldCommitsOnto(git: Git, base: string, head?: string): Pr
   await git.raw(['reset', '--soft', base]);
 }
 
-/**
- * Pushes nightshift/<id> to the remote. The lease makes the push fail rather than overwrite a branch of
- * the same name that someone else pushed; our own earlier push of it is what the lease expects.
- */
-export async function pushBranch(git: Git, remote: string, branch: string): Promise<void> {
-  const ref = `refs/heads/${branch}`;
-  await git.raw(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}`, remote, `${ref}:${ref}`]);
-}
-
 export async function remoteExists(git: Git, remote: string): Promise<boolean> {
   const { code } = await git.status(['remote', 'get-url', '--', remote]);
   return code === 0;
@@ -261,21 +252,6 @@ export async function rebaseOnto(git: Git, onto: string, upstream: string): Prom
   await git.status(['rebase', '--abort']);
   if (paths.length > 0) return { kind: 'conflict', paths: [...new Set(paths)] };
   return { kind: 'failed', message: (r.stderr || r.stdout).trim() || `git rebase exited ${r.code}` };
-}
-
-export type LeasePushResult = { kind: 'pushed' } | { kind: 'stale' } | { kind: 'failed'; message: string };
-
-/**
- * Sets the remote's `refs/heads/<branch>` to `commit` only if it still is `expected` (the value just
- * fetched): a compare-and-swap, never a bare --force. `stale` means someone else moved it first.
- */
-export async function pushWithLease(git: Git, remote: string, branch: string, commit: string, expected: string): Promise<LeasePushResult> {
-  const ref = `refs/heads/${branch}`;
-  const r = await git.status(['push', '--porcelain', `--force-with-lease=${ref}:${expected}`, remote, `${commit}:${ref}`]);
-  if (r.code === 0) return { kind: 'pushed' };
-  if (/\[rejected\] \((stale info|fetch first|non-fast-forward)\)/.test(r.stdout)) return { kind: 'stale' };
-  const rejected = r.stdout.split('\n').find((l) => l.startsWith('!'));
-  return { kind: 'failed', message: (rejected ?? r.stderr).trim() || `git push exited ${r.code}` };
 }
 
 /** Worktrees (paths) that have `refs/heads/<branch>` checked out, the user's own checkout included. */

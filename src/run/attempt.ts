@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { oneLine, toError } from '../errors.js';
+import { oneLine } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
 import { type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
-import { openGit, pushBranch } from '../git/git.js';
+import { openGit } from '../git/git.js';
 import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
@@ -13,7 +13,8 @@ import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';
 import { snapshotRefs } from './inspect.js';
 import { runExecutors, type AttemptReport } from './executorStep.js';
-import { landCommit } from './land.js';
+import { publishCommit } from './publish.js';
+import type { Verified } from './verified.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskSecrets } from '../util/secrets.js';
@@ -32,6 +33,12 @@ export type AttemptOutcome =
   | { kind: 'success'; commit: string; pushed: boolean }
   /** The attempt failed; `detail` (reason plus output tail) goes into the next attempt's prompt. */
   | { kind: 'failure'; reason: string; detail: string; retry: boolean }
+  /**
+   * The checked commit was made, but pushing or landing it failed (remote unreachable, push refused, base
+   * kept moving). Not the task's fault: the commit is kept (on `baseCommit`), and publishing it again needs
+   * no executor. `retry` false: another try now would fail the same way.
+   */
+  | { kind: 'unpublished'; reason: string; commit: string; baseCommit: string; retry: boolean }
   /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
   | { kind: 'blocked'; reason: string }
   /**
@@ -56,6 +63,8 @@ export interface AttemptInput {
   stillOurs: () => Promise<boolean>;
   /** Filled in with the executors that ran and what they used. */
   report?: AttemptReport;
+  /** A commit checked by an earlier attempt whose publishing failed: only publish it, nothing runs before. */
+  publishOnly?: Verified;
 }
 
 /**
@@ -126,6 +135,17 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
     return stepFailure(step, outcome, logFile, from, ctx);
   };
+
+  type Around = (step: () => Promise<AttemptOutcome | undefined>) => Promise<AttemptOutcome | undefined>;
+  const publish = (commit: string, from: string, around: Around = (step) => step()) => {
+    const test = ctx.rules.test;
+    const retest = test ? () => around(() => shellStep('tests', test, ctx.rules.testTimeoutMs)) : undefined;
+    return publishCommit(ctx, { task, attempt, branch, baseCommit: from, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
+  };
+  if (input.publishOnly) {
+    await logHeader(logFile, `publishing the commit checked earlier, ${input.publishOnly.commit.slice(0, 12)}; the executor does not run again`);
+    return publish(input.publishOnly.commit, input.publishOnly.baseCommit);
+  }
 
   // Before setup: a missing skill blocks the task, and setup can take minutes.
   const skills = await loadSkills(task.skills ?? [], worktree);
@@ -236,22 +256,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await claim.recordCommit(commit);
   await ctx.progress.append(task.id, 'committed', { attempt, commit: commit.slice(0, 7), branch, files: paths.length });
 
-  if (ctx.rules.push === 'branch') {
-    if (!(await claim.verify())) return { kind: 'lost', why: 'claim' };
-    try {
-      await pushBranch(ctx.git, ctx.rules.remote, branch);
-    } catch (err) {
-      const reason = `push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}; the commit is on local branch ${branch}`;
-      return { kind: 'failure', reason, detail: reason, retry: false };
-    }
-    await ctx.progress.append(task.id, 'pushed', { attempt, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
-  }
-  if (ctx.rules.push === 'land') {
-    const test = ctx.rules.test;
-    const retest = test ? () => watch.shared.around('the test command', () => shellStep('tests', test, ctx.rules.testTimeoutMs)) : undefined;
-    return landCommit(ctx, { task, attempt, branch, baseCommit, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
-  }
-  return { kind: 'success', commit, pushed: ctx.rules.push === 'branch' };
+  return publish(commit, baseCommit, (step) => watch.shared.around('the test command', step));
 }
 
 /** The failure when a worktree's .git no longer points into this repository: nothing more runs there. */

@@ -1,42 +1,21 @@
 import { oneLine } from '../errors.js';
-import {
-  fetchBase,
-  isAncestor,
-  moveRef,
-  pushBranch,
-  pushWithLease,
-  rebaseOnto,
-  resolveCommit,
-  setBranch,
-  worktreesOnBranch,
-  type Git,
-} from '../git/git.js';
-import type { Claim } from '../state/locks.js';
+import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
+import { pushCommit, pushWithLease } from '../git/publish.js';
 import { withLandLock } from '../state/landLock.js';
-import type { Task } from '../task/task.js';
 import type { AttemptOutcome } from './attempt.js';
 import type { RunContext } from './context.js';
 import { logHeader } from './output.js';
+import type { PublishInput } from './publish.js';
+import { isTaskCommit, recordVerified } from './verified.js';
 
 /** Times base may move under a landing task (fetch, rebase, retest, lease refused) before it gives up. */
 export const MAX_LAND_ROUNDS = 5;
 
-export interface LandInput {
-  task: Task;
-  attempt: number;
-  /** nightshift/<id>, checked out in `wt` with the task's commit on top. */
-  branch: string;
-  /** The commit the attempt started from: what the task's own commits sit on. */
-  baseCommit: string;
-  commit: string;
-  /** The task's worktree: the rebase and the retest happen there, never in the user's checkout. */
-  wt: Git;
-  logFile: string;
-  claim: Claim;
-  stillOurs: () => Promise<boolean>;
-  /** Runs rules.md's `test` again in the worktree: undefined when it passed, else how the attempt ends. */
-  retest?: () => Promise<AttemptOutcome | undefined>;
-}
+/**
+ * `wt` is the task's worktree: the rebase and the retest happen there, never in the user's checkout.
+ * `retest` runs rules.md's `test` again there: undefined when it passed, else how the attempt ends.
+ */
+export type LandInput = PublishInput;
 
 /** What became of the user's local base branch after a landing (the `local_base=` of the `landed` line). */
 export type LocalBase = 'updated' | 'current' | 'checked-out' | 'diverged' | 'absent';
@@ -57,26 +36,35 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
   const { base } = ctx;
   const { wt, branch, logFile } = input;
   const upstream = `${remote}/${base}`;
+  // The commit that was checked, then each rebased and retested one: exactly this is landed, never
+  // whatever the branch or the worktree's HEAD happen to name (the test command, a reviewer or a process
+  // the executor left may have moved them).
   let head = input.commit;
-  // Only the task's own commits move: never commits that merely sat under it (a base since rewritten).
+  // Only the task's own commit moves: never commits that merely sat under it (a base since rewritten).
   let from = input.baseCommit;
   let rebased = false;
+  // Kept on failure: the newest commit that passed the checks, on top of `from`.
+  const unpublished = (reason: string, retry: boolean): AttemptOutcome => ({ kind: 'unpublished', reason, commit: head, baseCommit: from, retry });
   for (let round = 1; round <= MAX_LAND_ROUNDS; round++) {
     if (ctx.stopSignal.aborted) return { kind: 'interrupted' };
     const fetched = await fetchBase(wt, remote, base);
     if (fetched.kind === 'missing') {
-      return infraFailure(`cannot land: ${remote} has no branch ${base}; push it once (git push ${remote} ${base}), then requeue`, branch);
+      return unpublished(`cannot land: ${remote} has no branch ${base}; push it once (git push ${remote} ${base})`, false);
     }
-    if (fetched.kind === 'failed') return infraFailure(`cannot land: fetching ${upstream} failed: ${oneLine(fetched.message, 200)}`, branch);
+    if (fetched.kind === 'failed') return unpublished(`cannot land: fetching ${upstream} failed: ${oneLine(fetched.message, 200)}`, true);
     const onto = fetched.commit;
+    // Already on base: a push reported failed after the remote took it, or a kept commit that landed
+    // before a crash. Landed; nothing to rebase or push.
+    const already = await isAncestor(wt, head, onto);
 
     // Already on top of the newest base (nobody landed since the task started): nothing to rebase or retest.
     // Anything else, even a base rewound to an ancestor, means replaying the task's commits onto it.
-    if (onto !== from) {
+    if (!already && onto !== from) {
       await logHeader(logFile, `land round ${round}: rebasing ${head.slice(0, 12)} onto ${upstream} ${onto.slice(0, 12)}`);
       // The commit is made: whatever the test run or the reviewer left in the worktree is litter, and git
-      // refuses to rebase over unstaged or untracked files that would be overwritten.
-      await wt.raw(['reset', '--quiet', '--hard', 'HEAD']);
+      // refuses to rebase over unstaged or untracked files that would be overwritten. The branch is put
+      // back on the checked commit: the rebase replays what HEAD holds.
+      await wt.raw(['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, head]);
       await wt.raw(['clean', '-fdq']);
       const result = await rebaseOnto(wt, onto, from);
       switch (result.kind) {
@@ -88,6 +76,13 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
           return { kind: 'failure', reason, detail: reason, retry: true };
         }
         case 'rebased':
+          // Read back from the worktree: it must be the task's one commit on the new base, or something
+          // else moved HEAD while the rebase ran.
+          if (result.head !== onto && !(await isTaskCommit(wt, result.head, input.task.id, onto))) {
+            const reason = `cannot land: after rebasing onto ${upstream}, HEAD is not the task's commit on ${onto.slice(0, 7)}; something moved it`;
+            await logHeader(logFile, reason);
+            return { kind: 'failure', reason, detail: reason, retry: true };
+          }
           head = result.head;
           from = onto;
           rebased = true;
@@ -115,7 +110,10 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     if (!(await input.claim.verify())) return { kind: 'lost', why: 'claim' };
     if (!(await input.stillOurs())) return { kind: 'lost', why: 'cancelled' };
 
-    const pushed = await pushWithLease(wt, remote, base, head, onto);
+    // Recorded before the push: recovery finalizes only this commit, once it is on the remote's base.
+    await input.claim.recordCommit(head);
+    await recordVerified(ctx.paths, input.task.id, { commit: head, baseCommit: from });
+    const pushed = already ? { kind: 'pushed' as const } : await pushWithLease(wt, remote, base, head, onto);
     switch (pushed.kind) {
       case 'stale':
         // Someone (a human, another clone) moved base after our fetch: fetch, rebase and retest again.
@@ -123,7 +121,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
         ctx.logger.info({ task: input.task.id, attempt: input.attempt, round }, 'base moved while landing; rebasing again');
         continue;
       case 'failed':
-        return infraFailure(`cannot land: pushing to ${upstream} failed: ${oneLine(pushed.message, 200)}`, branch);
+        return unpublished(`cannot land: pushing to ${upstream} failed: ${oneLine(pushed.message, 200)}`, true);
       case 'pushed':
         break;
       default: {
@@ -133,8 +131,10 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     }
 
     await logHeader(logFile, `landed ${head.slice(0, 12)} on ${upstream}${rebased ? ` (rebased${input.retest ? ', retested' : ''})` : ''}`);
-    // The branch is kept on the remote too; base already has the commit, so failing here loses nothing.
-    await pushBranch(wt, remote, branch).catch((err: unknown) =>
+    // The branch names the landed commit, here and on the remote (base already has it, so a failed push
+    // of the branch loses nothing).
+    await setBranch(wt, branch, head);
+    await pushCommit(wt, remote, branch, head).catch((err: unknown) =>
       ctx.logger.warn({ task: input.task.id, err }, 'landed, but pushing the task branch failed'),
     );
     const local = await bringLocalBase(ctx, head);
@@ -151,7 +151,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     });
     return { kind: 'success', commit: head, pushed: true };
   }
-  return infraFailure(`cannot land: ${upstream} moved ${MAX_LAND_ROUNDS} times while this task was landing; requeue it to try again`, branch);
+  return unpublished(`cannot land: ${upstream} moved ${MAX_LAND_ROUNDS} times while this task was landing`, false);
 }
 
 /**
@@ -168,12 +168,6 @@ async function bringLocalBase(ctx: RunContext, landed: string): Promise<LocalBas
   if (!(await isAncestor(ctx.git, local, landed))) return 'diverged';
   // update-ref with the old value: if the user committed meanwhile, the move is refused, not forced.
   return (await moveRef(ctx.git, ref, landed, local)) ? 'updated' : 'diverged';
-}
-
-/** A push or fetch that cannot work without someone acting: another attempt would only redo the work. */
-function infraFailure(reason: string, branch: string): AttemptOutcome {
-  const full = `${reason}; the commit is on local branch ${branch}`;
-  return { kind: 'failure', reason: full, detail: full, retry: false };
 }
 
 /** Paths listed in the one-line reason; the prompt gets them all. */

@@ -1,4 +1,4 @@
-import { oneLine } from '../errors.js';
+import { InternalError, oneLine } from '../errors.js';
 import { chooseExecutor } from '../exec/executors.js';
 import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
@@ -12,11 +12,15 @@ import { taskStart } from './startPoint.js';
 import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
-import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 import { OwnedKeys, stillRunnable } from './ownedKeys.js';
+import { emitAttemptFinished } from './attemptStats.js';
+import { keepUnpublished } from './keepUnpublished.js';
+import { pushChecked } from './publish.js';
+import { RemoteRetries } from './remoteRetry.js';
+import { forgetVerified, keptCommit, type Verified } from './verified.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -62,9 +66,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return result.kind === 'updated';
   };
 
-  let start = await taskStart(ctx, task);
+  // A commit an earlier run checked but could not publish: published as it is, the executor does not run.
+  let pending: Verified | undefined = await keptCommit(ctx, task);
+  let start = pending ? { kind: 'ok' as const, commit: pending.baseCommit, on: [] } : await taskStart(ctx, task);
   // Only a task with planned_at can drift (and resolving base again costs a git call per task).
-  if (start.kind === 'ok' && task.plannedAt !== undefined) {
+  if (start.kind === 'ok' && !pending && task.plannedAt !== undefined) {
     const drift = await checkPlanDrift(ctx.git, task, await driftBase(ctx));
     if (drift.kind === 'drifted') start = { kind: 'blocked', reason: drift.reason };
   }
@@ -76,7 +82,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     return { kind: 'blocked', reason };
   }
 
-  let baseCommit = start.commit;
+  // Unknown while the remote (push: land) cannot be reached: the loop below tries again before any executor.
+  let baseCommit = start.kind === 'ok' ? start.commit : undefined;
   const started = await write(
     {
       status: 'running',
@@ -86,9 +93,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       started_at: utcStamp(),
       finished_at: null,
       error: null,
-      commit: null,
+      commit: pending?.commit ?? null,
       branch,
-      base_commit: baseCommit,
+      base_commit: baseCommit ?? null,
     },
     (t) => t.status === 'queued',
   );
@@ -96,10 +103,17 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   await ctx.progress.append(task.id, 'claimed', {
     by: ctx.ownerId,
     executor: chooseExecutor(task, ctx.rules) ?? 'none',
-    on: start.on.length > 0 ? start.on.join(',') : undefined,
+    on: start.kind === 'ok' && start.on.length > 0 ? start.on.join(',') : undefined,
   });
 
+  const stillOurs = async () => {
+    const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
+    if (now?.kind !== 'task' || !mine(now.task)) return false;
+    // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
+    return owned.tampered(now.task).length === 0 || (await write({}));
+  };
   let previousFailure: string | undefined;
+  const remoteRetries = new RemoteRetries(ctx.rules.retryBackoffMs);
   /** Whether the task file already counts this attempt (the claim's write counts the first). */
   let counted = true;
   for (;;) {
@@ -111,41 +125,49 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
       return { kind: 'requeued' };
     }
-    if (previousFailure !== undefined && ctx.rules.push === 'land') {
+    if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
       // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
       const again = await taskStart(ctx, task);
       if (again.kind === 'ok') baseCommit = again.commit;
+      else if (again.kind === 'unreachable' || baseCommit === undefined) {
+        // Before the executor: with the remote out of reach there is nothing to land on. No attempt spent.
+        const delayMs = again.kind === 'unreachable' ? remoteRetries.next() : undefined;
+        if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
+          await ctx.progress.append(task.id, 'retry-scheduled', { attempt, in: formatDuration(delayMs), reason: again.reason });
+          if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+        }
+        if (ctx.drainSignal?.aborted) continue; // back to the queue at the top of the loop
+        const reason = again.kind === 'unreachable' ? `${again.reason}; fix access to ${ctx.rules.remote}, then requeue` : again.reason;
+        await write({ status: 'blocked', error: reason, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
+        await ctx.progress.append(task.id, 'blocked', { reason });
+        ctx.events.emit('task:blocked', { id: task.id, reason });
+        return { kind: 'blocked', reason };
+      }
     }
+    if (baseCommit === undefined) throw new InternalError('an attempt without a start commit');
     if (!counted && !(await write({ attempts: attempt, base_commit: baseCommit }))) return { kind: 'cancelled' };
     counted = false;
     ctx.events.emit('task:claimed', { id: task.id, attempt });
-    await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7) });
+    await ctx.progress.append(task.id, 'attempt-started', { attempt, of: maxAttempts, base: baseCommit.slice(0, 7), publish_only: pending ? 'yes' : undefined });
     const log = ctx.logger.child({ task: task.id, attempt });
 
     let outcome: AttemptOutcome;
     const report: AttemptReport = { runs: [] };
     let worktree: PooledWorktree | undefined;
     try {
-      worktree = await ctx.pool.checkout(branch, baseCommit);
-      // Before anything runs there: recovery must know where a dead owner's processes would be.
-      await claim.setWorktree(worktree.path);
-      log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
-      outcome = await runAttempt(ctx, {
-        task,
-        attempt,
-        baseCommit,
-        branch,
-        worktree: worktree.path,
-        claim,
-        previousFailure,
-        report,
-        stillOurs: async () => {
-          const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-          if (now?.kind !== 'task' || !mine(now.task)) return false;
-          // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
-          return owned.tampered(now.task).length === 0 || (await write({}));
-        },
-      });
+      if (pending && ctx.rules.push === 'branch') {
+        // A kept commit for push: branch is pushed from the repository: no worktree needed.
+        outcome = await pushChecked(ctx, { task, attempt, branch, baseCommit, commit: pending.commit, claim, stillOurs });
+      } else {
+        // Removed before any executor runs: only nightshift writes it, after its own checks.
+        if (!pending) await forgetVerified(ctx.paths, task.id);
+        worktree = await ctx.pool.checkout(branch, pending?.commit ?? baseCommit);
+        // Before anything runs there: recovery must know where a dead owner's processes would be.
+        await claim.setWorktree(worktree.path);
+        log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
+        const input = { task, attempt, baseCommit, branch, worktree: worktree.path, claim, previousFailure, report, publishOnly: pending, stillOurs };
+        outcome = await runAttempt(ctx, input);
+      }
     } catch (err) {
       // A bug or an environment failure (disk full, git broken): fail this attempt, keep the daemon alive.
       log.error({ err }, 'attempt crashed');
@@ -157,9 +179,14 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
+    if (outcome.kind === 'unpublished') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
+    // Whatever an executor of this attempt may have written there goes; a kept commit keeps its record until
+    // it is published or dropped (an interrupted publish-only attempt still has it to publish).
+    const keepRecord = outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
+    if (!keepRecord) await forgetVerified(ctx.paths, task.id);
     if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
-    emitAttemptFinished(ctx, task, attempt, outcome, report);
+    if (!pending) emitAttemptFinished(ctx, task, attempt, outcome, report);
     const used = attemptUsage(report);
     if (used.tokens !== undefined || used.costUsd !== undefined) await write(usageFields(addUsage({ tokens: task.tokens, costUsd: task.costUsd }, used)));
 
@@ -177,7 +204,22 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         ctx.events.emit('task:done', { id: task.id, attempt, commit: outcome.commit, branch });
         return { kind: 'done', commit: outcome.commit };
       }
+      case 'unpublished': {
+        // The commit passed every check: kept, and published again later without the executor.
+        pending = { commit: outcome.commit, baseCommit: outcome.baseCommit };
+        baseCommit = pending.baseCommit;
+        const next = await keepUnpublished(ctx, { id: task.id, attempt, branch, outcome, retries: remoteRetries, write: (c) => write(c) });
+        if (next !== 'retry') return next;
+        counted = true; // no attempt spent
+        continue;
+      }
       case 'failure': {
+        if (pending) {
+          // The kept commit did not survive publishing (a conflict or a failed retest on the new base): the
+          // next attempt runs the executor again.
+          pending = undefined;
+          await write({ commit: null });
+        }
         const kept = await dropEmptyBranch(ctx, branch, baseCommit);
         await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
         ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
@@ -239,41 +281,6 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       }
     }
   }
-}
-
-const ATTEMPT_RESULT: Record<AttemptOutcome['kind'], AttemptFinished['result'] | undefined> = {
-  success: 'success',
-  failure: 'task-failure',
-  blocked: 'infra-failure',
-  waiting: 'infra-failure',
-  interrupted: 'interrupted',
-  lost: undefined,
-};
-
-/**
- * One `attempt:finished` per executor that ran: a fallback's infra failure counts against the executor
- * that failed, the attempt's result against the one that ran last. An attempt that ended before any
- * executor started (setup failed) is counted against the executor it was routed to.
- */
-function emitAttemptFinished(ctx: RunContext, task: Task, attempt: number, outcome: AttemptOutcome, report: AttemptReport): void {
-  const result = ATTEMPT_RESULT[outcome.kind];
-  if (!result) return;
-  const runs = report.runs;
-  if (runs.length === 0) {
-    ctx.events.emit('attempt:finished', { id: task.id, attempt, executor: chooseExecutor(task, ctx.rules) ?? 'none', result });
-    return;
-  }
-  runs.forEach((run, i) => {
-    const last = i === runs.length - 1;
-    ctx.events.emit('attempt:finished', {
-      id: task.id,
-      attempt,
-      executor: run.executor,
-      result: last ? result : run.result,
-      tokens: run.usage.tokens,
-      costUsd: run.usage.costUsd,
-    });
-  });
 }
 
 /**

@@ -5,19 +5,21 @@ import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 
 export type StartPoint = { kind: 'ok'; commit: string; on: string[] } | { kind: 'blocked'; reason: string };
+/** With push: land, the remote's base could not be fetched: nothing may start before it can. */
+type Unreachable = { kind: 'unreachable'; reason: string };
 
 /**
  * Where an attempt of `task` starts. With push: land the remote's base is the truth (tasks land there, and
  * the local base may lag behind the user's checkout), so it is fetched first and the remote-tracking ref
  * is used; dependencies that landed are then simply part of it. Otherwise the local base branch.
  */
-export async function taskStart(ctx: RunContext, task: Task): Promise<StartPoint> {
+export async function taskStart(ctx: RunContext, task: Task): Promise<StartPoint | Unreachable> {
   const head = await baseHead(ctx, task.id);
-  if (head.kind === 'blocked') return head;
+  if (head.kind !== 'ok') return head;
   return startPoint(ctx.git, ctx.base, head.commit, task, ctx.paths.tasks);
 }
 
-async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; commit: string } | { kind: 'blocked'; reason: string }> {
+async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; commit: string } | { kind: 'blocked'; reason: string } | Unreachable> {
   const local = `refs/heads/${ctx.base}`;
   if (ctx.rules.push === 'land') {
     const { remote } = ctx.rules;
@@ -26,12 +28,10 @@ async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; comm
     if (fetched.kind === 'missing') {
       return { kind: 'blocked', reason: `push: land needs branch ${ctx.base} on ${remote}; push it once (git push ${remote} ${ctx.base}), then requeue` };
     }
-    // Offline for a moment: start from what we last fetched; landing fetches again and rebases if needed.
-    // Never from the local base, which may hold the user's unpushed commits.
-    const last = await resolveCommit(ctx.git, `refs/remotes/${remote}/${ctx.base}`);
+    // No executor starts on a base it could not land on: its work would wait for the remote anyway, and
+    // the local base may hold the user's unpushed commits.
     ctx.logger.warn({ task: id, remote, base: ctx.base }, `fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}`);
-    if (last) return { kind: 'ok', commit: last };
-    return { kind: 'blocked', reason: `push: land could not fetch ${ctx.base} from ${remote}: ${oneLine(fetched.message, 200)}; fix access to ${remote}, then requeue` };
+    return { kind: 'unreachable', reason: `cannot reach ${remote}: fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}` };
   }
   const commit = await resolveCommit(ctx.git, local);
   return commit ? { kind: 'ok', commit } : { kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` };
