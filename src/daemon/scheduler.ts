@@ -1,8 +1,6 @@
 import { basename, relative } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { toError } from '../errors.js';
-import { utcStamp } from '../state/progress.js';
-import { updateTask } from '../task/store.js';
 import { TaskCache } from '../task/cache.js';
 import { idFromFileName } from '../task/fileName.js';
 import { DirWatcher } from './watchDir.js';
@@ -12,6 +10,7 @@ import { runTask, type TaskRunResult } from '../run/runTask.js';
 import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../state/locks.js';
 import { recoverTask, sweepDeadClaims } from './recover.js';
+import { blockTasks, type ToBlock } from './blockTasks.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
 import type { PidFileHold } from './pidFile.js';
@@ -263,20 +262,18 @@ export class Scheduler {
     }
     const { readiness } = this.plan;
     this.forgetSettledDependencies(readiness);
+    const toBlock: ToBlock[] = [];
     for (const e of entries) {
       if (e.kind !== 'task') continue;
       const r = readiness.get(e.task.id);
       if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
       if (r.provisional && !this.opts.once && this.dependencyMayStillCome(e.task.id)) continue;
-      const result = await updateTask(ctx.paths.locks, e.task.file, e.task.id, (t) =>
-        t.status === 'queued' ? { status: 'blocked', error: r.reason, finished_at: utcStamp() } : undefined,
-      );
-      if (result.kind === 'updated') {
-        this.summary.blocked++;
-        this.rescanFile(e.task.file);
-        await ctx.progress.append(e.task.id, 'blocked', { reason: r.reason });
-        ctx.events.emit('task:blocked', { id: e.task.id, reason: r.reason });
-      }
+      toBlock.push({ task: e.task, reason: r.reason });
+    }
+    for (const { task, reason } of await blockTasks(ctx, toBlock)) {
+      this.summary.blocked++;
+      this.rescanFile(task.file);
+      ctx.events.emit('task:blocked', { id: task.id, reason });
     }
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
