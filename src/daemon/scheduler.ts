@@ -11,6 +11,8 @@ import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../state/locks.js';
 import { recoverTask, sweepDeadClaims } from './recover.js';
 import { blockTasks, type ToBlock } from './blockTasks.js';
+import { isLiveRun } from '../task/follow.js';
+import { FileEdits } from './fileEdits.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
 import type { PidFileHold } from './pidFile.js';
@@ -81,6 +83,8 @@ export class Scheduler {
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
+  /** Reports cancels, requeues, deletions and renames made by editing task files. */
+  private readonly edits: FileEdits;
   /** The last plan, and the entries it was made from. */
   private plan: { entries: TaskEntry[]; readiness: Map<string, Readiness>; ready: Task[] } | undefined;
 
@@ -90,6 +94,7 @@ export class Scheduler {
     private readonly controls: SchedulerControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
+    this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
     this.rescanMs = this.baseRescanMs;
   }
 
@@ -236,9 +241,13 @@ export class Scheduler {
       ctx.events.emit('task:invalid', { id, file, reason });
     }
 
+    await this.edits.report(entries, this.running);
+
     // Left running by a process that is gone: take it back before planning.
     for (const e of entries) {
       if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
+        // Our own run under another name (the file was renamed while it runs): never recovered from ourselves.
+        if (isLiveRun(e.task)) continue;
         // A live process (another daemon on this queue) runs it: nothing to recover, and nothing to look at
         // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
         if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;

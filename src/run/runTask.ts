@@ -16,6 +16,8 @@ import type { AttemptFinished } from './events.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
 import type { AttemptReport } from './executorStep.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
+import { FollowedTask, forgetRun } from '../task/follow.js';
+import { clearDroppedBranch, writeFollowed } from './followedWrite.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -40,6 +42,7 @@ export async function runTask(ctx: RunContext, candidate: Task): Promise<TaskRun
   try {
     return await runClaimed(ctx, candidate, claim);
   } finally {
+    forgetRun(claim.id);
     await claim.release();
   }
 }
@@ -53,8 +56,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   const maxAttempts = task.maxAttempts ?? ctx.rules.maxAttempts;
   const claimedAt = Date.now();
   const mine = (t: Task) => t.status === 'running' && t.claimedBy === ctx.ownerId;
+  // Once running, the file is followed by the claim: renamed, it is found again; unparsable, never written.
+  let follow: FollowedTask | undefined;
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
-    const result = await updateTask(ctx.paths.locks, task.file, task.id, (t) => (guard(t) ? changes : undefined));
+    const decide = (t: Task) => (guard(t) ? changes : undefined);
+    const result = follow ? await writeFollowed(ctx, follow, decide) : await updateTask(ctx.paths.locks, task.file, task.id, decide);
     if (result.kind === 'updated') task = result.task;
     return result.kind === 'updated';
   };
@@ -90,6 +96,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     (t) => t.status === 'queued',
   );
   if (!started) return { kind: 'skipped' };
+  follow = new FollowedTask(task, ctx.ownerId, claim.id);
   await ctx.progress.append(task.id, 'claimed', {
     by: ctx.ownerId,
     executor: chooseExecutor(task, ctx.rules) ?? 'none',
@@ -136,10 +143,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         claim,
         previousFailure,
         report,
-        stillOurs: async () => {
-          const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-          return now?.kind === 'task' && mine(now.task);
-        },
+        stillOurs: () => (follow as FollowedTask).stillOurs(),
       });
     } catch (err) {
       // A bug or an environment failure (disk full, git broken): fail this attempt, keep the daemon alive.
@@ -220,7 +224,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'requeued' };
       }
       case 'lost': {
-        await dropEmptyBranch(ctx, branch, baseCommit);
+        if ((await dropEmptyBranch(ctx, branch, baseCommit)) === null) await clearDroppedBranch(ctx, follow, branch);
         if (outcome.why === 'cancelled') {
           ctx.events.emit('task:cancelled', { id: task.id });
           return { kind: 'cancelled' };

@@ -22,6 +22,8 @@ export type ProgressEvent =
   | 'cancelled'
   | 'recovered'
   | 'invalid'
+  | 'removed'
+  | 'renamed'
   | 'fallback'
   | 'executor-parked'
   | 'executor-resumed';
