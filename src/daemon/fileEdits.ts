@@ -1,4 +1,7 @@
-import { basename } from 'node:path';
+import { lstatSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { idFromFileName } from '../task/fileName.js';
+import { readTaskEntrySync } from '../task/read.js';
 import { withEditLock } from '../state/locks.js';
 import { ProgressHistory, type Reported } from '../state/progressHistory.js';
 import type { ProgressEvent, ProgressFields } from '../state/progress.js';
@@ -10,6 +13,8 @@ interface Seen {
   status: Status | 'invalid';
   name: string;
   ino: number | undefined;
+  /** A running task's `claimed_by` and `started_at`: what a rename keeps even when the inode is not known. */
+  claim?: string;
 }
 
 /**
@@ -46,19 +51,18 @@ export class FileEdits {
     for (const e of entries) {
       const file = e.kind === 'task' ? e.task.file : e.invalid.file;
       const id = e.kind === 'task' ? e.task.id : e.invalid.id;
-      now.set(id, { status: e.kind === 'task' ? e.task.status : 'invalid', name: basename(file), ino: this.inodeOf(basename(file)) });
+      const claim = e.kind === 'task' && e.task.status === 'running' ? `${e.task.claimedBy} ${e.task.startedAt}` : undefined;
+      now.set(id, { status: e.kind === 'task' ? e.task.status : 'invalid', name: basename(file), ino: this.inodeOf(basename(file)), claim });
     }
     const before = this.seen ?? new Map([...this.history.ids()].filter(([, s]) => s !== 'gone').map(([id, s]) => [id, { status: s as Status, name: '', ino: undefined }]));
     this.seen = now;
 
-    const newcomers = new Map<number, string>();
-    for (const [id, s] of now) if (!before.has(id) && s.ino !== undefined) newcomers.set(s.ino, id);
     for (const [id, was] of before) {
       if (now.has(id)) continue;
-      const to = was.ino === undefined ? undefined : newcomers.get(was.ino);
-      const status = to === undefined ? undefined : now.get(to)?.status;
-      if (to !== undefined && status !== undefined && status !== 'invalid') {
-        await this.once(to, 'renamed', { from: id, status }, () => this.history.get(id) !== 'gone');
+      // A rename is atomic: the new name is there as soon as the old one is gone (this scan may not know it yet).
+      const moved = was.name === '' ? undefined : findRenamed(this.ctx.paths.tasks, was);
+      if (moved) {
+        await this.once(moved.id, 'renamed', { from: id, status: moved.status }, () => this.history.get(id) !== 'gone');
       } else {
         await this.once(id, 'removed', { from: this.known(id, was.status) }, () => this.history.get(id) !== 'gone');
       }
@@ -100,5 +104,38 @@ function editEvent(from: Reported | undefined, to: Status): ProgressEvent | unde
   if (from === undefined || from === 'gone' || from === to) return undefined;
   if (to === 'cancelled') return 'cancelled';
   if (to === 'queued' && (from === 'done' || from === 'failed' || from === 'blocked' || from === 'cancelled')) return 'requeued';
+  return undefined;
+}
+
+/** The task file that a vanished one was renamed to: the same inode, or (running) the same claim. */
+function findRenamed(dir: string, was: Seen): { id: string; status: Status } | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const candidates = names.flatMap((name) => {
+    const id = name === was.name ? undefined : idFromFileName(name);
+    return id === undefined ? [] : [{ id, file: join(dir, name) }];
+  });
+  for (const c of candidates) {
+    try {
+      if (was.ino === undefined || lstatSync(c.file).ino !== was.ino) continue;
+      const entry = readTaskEntrySync(c.file, c.id);
+      if (entry.kind === 'task') return { id: c.id, status: entry.task.status };
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (was.claim === undefined) return undefined;
+  for (const c of candidates) {
+    try {
+      const entry = readTaskEntrySync(c.file, c.id);
+      if (entry.kind === 'task' && `${entry.task.claimedBy} ${entry.task.startedAt}` === was.claim) return { id: c.id, status: entry.task.status };
+    } catch {
+      // gone meanwhile
+    }
+  }
   return undefined;
 }
