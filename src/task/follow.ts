@@ -104,7 +104,8 @@ export class FollowedTask {
       return this.mine(entry.task) ? { kind: 'ours', task: entry.task } : { kind: 'changed', task: entry.task };
     } catch (err) {
       if (hasCode(err, 'ENOENT')) return undefined;
-      throw err;
+      // Unreadable for now (permissions, I/O): like an unparsable file, no reason to stop the run.
+      return { kind: 'unreadable', reason: (err as Error).message };
     }
   }
 
