@@ -42,7 +42,16 @@ export class FileEdits {
     this.history = new ProgressHistory(ctx.paths.progress);
   }
 
+  /** Never fails: a report that cannot be made is logged, and the scan goes on. */
   async report(entries: TaskEntry[], running: { has(id: string): boolean }): Promise<void> {
+    try {
+      await this.reportChanges(entries, running);
+    } catch (err) {
+      this.ctx.logger.warn({ err }, 'could not look for changes made to task files');
+    }
+  }
+
+  private async reportChanges(entries: TaskEntry[], running: { has(id: string): boolean }): Promise<void> {
     if (entries === this.lastEntries) return;
     this.lastEntries = entries;
     // Cheap: only what was appended since the last look (by us, `cancel`, `requeue`, other daemons).
