@@ -181,6 +181,30 @@ describe('changes made by editing task files', () => {
     expect((await sb.git(['branch', '--list', 'nightshift/003-wait'])).trim()).toBe('');
   }, 90_000);
 
+  it('a waiting task renamed by hand gets one renamed line; renamed while no daemon runs, the old id reads as removed', async () => {
+    const sb = await sandbox('---\n---\n');
+    const tasks = join(sb.repo, 'tasks');
+    await writeFile(join(tasks, '001-draft.md'), taskText({ title: 'Draft', status: 'draft' }));
+    const daemon = await watchDaemon(sb);
+    try {
+      await waitFor('the first scan', async () => (await events(sb)).some((e) => e.event === 'daemon-start'));
+      // The daemon must have seen the old name before it is renamed: a full rescan comes every 200 ms.
+      await new Promise<void>((resolve) => daemon.events.once('idle', () => resolve()));
+      await rename(join(tasks, '001-draft.md'), join(tasks, '002-draft.md'));
+      await waitFor('the rename reported', async () => (await linesOf(sb, '002-draft')).includes('renamed'));
+    } finally {
+      await daemon.stop();
+    }
+    await rename(join(tasks, '002-draft.md'), join(tasks, '003-draft.md'));
+    await (await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })).done;
+    await (await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })).done;
+    const edits = (await events(sb)).filter((e) => ['removed', 'renamed'].includes(e.event));
+    expect(edits.map((e) => ({ id: e.id, event: e.event, ...e.fields }))).toEqual([
+      { id: '002-draft', event: 'renamed', from: '001-draft', status: 'draft' },
+      { id: '002-draft', event: 'removed', from: 'draft' },
+    ]);
+  }, 60_000);
+
   it('cancel clears branch: when the branch it names is gone, and keeps it when the branch holds work', async () => {
     const sb = await sandbox('---\n---\n');
     await sb.git(['branch', 'nightshift/002-kept']);
