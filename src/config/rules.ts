@@ -5,6 +5,7 @@ import { parseDuration } from '../util/duration.js';
 import { UsageError, hasCode } from '../errors.js';
 import { AGENT_NAMES, isAgentName } from '../exec/agents/names.js';
 import type { AgentOptions } from '../exec/agents/types.js';
+import { MAX_SLOTS } from '../git/pool.js';
 
 export type PushMode = 'none' | 'branch' | 'land';
 
@@ -162,6 +163,7 @@ export function parseRules(text: string): Rules {
     else problems.push(`base: "${base}" is not a branch name`);
   }
   rules.concurrency = positiveInt('concurrency') ?? rules.concurrency;
+  if (rules.concurrency > MAX_CONCURRENCY) problems.push(tooConcurrent(`concurrency: ${rules.concurrency}`));
   rules.maxAttempts = positiveInt('max_attempts') ?? rules.maxAttempts;
   const executor = text_('executor');
   if (executor !== undefined) {
@@ -335,6 +337,20 @@ function parseWhen(value: unknown): ReviewWhen | undefined {
  */
 function defaults(body: string): Rules {
   return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
+}
+
+/** Each running task holds one worktree slot, and the pool has this many: more could only fail tasks. */
+export const MAX_CONCURRENCY = MAX_SLOTS;
+
+function tooConcurrent(what: string): string {
+  return `${what} is more than the worktree pool can hold (at most ${MAX_CONCURRENCY} tasks at once); use ${MAX_CONCURRENCY} or less`;
+}
+
+/** The concurrency a daemon runs with (--concurrency, else rules.md's), refused when the pool cannot hold it. */
+export function checkConcurrency(concurrency: number, fromFlag: boolean): number {
+  if (concurrency <= MAX_CONCURRENCY) return concurrency;
+  if (fromFlag) throw new UsageError(tooConcurrent(`--concurrency ${concurrency}`), `run nightshift daemon start --concurrency ${MAX_CONCURRENCY} (or less)`);
+  throw configError([tooConcurrent(`concurrency: ${concurrency}`)]);
 }
 
 function configError(problems: string[]): UsageError {

@@ -12,6 +12,7 @@ import type { RunContext } from '../run/context.js';
 import { signalGroup } from '../exec/spawn.js';
 import { killProcessesIn } from '../exec/orphans.js';
 import { findFinishedCommit, finalizeTask, keptAfterCrash } from './finalize.js';
+import { isLiveRun } from '../task/follow.js';
 
 export type RecoverResult = 'recovered' | 'finalized' | 'failed' | 'held';
 
@@ -31,7 +32,8 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     // Only a dead owner's group: a live owner may have finished and released between our two reads.
     if (owner?.pgid && owner.host === hostname() && !pidAlive(owner.pid)) signalGroup(owner.pgid, 'SIGKILL');
     const entry = await readTaskEntry(task.file, task.id).catch(() => undefined);
-    if (!entry || entry.kind !== 'task' || entry.task.status !== 'running') return 'held';
+    // A run of this very process, renamed: its claim is under the old name, but it is anything but dead.
+    if (!entry || entry.kind !== 'task' || entry.task.status !== 'running' || isLiveRun(entry.task)) return 'held';
     const running = entry.task;
     // The dead owner may have died before recording its executor's group; anything of this task still
     // working in its worktree is an orphan now (we hold the claim). The worktree is pooled: whoever leases

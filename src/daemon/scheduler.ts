@@ -1,8 +1,6 @@
 import { basename, relative } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { toError } from '../errors.js';
-import { utcStamp } from '../state/progress.js';
-import { updateTask } from '../task/store.js';
 import { TaskCache } from '../task/cache.js';
 import { idFromFileName } from '../task/fileName.js';
 import { DirWatcher } from './watchDir.js';
@@ -13,6 +11,9 @@ import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../state/locks.js';
 import { recoverTask, sweepDeadClaims } from './recover.js';
+import { blockTasks, type ToBlock } from './blockTasks.js';
+import { isLiveRun } from '../task/follow.js';
+import { FileEdits } from './fileEdits.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import { killAllGroups } from '../exec/spawn.js';
 import type { PidFileHold } from './pidFile.js';
@@ -83,6 +84,8 @@ export class Scheduler {
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
+  /** Reports cancels, requeues, deletions and renames made by editing task files. */
+  private readonly edits: FileEdits;
   /** The last plan, and the entries it was made from. */
   private plan: { entries: TaskEntry[]; readiness: Map<string, Readiness>; ready: Task[] } | undefined;
 
@@ -92,6 +95,7 @@ export class Scheduler {
     private readonly controls: SchedulerControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
+    this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
     this.rescanMs = this.baseRescanMs;
   }
 
@@ -238,9 +242,13 @@ export class Scheduler {
       ctx.events.emit('task:invalid', { id, file, reason });
     }
 
+    await this.edits.report(entries, this.running);
+
     // Left running by a process that is gone: take it back before planning.
     for (const e of entries) {
       if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
+        // Our own run under another name (the file was renamed while it runs): never recovered from ourselves.
+        if (isLiveRun(e.task)) continue;
         // A live process (another daemon on this queue) runs it: nothing to recover, and nothing to look at
         // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
         if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;
@@ -265,20 +273,18 @@ export class Scheduler {
     }
     const { readiness } = this.plan;
     this.forgetSettledDependencies(readiness);
+    const toBlock: ToBlock[] = [];
     for (const e of entries) {
       if (e.kind !== 'task') continue;
       const r = readiness.get(e.task.id);
       if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
       if (r.provisional && !this.opts.once && this.dependencyMayStillCome(e.task.id)) continue;
-      const result = await updateTask(ctx.paths.locks, e.task.file, e.task.id, (t) =>
-        t.status === 'queued' ? { status: 'blocked', error: r.reason, finished_at: utcStamp() } : undefined,
-      );
-      if (result.kind === 'updated') {
-        this.summary.blocked++;
-        this.rescanFile(e.task.file);
-        await ctx.progress.append(e.task.id, 'blocked', { reason: r.reason });
-        ctx.events.emit('task:blocked', { id: e.task.id, reason: r.reason });
-      }
+      toBlock.push({ task: e.task, reason: r.reason });
+    }
+    for (const { task, reason } of await blockTasks(ctx, toBlock)) {
+      this.summary.blocked++;
+      this.rescanFile(task.file);
+      ctx.events.emit('task:blocked', { id: task.id, reason });
     }
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;

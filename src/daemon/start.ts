@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
-import { loadRules, type Rules } from '../config/rules.js';
+import { checkConcurrency, loadRules, type Rules } from '../config/rules.js';
 import { UsageError, hasCode } from '../errors.js';
 import { currentBranch, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
 import { readIdentity } from '../git/identity.js';
@@ -75,7 +75,7 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   if (rules.push !== 'none' && !(await remoteExists(git, rules.remote))) {
     throw new UsageError(`rules.md says push: ${rules.push}, but there is no remote named "${rules.remote}"`, `add it (git remote add ${rules.remote} <url>), set remote: in rules.md, or set push: none`);
   }
-  const concurrency = opts.concurrency ?? rules.concurrency;
+  const concurrency = checkConcurrency(opts.concurrency ?? rules.concurrency, opts.concurrency !== undefined);
   await mkdir(paths.locks, { recursive: true });
   await mkdir(paths.logs, { recursive: true });
   // Runtime state never belongs in the user's commits, even where .gitignore does not say so.

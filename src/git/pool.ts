@@ -16,7 +16,7 @@ const SLOT_NAME = /^_pool-([1-9]\d*)$/;
 /** Lease locks, one per slot, beside the slots: several daemons may share one pool. */
 const LEASES = '_leases';
 /** More slots than any sane number of daemons times their concurrency: a bug, not a busy night. */
-const MAX_SLOTS = 256;
+export const MAX_SLOTS = 256;
 /** Left in a worktree's git dir by an operation an executor started and never finished. */
 const UNFINISHED = ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG', 'sequencer', 'index.lock'];
 

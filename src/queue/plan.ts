@@ -6,12 +6,17 @@ export type Readiness =
   /**
    * `provisional`: the dependency is missing or its file does not parse, which a planner still writing its
    * files may fix a moment later (the scheduler gives that a few seconds before it blocks in watch mode).
+   * `cause`: what blocks it at the root, for a task blocked through a queued dependency that is blocked.
    */
-  | { kind: 'blocked'; reason: string; provisional?: boolean };
+  | { kind: 'blocked'; reason: string; provisional?: boolean; cause?: string };
+
+type Blocked = Extract<Readiness, { kind: 'blocked' }>;
 
 /**
  * Decides, for each queued task, whether it can run now, must wait for dependencies, or can never run
- * as things stand (cycle, missing, failed or invalid dependency). Pure: the same files give the same plan.
+ * as things stand (cycle, missing, failed or invalid dependency). A task whose queued dependency can never
+ * run is blocked too, through any number of levels: a failed head of a 10,000-task chain blocks all of it
+ * in one pass, not one level per scan. Pure: the same files give the same plan.
  */
 export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
   const tasks = new Map<string, Task>();
@@ -22,37 +27,68 @@ export function assessQueue(entries: TaskEntry[]): Map<string, Readiness> {
   }
   const cycles = findCycles(tasks);
   const result = new Map<string, Readiness>();
-  for (const task of tasks.values()) {
-    if (task.status !== 'queued') continue;
+  const queued = (id: string): boolean => tasks.get(id)?.status === 'queued';
+
+  /** One task, once every queued dependency of it has been assessed. */
+  const assess = (task: Task): Readiness => {
     const cycle = cycles.get(task.id);
-    if (cycle) {
-      result.set(task.id, { kind: 'blocked', reason: `dependency cycle: ${cyclePath(cycle)}` });
-      continue;
-    }
+    if (cycle) return { kind: 'blocked', reason: `dependency cycle: ${cyclePath(cycle)}` };
     const waiting: string[] = [];
-    let blocked: string | undefined;
-    let provisional = false;
     for (const dep of task.dependsOn) {
       const other = tasks.get(dep);
       if (!other) {
-        blocked = invalid.has(dep)
+        const reason = invalid.has(dep)
           ? `dependency ${dep} is an invalid task file; fix it, then requeue this task`
           : `dependency ${dep} does not exist in tasks/`;
-        provisional = true;
-        break;
+        return { kind: 'blocked', reason, provisional: true };
       }
       if (other.status === 'done') continue;
       if (other.status === 'failed' || other.status === 'cancelled' || other.status === 'blocked') {
-        blocked = `dependency ${dep} is ${other.status}`;
-        break;
+        return { kind: 'blocked', reason: `dependency ${dep} is ${other.status}` };
       }
+      const theirs = other.status === 'queued' ? result.get(dep) : undefined;
+      if (theirs?.kind === 'blocked') return blockedThrough(dep, theirs);
       waiting.push(dep);
     }
-    if (blocked) result.set(task.id, provisional ? { kind: 'blocked', reason: blocked, provisional } : { kind: 'blocked', reason: blocked });
-    else if (waiting.length > 0) result.set(task.id, { kind: 'waiting', on: waiting });
-    else result.set(task.id, { kind: 'ready' });
+    return waiting.length > 0 ? { kind: 'waiting', on: waiting } : { kind: 'ready' };
+  };
+
+  // Dependencies first, depth-first with an explicit stack (a chain of tens of thousands must not overflow
+  // the call stack). Cycle members are assessed without their dependencies, so the walk always ends.
+  // (Every loop has a member on `cycles`; onStack is the belt to those braces.)
+  const frames: Array<{ task: Task; next: number }> = [];
+  const onStack = new Set<string>();
+  for (const root of tasks.values()) {
+    if (root.status !== 'queued' || result.has(root.id)) continue;
+    frames.push({ task: root, next: 0 });
+    onStack.add(root.id);
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1] as { task: Task; next: number };
+      const deps = cycles.has(top.task.id) ? [] : top.task.dependsOn;
+      let pushed = false;
+      while (top.next < deps.length) {
+        const dep = deps[top.next++] as string;
+        if (queued(dep) && !result.has(dep) && !onStack.has(dep)) {
+          frames.push({ task: tasks.get(dep) as Task, next: 0 });
+          onStack.add(dep);
+          pushed = true;
+          break;
+        }
+      }
+      if (pushed) continue;
+      frames.pop();
+      onStack.delete(top.task.id);
+      if (!result.has(top.task.id)) result.set(top.task.id, assess(top.task));
+    }
   }
   return result;
+}
+
+/** Blocked because a queued dependency is: names that dependency, and the root cause once, not the path. */
+function blockedThrough(dep: string, theirs: Blocked): Blocked {
+  const cause = theirs.cause ?? theirs.reason;
+  const blocked: Blocked = { kind: 'blocked', reason: `dependency ${dep} is blocked (${cause})`, cause };
+  return theirs.provisional ? { ...blocked, provisional: true } : blocked;
 }
 
 /** Ready tasks in run order: higher priority first, then file name. */

@@ -21,20 +21,31 @@ export class OwnedKeys {
    * Writes `changes` to the task file when `guard` accepts it as it is on disk now, putting back any owned
    * key someone else changed, and records what the file holds afterwards.
    */
-  async update(task: Task, changes: OwnedChanges, guard: (onDisk: Task) => boolean): Promise<UpdateResult> {
-    if (!this.store) throw new Error('OwnedKeys.update needs a store');
+  async update(
+    task: Task,
+    changes: OwnedChanges,
+    guard: (onDisk: Task) => boolean,
+    // How to write: by default the task's file; a run that follows a renamed file passes its own writer.
+    writer: (decide: (onDisk: Task) => OwnedChanges | undefined) => Promise<UpdateResult> = (decide) => updateTask(this.need().locksDir, task.file, task.id, decide),
+  ): Promise<UpdateResult> {
+    const store = this.need();
     let restored: OwnedKey[] = [];
-    const result = await updateTask(this.store.locksDir, task.file, task.id, (onDisk) => {
+    const result = await writer((onDisk) => {
       if (!guard(onDisk)) return undefined;
       const merged = this.merge(onDisk, changes);
       restored = merged.restored;
       return merged.changes;
     });
     if (result.kind === 'updated') this.record(result.task);
-    if (restored.length > 0) {
-      await this.store.progress.append(task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
+    if (result.kind === 'updated' && restored.length > 0) {
+      await store.progress.append(result.task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
     }
     return result;
+  }
+
+  private need(): { locksDir: string; progress: ProgressLog } {
+    if (!this.store) throw new Error('OwnedKeys.update needs a store');
+    return this.store;
   }
 
   /** Remembers the owned keys as the daemon's own write left them. */

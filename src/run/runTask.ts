@@ -21,6 +21,8 @@ import { keepUnpublished } from './keepUnpublished.js';
 import { pushChecked } from './publish.js';
 import { RemoteRetries } from './remoteRetry.js';
 import { forgetVerified, keptCommit, type Verified } from './verified.js';
+import { FollowedTask, forgetRun } from '../task/follow.js';
+import { clearDroppedBranch, writeFollowed } from './followedWrite.js';
 
 export type TaskRunResult =
   | { kind: 'done'; commit: string }
@@ -45,6 +47,7 @@ export async function runTask(ctx: RunContext, candidate: Task): Promise<TaskRun
   try {
     return await runClaimed(ctx, candidate, claim);
   } finally {
+    forgetRun(claim.id);
     await claim.release();
   }
 }
@@ -60,8 +63,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   // Once claimed, the owned keys are the daemon's (an executor may edit the real file): see ownedKeys.ts.
   const owned = new OwnedKeys({ locksDir: ctx.paths.locks, progress: ctx.progress });
   const mine = (t: Task) => stillRunnable(t) && claim.isHeld();
+  // Once running, the file is followed by the claim: renamed, it is found again; unparsable, never written.
+  let follow: FollowedTask | undefined;
   const write = async (changes: OwnedChanges, guard: (t: Task) => boolean = mine): Promise<boolean> => {
-    const result = await owned.update(task, changes, guard);
+    const followed = follow;
+    const result = await owned.update(task, changes, guard, followed ? (decide) => writeFollowed(ctx, followed, decide) : undefined);
     if (result.kind === 'updated') task = result.task;
     return result.kind === 'updated';
   };
@@ -100,6 +106,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     (t) => t.status === 'queued',
   );
   if (!started) return { kind: 'skipped' };
+  follow = new FollowedTask(task, ctx.ownerId, claim.id);
   await ctx.progress.append(task.id, 'claimed', {
     by: ctx.ownerId,
     executor: chooseExecutor(task, ctx.rules) ?? 'none',
@@ -107,10 +114,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
   });
 
   const stillOurs = async () => {
-    const now = await readTaskEntry(task.file, task.id).catch(() => undefined);
-    if (now?.kind !== 'task' || !mine(now.task)) return false;
+    const where = await (follow as FollowedTask).locate();
+    // Unparsable for now (an editor's save): the run goes on; its status is written once the file parses.
+    if (where.kind === 'unreadable') return true;
+    if (where.kind === 'gone' || !mine(where.task)) return false;
     // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
-    return owned.tampered(now.task).length === 0 || (await write({}));
+    return owned.tampered(where.task).length === 0 || (await write({}));
   };
   let previousFailure: string | undefined;
   const remoteRetries = new RemoteRetries(ctx.rules.retryBackoffMs);
@@ -267,7 +276,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'requeued' };
       }
       case 'lost': {
-        await dropEmptyBranch(ctx, branch, baseCommit);
+        if ((await dropEmptyBranch(ctx, branch, baseCommit)) === null) await clearDroppedBranch(ctx, follow, branch);
         if (outcome.why === 'cancelled') {
           ctx.events.emit('task:cancelled', { id: task.id });
           return { kind: 'cancelled' };

@@ -22,6 +22,8 @@ export type ProgressEvent =
   | 'cancelled'
   | 'recovered'
   | 'invalid'
+  | 'removed'
+  | 'renamed'
   | 'fallback'
   | 'executor-parked'
   | 'executor-resumed'
@@ -68,6 +70,18 @@ export class ProgressLog {
     readonly file: string,
     private readonly onLine?: (line: string) => void,
   ) {}
+
+  /**
+   * Several lines in one write() (a failed head of a long chain blocks thousands of tasks at once): still
+   * whole lines, never interleaved with another process's, in the order given.
+   */
+  async appendAll(lines: Array<{ id: string | undefined; event: ProgressEvent; fields?: ProgressFields }>): Promise<void> {
+    if (lines.length === 0) return;
+    const now = new Date();
+    const text = lines.map(({ id, event, fields = {} }) => formatProgressLine(now, id, event, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? this.mask(v) : v]))));
+    await appendFile(this.file, `${text.join('\n')}\n`, { flag: 'a' });
+    for (const line of text) this.onLine?.(line);
+  }
 
   async append(id: string | undefined, event: ProgressEvent, fields: ProgressFields = {}): Promise<string> {
     // Values can carry executor output (a failure's last line): no secret reaches progress.txt.

@@ -107,6 +107,11 @@ export class TaskCache {
     return this.entries();
   }
 
+  /** The inode of a task file (by name) when last looked at: a rename keeps it, an atomic save does not. */
+  inodeOf(name: string): number | undefined {
+    return this.files.get(name)?.seen?.stamp?.ino;
+  }
+
   /** Looks at each file (stat, and a read if it changed), yielding to the event loop now and then. */
   private async lookEach(names: string[]): Promise<void> {
     let slice = performance.now();

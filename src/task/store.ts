@@ -30,6 +30,8 @@ export async function updateTask(
   file: string,
   id: string,
   decide: (task: Task) => OwnedChanges | undefined,
+  /** Runs still under the edit lock once the file is written (a progress line that must not trail a scan). */
+  onWritten?: (before: Task, after: Task) => Promise<void>,
 ): Promise<UpdateResult> {
   return withEditLock(locksDir, id, async () => {
     let entry: TaskEntry;
@@ -46,6 +48,7 @@ export async function updateTask(
     await writeFileAtomic(file, text);
     const reread = parseTask(id, file, Buffer.from(text, 'utf8'));
     if (reread.kind !== 'ok') return { kind: 'invalid', reason: reread.reason };
+    await onWritten?.(entry.task, reread.task);
     return { kind: 'updated', task: reread.task };
   });
 }

@@ -60,7 +60,7 @@ export async function createFileExclusive(file: string, data: string): Promise<b
   return true;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');
     try {
