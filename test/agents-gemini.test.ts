@@ -104,4 +104,25 @@ describe.concurrent('executor: gemini, the real CLI against the scripted model s
     expect(server.requests).toEqual([]);
     expect(await sb.git(['status', '--porcelain', '--untracked-files=all'])).toBe('?? tasks/002-unset.md\n');
   });
+
+  it('doctor names that trap before any task runs, and is content once settings.json selects the auth type', { timeout: 120_000 }, async (t) => {
+    const { expect } = t;
+    const { sb, env: agentEnv } = await setup(t, [{ kind: 'final', text: 'never asked' }], undefined);
+    // The real gemini can take more than doctor's 15 s to print its version on a loaded machine: a
+    // stand-in answers for it here, the check under test reads only the environment and settings files.
+    const bin = join(sb.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'gemini'), '#!/bin/sh\necho 0.61.0\n', { mode: 0o755 });
+    const env = { ...agentEnv, PATH: `${bin}:${agentEnv.PATH}` };
+    const before = await sb.cli(['doctor'], { env });
+    expect(before.code).toBe(1);
+    const line = before.stdout.split('\n').find((l) => / gemini /.test(l));
+    expect(line).toMatch(/^FAILED  gemini +0\.61\.0 \(.*\/bin\/gemini\), but GOOGLE_GEMINI_BASE_URL is set and no settings\.json selects an auth type, so gemini exits 41 before any request: add \{"security": \{"auth": \{"selectedType": "gemini-api-key"\}\}\} to ~\/\.gemini\/settings\.json$/);
+
+    await mkdir(join(String(sb.env.HOME), '.gemini'));
+    await writeFile(join(String(sb.env.HOME), '.gemini', 'settings.json'), '{\n  // as gemini writes it\n  "security": { "auth": { "selectedType": "gemini-api-key" } }\n}\n');
+    const after = await sb.cli(['doctor'], { env });
+    expect(after.stdout.split('\n').find((l) => / gemini /.test(l))).toMatch(/^ok +gemini +0\.61\.0 \(/);
+    expect(after.code).toBe(0);
+  });
 });
