@@ -24,7 +24,7 @@ const INPUT: AgentInput = {
 describe('adapters build an argv (never a shell string) and keep long prompts out of it', () => {
   it.each<[string, string[], 'prompt' | 'none']>([
     ['gemini', ['gemini', '-p', expect.any(String) as never, '--output-format', 'json', '--yolo', '--skip-trust', '--model', 'some-model', '--extra', 'a b'], 'prompt'],
-    ['opencode', ['opencode', 'run', '--format', 'json', '--auto', '--model', 'some-model', '--extra', 'a b', expect.any(String) as never], 'prompt'],
+    ['opencode', ['opencode', 'run', '--format', 'json', '--auto', '--dir', INPUT.worktree, '--model', 'some-model', '--extra', 'a b', expect.any(String) as never], 'prompt'],
     ['aider', expect.arrayContaining(['aider', '--message-file', INPUT.promptFile, '--yes-always', '--no-stream', '--no-auto-commits', '--model', 'some-model', '--extra', 'a b']) as never, 'none'],
   ])('%s', (name, argv, stdin) => {
     const inv = adapter(name).invocation(INPUT);

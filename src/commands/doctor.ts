@@ -1,6 +1,7 @@
 import { UsageError, oneLine, toError } from '../errors.js';
 import { loadRules, type Rules } from '../config/rules.js';
 import { agentNamed } from '../exec/agents/index.js';
+import { geminiAuthProblem } from '../exec/agents/geminiAuth.js';
 import { isAgentName } from '../exec/agents/names.js';
 import { findProgram, probeVersion } from '../exec/probe.js';
 import { repoRoot } from '../git/git.js';
@@ -88,5 +89,7 @@ async function checkExecutor(name: string, rules: Rules, env: NodeJS.ProcessEnv,
   if (!path) return { state: 'missing', what, detail: `${adapter.program} not found on PATH${adapter.installHint ? `; install it: ${adapter.installHint}` : ''}` };
   const probe = await probeVersion(path, adapter.versionArgs, env, cwd);
   if (probe.kind === 'failed') return { state: 'failed', what, detail: `${path} does not start: ${probe.reason}` };
+  const authProblem = name === 'gemini' ? await geminiAuthProblem(env, cwd) : undefined;
+  if (authProblem) return { state: 'failed', what, detail: `${probe.version} (${path}), but ${authProblem}` };
   return { state: 'ok', what, detail: `${probe.version} (${path})` };
 }

@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, join } from 'node:path';
+import { chatTurn, type ChatRequest } from './modelServerChat.js';
+import { geminiCountTokens, geminiMethod, geminiTurn } from './modelServerGemini.js';
 
 /**
- * A scripted stand-in for the Anthropic Messages API and the OpenAI Responses API, bound to 127.0.0.1,
- * so the real Claude Code and Codex CLIs can run a whole agent loop offline. Each model request takes the
+ * A scripted stand-in for the Anthropic Messages API, the OpenAI Responses and Chat Completions APIs and
+ * the Gemini API, bound to 127.0.0.1, so the real Claude Code, Codex, opencode and Gemini CLIs can run a
+ * whole agent loop offline. Each model request takes the
  * next turn of the script; once the script is used up its last turn answers every further request (so a
  * failure keeps failing through the CLI's own retries). Every request is recorded for assertions.
  */
@@ -14,6 +17,8 @@ export type Turn =
   | { kind: 'write-file'; path: string; content: string }
   /** Ask the agent to read `path` with its own tool (Claude's Read, Codex's shell running `cat`). */
   | { kind: 'read-file'; path: string }
+  /** Ask the agent to run `command` with its own shell tool (in its working directory). */
+  | { kind: 'shell'; command: string }
   /** End the agent's turn with a final text message. */
   | { kind: 'final'; text: string }
   /** Answer with an HTTP error in the provider's error format. */
@@ -36,7 +41,7 @@ export interface ModelServer {
   /** http://127.0.0.1:<port> */
   url: string;
   requests: RecordedRequest[];
-  /** Model-turn requests only (Anthropic messages and OpenAI responses). */
+  /** Model-turn requests only (Anthropic messages, OpenAI responses and chat completions, Gemini content). */
   modelRequests(): RecordedRequest[];
   close(): Promise<void>;
 }
@@ -79,6 +84,21 @@ export async function startModelServer(script: Turn[]): Promise<ModelServer> {
         record.turn = index;
         return openaiTurn(turn, index, body as OpenAIRequest, res);
       }
+      if (req.method === 'POST' && path === '/v1/chat/completions') {
+        // opencode asks for a session title on the side, at the same time as the first turn: a request
+        // that offers no tools is not a step of the agent loop and takes no turn of the script.
+        if (!hasTools(body)) return chatTurn({ kind: 'final', text: 'Test session' }, -1, body as ChatRequest, res);
+        const { turn, index } = takeTurn();
+        record.turn = index;
+        return chatTurn(turn, index, body as ChatRequest, res);
+      }
+      const gemini = req.method === 'POST' ? geminiMethod(path ?? '') : undefined;
+      if (gemini === 'countTokens') return geminiCountTokens(res);
+      if (gemini) {
+        const { turn, index } = takeTurn();
+        record.turn = index;
+        return geminiTurn(turn, index, gemini, res);
+      }
       // Start-up probes (HEAD /) and anything else: a plain, harmless answer.
       res.writeHead(req.method === 'HEAD' ? 200 : 404, { 'content-type': 'application/json' });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: { type: 'not_found_error', message: `no ${req.method} ${path} here` } }));
@@ -101,6 +121,11 @@ export async function startModelServer(script: Turn[]): Promise<ModelServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+function hasTools(body: unknown): boolean {
+  const tools = (body as { tools?: unknown } | undefined)?.tools;
+  return Array.isArray(tools) && tools.length > 0;
 }
 
 // ---------------------------------------------------------------- Anthropic Messages API
@@ -131,8 +156,12 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
     }
     case 'write-file':
     case 'read-file':
+    case 'shell':
     case 'final': {
-      const content = turn.kind === 'final' ? [{ type: 'text', text: turn.text }] : [claudeTool(turn, index, body)];
+      const content =
+        turn.kind === 'final'
+          ? [{ type: 'text', text: turn.text }]
+          : [turn.kind === 'shell' ? { type: 'tool_use', id: `toolu_${index}`, name: 'Bash', input: { command: turn.command } } : claudeTool(turn, index, body)];
       const stopReason = turn.kind === 'final' ? 'end_turn' : 'tool_use';
       const usage = { input_tokens: USAGE.input, output_tokens: USAGE.output, cache_read_input_tokens: USAGE.cacheRead, cache_creation_input_tokens: USAGE.cacheWrite };
       const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model: body.model ?? 'test-model', stop_sequence: null };
@@ -206,8 +235,9 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
     }
     case 'write-file':
     case 'read-file':
+    case 'shell':
     case 'final': {
-      const cmd = turn.kind === 'read-file' ? readCommand(turn.path) : turn.kind === 'write-file' ? writeCommand(turn.path, turn.content) : '';
+      const cmd = turn.kind === 'read-file' ? readCommand(turn.path) : turn.kind === 'write-file' ? writeCommand(turn.path, turn.content) : turn.kind === 'shell' ? turn.command : '';
       const item =
         turn.kind === 'final'
           ? { type: 'message', id: `msg_${index}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text, annotations: [] }] }
@@ -238,7 +268,7 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
 }
 
 /** A POSIX shell command writing `content` to `path` (both single-quoted; the test controls them). */
-function writeCommand(path: string, content: string): string {
+export function writeCommand(path: string, content: string): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return `printf '%s' ${quote(content)} > ${quote(path)}`;
 }

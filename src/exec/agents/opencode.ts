@@ -5,10 +5,11 @@ import type { AgentAdapter, AgentExit, AgentUsage, AgentVerdict, InfraCause } fr
  * opencode (opencode-ai, checked against 1.18.33). `opencode run --format json` prints one JSON event
  * per line: `step_start`, `text` {part.text}, `tool_use`, `step_finish` {part.tokens, part.cost},
  * `error` {error: {name, data: {message, statusCode?}}}, and exits 1 after an error. It reads stdin when
- * it is not a terminal and joins it with the message, so the prompt goes on stdin. Without `--auto` it
- * auto-rejects every permission request (edits, shell), which nobody is there to answer.
+ * it is not a terminal and puts it after the message, so the prompt goes on stdin and the instruction
+ * points below. Without `--auto` it auto-rejects every permission request (edits, shell), which nobody
+ * is there to answer.
  */
-const INSTRUCTION = 'Carry out the task described above. Work in the current directory.';
+const INSTRUCTION = 'Carry out the task described below. Work in the current directory.';
 
 export const opencode: AgentAdapter = {
   name: 'opencode',
@@ -16,7 +17,9 @@ export const opencode: AgentAdapter = {
   versionArgs: ['--version'],
   installHint: 'npm i -g opencode-ai',
   invocation(input) {
-    const argv: [string, ...string[]] = ['opencode', 'run', '--format', 'json', '--auto'];
+    // --dir: opencode takes its project folder from an inherited PWD before its real working directory,
+    // so without it a PWD naming the user's checkout makes it edit the checkout instead of the worktree.
+    const argv: [string, ...string[]] = ['opencode', 'run', '--format', 'json', '--auto', '--dir', input.worktree];
     // opencode wants provider/model; the user writes it that way in rules.md.
     if (input.options.model) argv.push('--model', input.options.model);
     argv.push(...input.options.args, INSTRUCTION);
