@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { SAFE_CONFIG } from './git.js';
 
 /** Receives each blob's bytes in pieces (never a whole large blob at once), then its end. */
 export interface BlobSink {
@@ -14,7 +15,7 @@ export interface BlobSink {
 export function streamBlobs(dir: string, ids: string[], sink: BlobSink): Promise<void> {
   if (ids.length === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], { cwd: dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let header = Buffer.alloc(0);
     let current: { id: string; left: number } | undefined;
     /** The newline after a blob's content. */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Git } from './git.js';
+// The executor can write the shared config: the same isolation as every other git call (see git.ts).
+import { SAFE_CONFIG, type Git } from './git.js';
 
 /**
  * git calls whose output (or input) is file names, which are bytes and need not be UTF-8: git.ts decodes
@@ -9,11 +10,6 @@ import type { Git } from './git.js';
  * never argv: an argument can only hold a UTF-8 string).
  */
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-/**
- * The executor can write the shared config: `git status` and `update-index` would start the fsmonitor
- * command it names. Kept in step with the isolation git.ts applies to every other git call.
- */
-const SAFE_CONFIG = ['core.hooksPath=/dev/null', 'core.fsmonitor=false'].flatMap((c) => ['-c', c]);
 
 export interface BytesResult {
   code: number;

@@ -28,7 +28,7 @@ const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
  * start no fsmonitor or ext:: transport command. Other keys that run commands (filters, sshCommand) are
  * restored from the snapshot before nightshift's next git command (see run/sharedState.ts).
  */
-const SAFE_CONFIG = [
+export const SAFE_CONFIG = [
   'core.hooksPath=/dev/null',
   'core.fsmonitor=false',
   'commit.gpgSign=false',
