@@ -1,10 +1,10 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { pathWithAgents } from './helpers/agentRun.js';
 import { startModelServer, USAGE, type RecordedRequest, type Turn } from './helpers/modelServer.js';
 import { makeSandbox, progressEvents, taskText } from './helpers/repo.js';
-import { attemptWorktree, readTask } from './helpers/task.js';
+import { expectHelloDoneInWorktree, readTask } from './helpers/task.js';
 
 /**
  * The real Gemini CLI (the pinned @google/gemini-cli devDependency) driven through whole nightshift
@@ -61,19 +61,8 @@ describe.concurrent('executor: gemini, the real CLI against the scripted model s
     // Three model turns; gemini's stats give each its total (prompt + candidates).
     expect(fm).toMatchObject({ attempts: 1, tokens: 3 * (USAGE.input + USAGE.output) });
 
-    const worktree = await attemptWorktree(sb, '001-hello');
-    const commit = String(fm.commit);
-    expect(await sb.git(['show', '--format=', '--name-status', commit])).toBe('A\thello.txt\nA\twhere.txt\n');
-    expect(await sb.git(['show', `${commit}:hello.txt`])).toBe('hello from gemini\n');
-    expect(await sb.git(['show', `${commit}:where.txt`])).toBe(`${worktree}\n`);
-    expect((await sb.git(['rev-parse', `${commit}^`])).trim()).toBe(head);
-    expect((await sb.git(['rev-parse', 'nightshift/001-hello'], sb.remote)).trim()).toBe(commit);
-    expect(progressEvents(await sb.read('progress.txt')).find((e) => e.event === 'done')?.fields).toMatchObject({ tokens: String(3 * (USAGE.input + USAGE.output)) });
-
-    // Nothing in the user's checkout: no stray file, nothing changed, still at its commit.
-    expect(await sb.git(['status', '--porcelain', '--untracked-files=all'])).toBe('?? tasks/001-hello.md\n');
-    expect((await readdir(sb.repo)).sort()).toEqual(['.git', '.gitignore', '.nightshift', 'README.md', 'progress.txt', 'rules.md', 'tasks']);
-    expect((await sb.git(['rev-parse', 'HEAD'])).trim()).toBe(head);
+    // The work is in the task's commit, made in the worktree (the shell tool ran there too); nothing in the checkout.
+    await expectHelloDoneInWorktree(expect, sb, head, 'hello from gemini\n', 3 * (USAGE.input + USAGE.output));
 
     // What gemini sent: the prompt nightshift saved (stdin) first, then the instruction pointing above it.
     const calls = server.modelRequests();

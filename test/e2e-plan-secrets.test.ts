@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from './helpers/repo.js';
+import { listFiles, makeSandbox, progressEvents, taskText, type Sandbox } from './helpers/repo.js';
 import { readTask } from './helpers/task.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a-not-a-real-one';
@@ -83,13 +83,3 @@ test: 'echo "test sees $MY_API_TOKEN"'
     expect(failed?.fields.reason).toBe('executor shell failed (exit 1): failing with ***');
   });
 });
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(full)));
-    else if (entry.isFile()) out.push(full);
-  }
-  return out;
-}

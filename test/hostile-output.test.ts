@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { looksSecret } from '../src/util/secrets.js';
-import { makeSandbox, taskText, type Sandbox } from './helpers/repo.js';
+import { listFiles, makeSandbox, taskText, type Sandbox } from './helpers/repo.js';
 import { readTask } from './helpers/task.js';
-import { spawnCli, waitFor } from './helpers/wait.js';
+import { exitedWithPeakRss, spawnCli, waitFor } from './helpers/wait.js';
 
 const execFileP = promisify(execFile);
 
@@ -52,23 +52,7 @@ describe('hostile output: huge lines and leaked secrets', () => {
     const split = `${LOOSE_TOKEN.slice(0, 10)}""${LOOSE_TOKEN.slice(10)}`;
     await sb.write('tasks/003-loose-token.md', taskText({ title: 'Writes a token', run: `echo "token: ${split}"; echo "token=${split}" > cfg.txt` }));
     const daemon = spawnCli({ ...sb, env: { ...sb.env, ...daemonEnv() } }, ['daemon', 'start', '--once']);
-    // VmHWM is the process's peak resident set: read it until the daemon exits.
-    const pid = daemon.child.pid as number;
-    let running = true;
-    const watch = (async () => {
-      while (running) {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-          if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        } catch {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    run = await daemon.exited;
-    running = false;
-    await watch;
+    ({ run, peakKb } = await exitedWithPeakRss(daemon, 20));
   }, 180_000);
   afterAll(async () => {
     await sb?.cleanup();
@@ -159,13 +143,3 @@ describe('hostile output: the daemon killed mid-output', () => {
     for (const needle of NEEDLES) expect(log.includes(needle)).toBe(false);
   }, 60_000);
 });
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(full)));
-    else if (entry.isFile()) out.push(full);
-  }
-  return out;
-}

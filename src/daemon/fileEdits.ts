@@ -1,7 +1,5 @@
-import { lstatSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { idFromFileName } from '../task/fileName.js';
-import { readTaskEntrySync } from '../task/read.js';
+import { basename } from 'node:path';
+import { findTaskFile } from '../task/follow.js';
 import { withEditLock } from '../state/locks.js';
 import { ProgressHistory, type Reported } from '../state/progressHistory.js';
 import type { ProgressEvent, ProgressFields } from '../state/progress.js';
@@ -118,33 +116,11 @@ function editEvent(from: Reported | undefined, to: Status): ProgressEvent | unde
 
 /** The task file that a vanished one was renamed to: the same inode, or (running) the same claim. */
 function findRenamed(dir: string, was: Seen): { id: string; status: Status } | undefined {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const candidates = names.flatMap((name) => {
-    const id = name === was.name ? undefined : idFromFileName(name);
-    return id === undefined ? [] : [{ id, file: join(dir, name) }];
-  });
-  for (const c of candidates) {
-    try {
-      if (was.ino === undefined || lstatSync(c.file).ino !== was.ino) continue;
-      const entry = readTaskEntrySync(c.file, c.id);
-      if (entry.kind === 'task') return { id: c.id, status: entry.task.status };
-    } catch {
-      // gone meanwhile
-    }
-  }
-  if (was.claim === undefined) return undefined;
-  for (const c of candidates) {
-    try {
-      const entry = readTaskEntrySync(c.file, c.id);
-      if (entry.kind === 'task' && `${entry.task.claimedBy} ${entry.task.startedAt}` === was.claim) return { id: c.id, status: entry.task.status };
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
+  const task = findTaskFile(
+    dir,
+    was.ino,
+    (t, sameInode) => sameInode || (was.claim !== undefined && `${t.claimedBy} ${t.startedAt}` === was.claim),
+    was.name,
+  );
+  return task && { id: task.id, status: task.status };
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { removeWorktree, taskBranch } from '../git/git.js';
-import { dropEmptyBranch } from '../run/runTask.js';
+import { dropEmptyBranch, removeWorktree, taskBranch } from '../git/git.js';
 import { claimTask, readLockOwner } from '../state/locks.js';
 import { pidAlive } from '../state/pids.js';
 import { readTaskEntry, updateTask } from '../task/store.js';
@@ -60,7 +59,7 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const exhausted = running.attempts >= maxAttempts;
     const reason = `interrupted: ${running.claimedBy ?? 'a previous daemon'} stopped during attempt ${running.attempts}`;
     // The next attempt resets the branch anyway; one that holds no commit is not worth naming.
-    const kept = running.baseCommit ? await dropEmptyBranch(ctx, taskBranch(task.id), running.baseCommit) : undefined;
+    const kept = running.baseCommit ? await dropEmptyBranch(ctx.git, taskBranch(task.id), running.baseCommit) : undefined;
     // A verified commit that was being landed is kept: the next claim lands it without the executor.
     const keep = await keptAfterCrash(ctx, running, owner?.commit);
     const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>

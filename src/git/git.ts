@@ -158,6 +158,15 @@ export async function deleteBranch(git: Git, branch: string): Promise<void> {
   await git.status(['branch', '-D', '--', branch]);
 }
 
+/** Deletes a branch left at its base (no commit on it); the branch for `branch:` (null: none left). */
+export async function dropEmptyBranch(git: Git, branch: string, baseCommit: string): Promise<string | null> {
+  const at = await resolveCommit(git, `refs/heads/${branch}`);
+  if (at === undefined) return null;
+  if (at !== baseCommit) return branch;
+  await deleteBranch(git, branch);
+  return null;
+}
+
 export async function headCommit(git: Git): Promise<string> {
   return (await git.raw(['rev-parse', '--verify', 'HEAD'])).trim();
 }

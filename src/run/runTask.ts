@@ -1,6 +1,6 @@
 import { InternalError, oneLine } from '../errors.js';
 import { chooseExecutor } from '../exec/executors.js';
-import { deleteBranch, resolveCommit, taskBranch } from '../git/git.js';
+import { dropEmptyBranch, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { utcStamp } from '../state/progress.js';
@@ -121,6 +121,13 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     // Put nightshift's keys back as soon as someone else changed them, not only at the next write.
     return owned.tampered(where.task).length === 0 || (await write({}));
   };
+  /** The daemon is stopping: back to the queue with the attempts the task has left. */
+  const requeueStopping = async (attempt: number, changes: OwnedChanges): Promise<TaskRunResult> => {
+    await write({ status: 'queued', claimed_by: null, ...changes });
+    await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
+    ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
+    return { kind: 'requeued' };
+  };
   let previousFailure: string | undefined;
   const remoteRetries = new RemoteRetries(ctx.rules.retryBackoffMs);
   /** Whether the task file already counts this attempt (the claim's write counts the first). */
@@ -129,10 +136,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     const attempt = counted ? task.attempts : task.attempts + 1;
     if (ctx.drainSignal?.aborted) {
       // Stopping before this attempt began: back to the queue without spending an attempt.
-      await write({ status: 'queued', claimed_by: null, attempts: attempt - 1 });
-      await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
-      ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
-      return { kind: 'requeued' };
+      return requeueStopping(attempt, { attempts: attempt - 1 });
     }
     if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
       // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
@@ -188,12 +192,11 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
-    if (outcome.kind === 'unpublished') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
+    if (outcome.kind === 'unpublished' || outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     // Whatever an executor of this attempt may have written there goes; a kept commit keeps its record until
     // it is published or dropped (an interrupted publish-only attempt still has it to publish).
     const keepRecord = outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
     if (!keepRecord) await forgetVerified(ctx.paths, task.id);
-    if (outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
     if (!pending) emitAttemptFinished(ctx, task, attempt, outcome, report);
     const used = attemptUsage(report);
@@ -229,7 +232,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           pending = undefined;
           await write({ commit: null });
         }
-        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
+        const kept = await dropEmptyBranch(ctx.git, branch, baseCommit);
         await ctx.progress.append(task.id, 'attempt-failed', { attempt, reason: outcome.reason });
         ctx.events.emit('task:attempt-failed', { id: task.id, attempt, reason: outcome.reason });
         if (outcome.retry && attempt < maxAttempts) {
@@ -239,11 +242,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
             previousFailure = outcome.detail;
             if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
           }
-          // The daemon is stopping: the task goes back to the queue with the attempts it has left.
-          await write({ status: 'queued', branch: kept, claimed_by: null, error: outcome.reason });
-          await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
-          ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
-          return { kind: 'requeued' };
+          return requeueStopping(attempt, { branch: kept, error: outcome.reason });
         }
         const written = await write({ status: 'failed', error: outcome.reason, branch: kept, finished_at: utcStamp(), claimed_by: null });
         if (!written) return { kind: 'cancelled' };
@@ -252,7 +251,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         return { kind: 'failed', reason: outcome.reason };
       }
       case 'blocked': {
-        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
+        const kept = await dropEmptyBranch(ctx.git, branch, baseCommit);
         // Not the task's fault: give the attempt back.
         await write({ status: 'blocked', error: outcome.reason, branch: kept, attempts: attempt - 1, finished_at: utcStamp(), claimed_by: null });
         await ctx.progress.append(task.id, 'blocked', { reason: outcome.reason });
@@ -262,21 +261,18 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       case 'waiting': {
         // Not the task's fault and it will pass by itself: back to the queue with the attempt given back;
         // the scheduler claims it again once an executor it may use is back.
-        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
+        const kept = await dropEmptyBranch(ctx.git, branch, baseCommit);
         await write({ status: 'queued', error: outcome.reason, branch: kept, attempts: attempt - 1, claimed_by: null });
         await ctx.progress.append(task.id, 'requeued', { attempt, reason: outcome.reason, until: outcome.until ? utcStamp(outcome.until) : 'restart' });
         ctx.events.emit('task:requeued', { id: task.id, reason: outcome.reason });
         return { kind: 'requeued' };
       }
       case 'interrupted': {
-        const kept = await dropEmptyBranch(ctx, branch, baseCommit);
-        await write({ status: 'queued', branch: kept, claimed_by: null, error: 'interrupted: the daemon stopped during the attempt' });
-        await ctx.progress.append(task.id, 'requeued', { attempt, reason: 'daemon stopping' });
-        ctx.events.emit('task:requeued', { id: task.id, reason: 'daemon stopping' });
-        return { kind: 'requeued' };
+        const kept = await dropEmptyBranch(ctx.git, branch, baseCommit);
+        return requeueStopping(attempt, { branch: kept, error: 'interrupted: the daemon stopped during the attempt' });
       }
       case 'lost': {
-        if ((await dropEmptyBranch(ctx, branch, baseCommit)) === null) await clearDroppedBranch(ctx, follow, branch);
+        if ((await dropEmptyBranch(ctx.git, branch, baseCommit)) === null) await clearDroppedBranch(ctx, follow, branch);
         if (outcome.why === 'cancelled') {
           ctx.events.emit('task:cancelled', { id: task.id });
           return { kind: 'cancelled' };
@@ -290,16 +286,4 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       }
     }
   }
-}
-
-/**
- * A failed attempt leaves no branch behind unless it holds a commit (a push that failed). Returns the
- * branch to record in the task file: null when there is none, so `branch:` never names a missing branch.
- */
-export async function dropEmptyBranch(ctx: RunContext, branch: string, baseCommit: string): Promise<string | null> {
-  const at = await resolveCommit(ctx.git, `refs/heads/${branch}`);
-  if (at === undefined) return null;
-  if (at !== baseCommit) return branch;
-  await deleteBranch(ctx.git, branch);
-  return null;
 }

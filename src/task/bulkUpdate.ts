@@ -4,13 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { syncDir } from '../util/atomic.js';
+import { eachInSlices } from '../util/timeSlices.js';
 import { parseTask } from './parse.js';
 import { updateTaskText } from './update.js';
 import { updateTask } from './store.js';
 import type { OwnedChanges, Task } from './task.js';
-
-/** How long one pass may hold the event loop before it lets timers and I/O run. */
-const SLICE_MS = 10;
 
 export interface BulkItem {
   task: Task;
@@ -35,7 +33,7 @@ export async function updateTasksInBulk(locksDir: string, items: BulkItem[]): Pr
   if (items.length === 0) return [];
   mkdirSync(locksDir, { recursive: true });
   const staged: Array<{ item: BulkItem; temp: string; text: string }> = [];
-  await inSlices(items, (item) => {
+  await eachInSlices(items, (item) => {
     const { file, text: before } = item.task;
     const changes = item.decide(item.task);
     if (!changes) return;
@@ -61,7 +59,7 @@ export async function updateTasksInBulk(locksDir: string, items: BulkItem[]): Pr
 
   const written: Task[] = [];
   const contended: BulkItem[] = [];
-  await inSlices(staged, ({ item, temp, text }) => {
+  await eachInSlices(staged, ({ item, temp, text }) => {
     const { file, id, text: before } = item.task;
     let renamed = false;
     const held = withLockSync(locksDir, id, () => {
@@ -108,17 +106,6 @@ function withLockSync(locksDir: string, id: string, fn: () => void): boolean {
     rmdirSync(lock);
   }
   return true;
-}
-
-async function inSlices<T>(items: T[], fn: (item: T) => void): Promise<void> {
-  let slice = performance.now();
-  for (const item of items) {
-    fn(item);
-    if (performance.now() - slice > SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
-    }
-  }
 }
 
 async function parallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {

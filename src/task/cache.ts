@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { invalidEntry, readTaskEntrySync } from './read.js';
 import { idFromFileName } from './fileName.js';
+import { eachInSlices } from '../util/timeSlices.js';
 import type { TaskEntry } from './task.js';
 
 /**
@@ -13,8 +14,6 @@ import type { TaskEntry } from './task.js';
  */
 const RACY_MS = 3000;
 const RACY_FINE_MS = 100;
-/** How long one scan may hold the event loop before it lets timers and I/O run. */
-const SLICE_MS = 10;
 
 /** What a file's lstat said when it was read: any change to the file changes one of these. */
 interface Stamp {
@@ -114,15 +113,10 @@ export class TaskCache {
 
   /** Looks at each file (stat, and a read if it changed), yielding to the event loop now and then. */
   private async lookEach(names: string[]): Promise<void> {
-    let slice = performance.now();
-    for (const name of names) {
+    await eachInSlices(names, (name) => {
       const known = this.files.get(name);
       if (known && !this.look(known)) this.forget(name);
-      if (performance.now() - slice > SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
-    }
+    });
   }
 
   /** The file's entry, from the cache when its stamp is unchanged; undefined when it is gone. */

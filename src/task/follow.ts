@@ -111,28 +111,39 @@ export class FollowedTask {
 
   /** Another task file carrying our claim: the same inode first (a rename keeps it), then any. */
   private search(): Task | undefined {
-    const dir = dirname(this.file);
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return undefined;
-    }
-    const candidates = names.flatMap((name) => {
-      const id = idFromFileName(name);
-      return id === undefined ? [] : [{ id, file: join(dir, name) }];
-    });
-    const sameInode = candidates.filter((c) => this.ino !== undefined && lstatSafe(c.file) === this.ino);
-    for (const c of [...sameInode, ...candidates]) {
-      try {
-        const entry = readTaskEntrySync(c.file, c.id);
-        if (entry.kind === 'task' && this.mine(entry.task)) return entry.task;
-      } catch {
-        // gone meanwhile
-      }
-    }
+    return findTaskFile(dirname(this.file), this.ino, (task) => this.mine(task));
+  }
+}
+
+/**
+ * Where a task file went: the first task in `dir` (but `skipName`) that `accept` takes, trying the files
+ * with inode `ino` first (a rename keeps it). `accept` is told whether the file has that inode.
+ */
+export function findTaskFile(
+  dir: string,
+  ino: number | undefined,
+  accept: (task: Task, sameInode: boolean) => boolean,
+  skipName?: string,
+): Task | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
     return undefined;
   }
+  const candidates = names.flatMap((name) => {
+    const id = name === skipName ? undefined : idFromFileName(name);
+    return id === undefined ? [] : [{ id, file: join(dir, name), sameInode: ino !== undefined && lstatSafe(join(dir, name)) === ino }];
+  });
+  for (const c of [...candidates.filter((c) => c.sameInode), ...candidates.filter((c) => !c.sameInode)]) {
+    try {
+      const entry = readTaskEntrySync(c.file, c.id);
+      if (entry.kind === 'task' && accept(entry.task, c.sameInode)) return entry.task;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 function lstatSafe(file: string): number | undefined {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
-import { spawnCli } from '../helpers/wait.js';
+import { exitedWithPeakRss, spawnCli } from '../helpers/wait.js';
 
 // npx vitest run --config vitest.chaos.config.ts test/chaos/hostile-output.chaos.ts
 // One 1 GB line: the daemon's peak RSS stays under 300 MB, the transcript is capped, daemon and task
@@ -25,23 +25,7 @@ describe('hostile output (chaos)', () => {
     }));
     const started = Date.now();
     const daemon = spawnCli({ ...sb, env: { ...sb.env, GITHUB_TOKEN: TOKEN } }, ['daemon', 'start', '--once']);
-    const pid = daemon.child.pid as number;
-    let peakKb = 0;
-    let running = true;
-    const watch = (async () => {
-      while (running) {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-          if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        } catch {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    const run = await daemon.exited;
-    running = false;
-    await watch;
+    const { run, peakKb } = await exitedWithPeakRss(daemon, 50);
 
     expect(run.code).toBe(0);
     const { fm } = await readTask(sb, '001-gigabyte');

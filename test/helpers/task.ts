@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { ExpectStatic } from 'vitest';
 import { parse } from 'yaml';
-import type { Sandbox } from './repo.js';
+import { progressEvents, type Sandbox } from './repo.js';
 
 /** A task file's frontmatter (as YAML values) and body, read back from the sandbox repo. */
 export async function readTask(sb: Sandbox, id: string): Promise<{ fm: Record<string, unknown>; body: string; text: string }> {
@@ -52,4 +53,25 @@ export async function poolAfterRun(sb: Sandbox): Promise<{ worktrees: string[]; 
 
 export function exists(sb: Sandbox, path: string): boolean {
   return existsSync(join(sb.repo, path));
+}
+
+/**
+ * A real agent's "hello" task, as the agent tests script it: hello.txt (its file tool) and where.txt (`pwd`
+ * from its shell tool, so the worktree's path) in the task's one commit on `head`, pushed, with its tokens
+ * in the `done` line; and the user's checkout untouched (no stray file, still at `head`).
+ */
+export async function expectHelloDoneInWorktree(expect: ExpectStatic, sb: Sandbox, head: string, hello: string, tokens: number): Promise<void> {
+  const { fm } = await readTask(sb, '001-hello');
+  const worktree = await attemptWorktree(sb, '001-hello');
+  const commit = String(fm.commit);
+  expect(await sb.git(['show', '--format=', '--name-status', commit])).toBe('A\thello.txt\nA\twhere.txt\n');
+  expect(await sb.git(['show', `${commit}:hello.txt`])).toBe(hello);
+  expect(await sb.git(['show', `${commit}:where.txt`])).toBe(`${worktree}\n`);
+  expect((await sb.git(['rev-parse', `${commit}^`])).trim()).toBe(head);
+  expect((await sb.git(['rev-parse', 'nightshift/001-hello'], sb.remote)).trim()).toBe(commit);
+  expect(progressEvents(await sb.read('progress.txt')).find((e) => e.event === 'done')?.fields).toMatchObject({ tokens: String(tokens) });
+
+  expect(await sb.git(['status', '--porcelain', '--untracked-files=all'])).toBe('?? tasks/001-hello.md\n');
+  expect((await readdir(sb.repo)).sort()).toEqual(['.git', '.gitignore', '.nightshift', 'README.md', 'progress.txt', 'rules.md', 'tasks']);
+  expect((await sb.git(['rev-parse', 'HEAD'])).trim()).toBe(head);
 }

@@ -23,6 +23,31 @@ export interface Background {
   exited: Promise<CliResult>;
 }
 
+/**
+ * Waits for a background process to exit, reading its peak resident set (VmHWM, kB) from /proc every
+ * `everyMs` meanwhile: the last reading before it exits is its peak over the whole run.
+ */
+export async function exitedWithPeakRss(bg: Background, everyMs: number): Promise<{ run: CliResult; peakKb: number }> {
+  const pid = bg.child.pid as number;
+  let peakKb = 0;
+  let running = true;
+  const watch = (async () => {
+    while (running) {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  const run = await bg.exited;
+  running = false;
+  await watch;
+  return { run, peakKb };
+}
+
 /** Starts the built CLI in the background (in the sandbox's repo unless cwd is given). */
 export function spawnCli(sb: Sandbox, args: string[], cwd = sb.repo): Background {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
