@@ -19,7 +19,8 @@ const EXECUTOR_KINDS = [
  * repository is the user's choice, so the agents found on PATH are suggested, never switched on.
  */
 export function rulesTemplate(found: readonly string[]): string {
-  const suggestion = `# executor: ${found[0] ?? 'claude'}`.padEnd(24) + (found.length > 0 ? `# found on PATH here: ${found.join(', ')}` : '# no agent CLI found on PATH here');
+  const where = found.length > 0 ? `# found on PATH here: ${found.join(', ')}` : '# no agent CLI found on PATH here';
+  const suggestion = `# executor: ${found[0] ?? 'claude'}`.padEnd(24) + where;
   return `---
 # Settings nightshift enforces (every key optional); nightshift's docs/task-files.md lists them all.
 # base: main            # branch tasks start from (default: the branch checked out now)
@@ -55,7 +56,9 @@ remote: origin
  * for its version can take seconds (doctor does that), and init should stay instant.
  */
 export async function installedAgents(env: NodeJS.ProcessEnv, cwd: string): Promise<string[]> {
-  const onPath = await Promise.all(AGENT_NAMES.map(async (name) => (await findProgram(AGENTS[name]?.program ?? name, env, cwd)) !== undefined));
+  const onPath = await Promise.all(
+    AGENT_NAMES.map(async (name) => (await findProgram(AGENTS[name]?.program ?? name, env, cwd)) !== undefined),
+  );
   return AGENT_NAMES.filter((_name, i) => onPath[i]);
 }
 
