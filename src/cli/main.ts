@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError, toError } from '../errors.js';
 import type { Output } from '../commands/repo.js';
@@ -17,6 +18,10 @@ const commands = {
   doctor: () => import('../commands/doctor.js'),
   clean: () => import('../commands/clean.js'),
 };
+
+// package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
+// synchronous read keeps `--version` as fast as the literal it replaces.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const io: Output = {
   out: (text) => void process.stdout.write(text),
@@ -50,7 +55,7 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
   };
   const program = new Command('nightshift')
     .description('Git-native filesystem queue daemon for coding agents')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .showSuggestionAfterError()
     .configureOutput({
