@@ -1,7 +1,7 @@
 import { utcStamp } from '../state/progress.js';
 import type { OwnedChanges } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import { waitUnlessAborted } from './backoff.js';
 import type { RunContext } from './context.js';
 import { pinBranch } from './publish.js';

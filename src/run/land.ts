@@ -2,7 +2,7 @@ import { oneLine } from '../errors.js';
 import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
 import { pushCommit, pushWithLease } from '../git/publish.js';
 import { withLandLock } from '../state/landLock.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { logHeader } from './output.js';
 import type { PublishInput } from './publish.js';

@@ -3,7 +3,7 @@ import { resolveCommit, setBranch, type Git } from '../git/git.js';
 import { pushCommit } from '../git/publish.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { landCommit } from './land.js';
 import { recordVerified } from './verified.js';
