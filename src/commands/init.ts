@@ -2,7 +2,8 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { createFileExclusive } from '../util/atomic.js';
-import { openRepo, type Output } from './repo.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 export const RULES_TEMPLATE = `---
 # Settings nightshift enforces (every key optional). See the README for all of them.
