@@ -3,6 +3,16 @@ import type { SpawnOutcome } from '../exec/spawn.js';
 import type { StepRequest } from '../exec/stepRequest.js';
 import type { Verdict } from './verdict.js';
 
+/** How one task's run ended (runTask.ts), for the scheduler's counts. */
+export type TaskRunResult =
+  | { kind: 'done'; commit: string }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'blocked'; reason: string }
+  | { kind: 'cancelled' }
+  | { kind: 'requeued' }
+  /** Someone else claimed it first, or it changed before we could start: not ours to run. */
+  | { kind: 'skipped' };
+
 /**
  * What the attempt and each of its steps (executorStep, guardChange, review, publish/land) can end in.
  * Steps import these from here, not from the orchestrator (attempt.ts) that calls them.
