@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError, toError } from '../errors.js';
-import type { Output } from '../commands/repo.js';
+import type { Output } from '../commands/output.js';
 
 // Command modules are imported when their command runs: `--version` or `list` must not pay for loading
 // git, process and logging libraries they never use (start-up went from ~300 ms to ~60 ms).
@@ -9,11 +9,14 @@ const commands = {
   add: () => import('../commands/add.js'),
   init: () => import('../commands/init.js'),
   list: () => import('../commands/list.js'),
+  show: () => import('../commands/show.js'),
   requeue: () => import('../commands/requeue.js'),
   tail: () => import('../commands/tail.js'),
-  daemon: () => import('../commands/daemon.js'),
-  detach: () => import('../commands/detach.js'),
-  daemonControl: () => import('../commands/daemonControl.js'),
+  logs: () => import('../commands/logs.js'),
+  daemon: () => import('../commands/daemonStart.js'),
+  detach: () => import('../commands/daemonStartDetached.js'),
+  daemonStop: () => import('../commands/daemonStop.js'),
+  daemonStatus: () => import('../commands/daemonStatus.js'),
   demo: () => import('../commands/demo.js'),
   doctor: () => import('../commands/doctor.js'),
   clean: () => import('../commands/clean.js'),
@@ -85,7 +88,7 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .action((o: { status?: string; json?: boolean }) => run(async () => (await commands.list()).listTasks({ cwd, ...o }, io))());
 
   program.command('show').description('one task in full').argument('<id>').option('--json', 'JSON object')
-    .action((id: string, o: { json?: boolean }) => run(async () => (await commands.list()).showTask({ cwd, id, ...o }, io))());
+    .action((id: string, o: { json?: boolean }) => run(async () => (await commands.show()).showTask({ cwd, id, ...o }, io))());
 
   program.command('requeue').description('put failed, blocked, cancelled or done tasks back in the queue')
     .argument('[ids...]').option('--failed', 'every failed task')
@@ -108,10 +111,10 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     })());
   daemon.command('stop').description('stop the daemons of this checkout: running attempts get a grace period, then are requeued')
     .option('--force', 'stop running attempts now')
-    .action((o: { force?: boolean }) => run(async () => (await commands.daemonControl()).stopDaemons({ cwd, ...o }, io))());
+    .action((o: { force?: boolean }) => run(async () => (await commands.daemonStop()).stopDaemons({ cwd, ...o }, io))());
   daemon.command('status').description('running tasks, counts per status, per-executor figures')
     .option('--json', 'one JSON object')
-    .action((o: { json?: boolean }) => run(async () => (await commands.daemonControl()).showStatus({ cwd, ...o }, io))());
+    .action((o: { json?: boolean }) => run(async () => (await commands.daemonStatus()).showStatus({ cwd, ...o }, io))());
 
   program.command('tail').description('show progress.txt')
     .option('-f, --follow', 'keep printing new lines')
@@ -121,7 +124,7 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
   program.command('logs').description("one task's executor transcript").argument('<id>')
     .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
     .option('-f, --follow', 'keep printing new output')
-    .action((id: string, o: { attempt?: number; follow?: boolean }) => run(async () => (await commands.tail()).showLogs({ cwd, id, ...o }, io))());
+    .action((id: string, o: { attempt?: number; follow?: boolean }) => run(async () => (await commands.logs()).showLogs({ cwd, id, ...o }, io))());
 
   program.command('doctor').description('readiness: git, rules.md, and every executor the rules route to')
     .action(run(async () => (await commands.doctor()).runDoctor({ cwd }, io)));

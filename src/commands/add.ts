@@ -6,7 +6,8 @@ import { idProblem, slugify } from '../task/id.js';
 import { parseTaskText } from '../task/parse.js';
 import { createFileExclusive } from '../util/atomic.js';
 import { idFromFileName } from '../task/store.js';
-import { openRepo, type Output } from './repo.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 export interface AddOptions {
   cwd: string;

@@ -4,7 +4,8 @@ import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/g
 import { isPoolEntry, WorktreePool } from '../git/pool.js';
 import { isClaimed, removeAbandonedLockTemps } from '../state/locks.js';
 import { isValidId } from '../task/id.js';
-import { openRepo, type Output } from './repo.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 export interface CleanOptions {
   cwd: string;

@@ -6,7 +6,7 @@ import { openGit } from '../git/git.js';
 import { startDaemon } from '../daemon/start.js';
 import { loadTasks } from '../task/store.js';
 import { listed, table } from './list.js';
-import type { Output } from './repo.js';
+import type { Output } from './output.js';
 
 const FILES: Record<string, string> = {
   'README.md': '# greet\n\nA tiny shell tool, built overnight by nightshift.\n',

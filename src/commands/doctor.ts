@@ -7,7 +7,7 @@ import { findProgram, probeVersion } from '../exec/probe.js';
 import { repoRoot } from '../git/git.js';
 import { pathsFor } from '../paths.js';
 import { loadTasks } from '../task/store.js';
-import type { Output } from './repo.js';
+import type { Output } from './output.js';
 
 export interface DoctorOptions {
   cwd: string;

@@ -5,7 +5,8 @@ import { createFileExclusive } from '../util/atomic.js';
 import { AGENTS } from '../exec/agents/index.js';
 import { AGENT_NAMES } from '../exec/agents/names.js';
 import { findProgram } from '../exec/probe.js';
-import { openRepo, type Output } from './repo.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 /** What each kind of built-in executor is, for the comments of a new rules.md. */
 const EXECUTOR_KINDS = [

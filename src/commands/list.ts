@@ -3,7 +3,8 @@ import { UsageError } from '../errors.js';
 import { STATUSES, type TaskEntry } from '../task/task.js';
 import type { Paths } from '../paths.js';
 import { loadTasks } from '../task/store.js';
-import { findEntry, openRepo, type Output } from './repo.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 export interface ListedTask {
   id: string;
@@ -37,6 +38,7 @@ export function listed(paths: Paths, entry: TaskEntry): ListedTask {
   };
 }
 
+/** `list`: every task file, invalid ones too, as a table or (`--json`) the contract's array. */
 export async function listTasks(opts: { cwd: string; status?: string; json?: boolean }, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
   if (opts.status !== undefined && opts.status !== 'invalid' && !(STATUSES as readonly string[]).includes(opts.status)) {
@@ -58,29 +60,6 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
     r.branch ?? '-',
     r.status === 'invalid' || r.status === 'failed' || r.status === 'blocked' ? `${r.title ? `${r.title}: ` : ''}${r.error ?? ''}` : (r.title ?? ''),
   ])));
-  return 0;
-}
-
-export async function showTask(opts: { cwd: string; id: string; json?: boolean }, io: Output): Promise<number> {
-  const paths = await openRepo(opts.cwd);
-  const entry = await findEntry(paths, opts.id);
-  if (opts.json) {
-    const base = listed(paths, entry);
-    const all = entry.kind === 'task' ? { ...entry.task.frontmatter, ...base, status: entry.task.status } : base;
-    io.out(`${JSON.stringify(all, null, 2)}\n`);
-    return 0;
-  }
-  if (entry.kind === 'invalid') {
-    io.out(`${entry.invalid.id}  invalid\nfile: ${relative(paths.root, entry.invalid.file)}\nreason: ${entry.invalid.reason}\n`);
-    return 0;
-  }
-  const t = entry.task;
-  const lines = [`${t.id}  ${t.status}  ${t.title}`, `file: ${relative(paths.root, t.file)}`];
-  for (const [key, value] of Object.entries(t.frontmatter)) {
-    if (key === 'title' || key === 'status') continue;
-    lines.push(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  }
-  io.out(`${lines.join('\n')}\n\n${t.body.trim()}\n`);
   return 0;
 }
 

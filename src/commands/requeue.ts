@@ -8,7 +8,9 @@ import type { OwnedChanges, Task } from '../task/task.js';
 import type { Paths } from '../paths.js';
 import { openGit, resolveCommit, taskBranch } from '../git/git.js';
 import { taskLogDir } from '../paths.js';
-import { checkId, entryFor, openRepo, requireValid, type Output } from './repo.js';
+import { checkId, entryFor, requireValid } from './namedTask.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 import { hostname } from 'node:os';
 
 /**

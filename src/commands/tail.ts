@@ -1,10 +1,9 @@
-import { open, stat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UsageError, hasCode } from '../errors.js';
-import { taskLogDir } from '../paths.js';
-import { checkId, openRepo, type Output } from './repo.js';
+import { open, stat } from 'node:fs/promises';
+import { hasCode } from '../errors.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
-/** Prints the last n lines of progress.txt; with follow, keeps printing what is appended. */
+/** `tail`: prints the last n lines of progress.txt; with follow, keeps printing what is appended. */
 export async function tailProgress(opts: { cwd: string; lines?: number; follow?: boolean; signal?: AbortSignal }, io: Output): Promise<number> {
   const paths = await openRepo(opts.cwd);
   return printFile(paths.progress, opts.lines ?? 20, opts.follow ?? false, io, opts.signal, () => {
@@ -12,23 +11,19 @@ export async function tailProgress(opts: { cwd: string; lines?: number; follow?:
   });
 }
 
-/** Prints one attempt's transcript (default: the latest). */
-export async function showLogs(opts: { cwd: string; id: string; attempt?: number; follow?: boolean; signal?: AbortSignal }, io: Output): Promise<number> {
-  const paths = await openRepo(opts.cwd);
-  const dir = taskLogDir(paths, checkId(opts.id));
-  let attempts: number[] = [];
-  try {
-    attempts = (await readdir(dir)).flatMap((n) => (/^\d+\.log$/.test(n) ? [Number.parseInt(n, 10)] : [])).sort((a, b) => a - b);
-  } catch (err) {
-    if (!hasCode(err, 'ENOENT')) throw err;
-  }
-  if (attempts.length === 0) throw new UsageError(`no logs for task ${opts.id} yet`, 'logs appear once the daemon has started an attempt of the task');
-  const attempt = opts.attempt ?? (attempts[attempts.length - 1] as number);
-  if (!attempts.includes(attempt)) throw new UsageError(`task ${opts.id} has no attempt ${attempt}`, `attempts with logs: ${attempts.join(', ')}`);
-  return printFile(join(dir, `${attempt}.log`), Number.POSITIVE_INFINITY, opts.follow ?? false, io, opts.signal, () => undefined);
-}
-
-async function printFile(file: string, lines: number, follow: boolean, io: Output, signal: AbortSignal | undefined, missing: () => void): Promise<number> {
+/**
+ * Prints the last `lines` lines of a file (all of it for Infinity); with `follow`, keeps printing what is
+ * appended until `signal` aborts. `missing` runs when the file does not exist and nothing is followed.
+ * Also what `logs` prints a transcript with.
+ */
+export async function printFile(
+  file: string,
+  lines: number,
+  follow: boolean,
+  io: Output,
+  signal: AbortSignal | undefined,
+  missing: () => void,
+): Promise<number> {
   let size = 0;
   try {
     size = (await stat(file)).size;

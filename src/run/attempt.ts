@@ -3,53 +3,28 @@ import { join } from 'node:path';
 import { oneLine } from '../errors.js';
 import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
-import { type SpawnOutcome, type SpawnRequest } from '../exec/spawn.js';
 import { openGit } from '../git/git.js';
-import { formatDuration } from '../util/duration.js';
 import { taskLogDir } from '../paths.js';
 import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';
 import { snapshotRefs } from './inspect.js';
-import { runExecutors, type AttemptReport } from './executorStep.js';
+import { runExecutors } from './executorStep.js';
+import type { AttemptOutcome, AttemptReport } from './outcome.js';
 import { publishCommit } from './publish.js';
 import type { Verified } from './verified.js';
 import { reviewChange } from './review.js';
 import { shouldReview } from './verdict.js';
 import { maskSecrets } from '../util/secrets.js';
-import { lastLine, logHeader, logSize, tailSince } from './output.js';
+import { logHeader } from './output.js';
 import { guardFailure } from './stepGuard.js';
 import { watchAttempt } from './attemptWatch.js';
 import { executorEnv } from '../exec/executorEnv.js';
 import { prepareAttemptFiles } from './attemptFiles.js';
-import { spawnBounded } from './boundedStep.js';
 import { AttemptDeadline } from './deadline.js';
-
-/** How often a running step re-reads its task file for a cancel. */
-const CANCEL_POLL_MS = 2000;
-
-export type AttemptOutcome =
-  | { kind: 'success'; commit: string; pushed: boolean }
-  /** The attempt failed; `detail` (reason plus output tail) goes into the next attempt's prompt. */
-  | { kind: 'failure'; reason: string; detail: string; retry: boolean }
-  /**
-   * The checked commit was made, but pushing or landing it failed (remote unreachable, push refused, base
-   * kept moving). Not the task's fault: the commit is kept (on `baseCommit`), and publishing it again needs
-   * no executor. `retry` false: another try now would fail the same way.
-   */
-  | { kind: 'unpublished'; reason: string; commit: string; baseCommit: string; retry: boolean }
-  /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
-  | { kind: 'blocked'; reason: string }
-  /**
-   * Every executor the task may use is parked, until a known time (usage limit) or, when `until` is
-   * absent, until the daemon restarts: back to the queue, no attempt used.
-   */
-  | { kind: 'waiting'; reason: string; until?: Date }
-  /** The daemon is stopping: the task goes back to the queue. */
-  | { kind: 'interrupted' }
-  /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */
-  | { kind: 'lost'; why: 'cancelled' | 'claim' };
+import { stepFailure } from './stepFailure.js';
+import { AttemptSteps } from './stepRunner.js';
 
 export interface AttemptInput {
   task: Task;
@@ -81,69 +56,31 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   // The executor sees copies outside the checkout; the originals stay the daemon's and the user's.
   const files = await prepareAttemptFiles(worktree, task.id, task.text);
   const shownPrompt = files.path(`${attempt}.prompt.md`);
-  const env = executorEnv(process.env, { root: ctx.paths.root, worktree, taskId: task.id, attempt, promptFile: shownPrompt, taskFile: files.taskFile });
+  const env = executorEnv(process.env, {
+    root: ctx.paths.root,
+    worktree,
+    taskId: task.id,
+    attempt,
+    promptFile: shownPrompt,
+    taskFile: files.taskFile,
+  });
   // `timeout` bounds the whole attempt: every step below gets what is left of it.
   const deadline = new AttemptDeadline(task.timeoutMs ?? ctx.rules.timeoutMs);
 
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
   const wt = openGit(worktree, { identity: ctx.identity });
 
-  // `cancel` (another process) marks the task cancelled, then signals the process group it finds in the
-  // claim's owner file. A step that starts after cancel looked there would run to its end unnoticed, so each
-  // step records its group first and then re-reads the task file, stopping itself if it was cancelled.
-  const cancelled = new AbortController();
-  const stepSignal = AbortSignal.any([ctx.stopSignal, cancelled.signal]);
-  const runStep = async (
-    req: Pick<SpawnRequest, 'argv' | 'timeoutMs' | 'stallTimeoutMs' | 'stdinFile'> & { env?: Record<string, string>; logFile?: string },
-  ): Promise<SpawnOutcome | 'cancelled'> => {
-    let recorded: Promise<void> = Promise.resolve();
-    // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
-    // stopped (the abort escalates to SIGKILL).
-    const watch = setInterval(() => {
-      void input.stillOurs().then((ours) => {
-        if (!ours) cancelled.abort();
-      }, () => undefined);
-    }, CANCEL_POLL_MS);
-    const outcome = await spawnBounded(deadline, worktree, {
-      ...req,
-      cwd: worktree,
-      env: req.env ? { ...env, ...req.env } : env,
-      logFile: req.logFile ?? logFile,
-      signal: stepSignal,
-      onStart: (pgid) => {
-        recorded = claim
-          .setExecutorGroup(pgid)
-          .then(() => input.stillOurs())
-          .then((ours) => {
-            if (!ours) cancelled.abort();
-          })
-          .catch(() => undefined);
-      },
-    });
-    clearInterval(watch);
-    // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
-    await recorded;
-    await claim.setExecutorGroup(undefined).catch(() => undefined);
-    return (await input.stillOurs()) ? outcome : 'cancelled';
-  };
-
-  /** rules.md's setup and test commands: the user's own shell commands, run in the worktree. */
-  const shellStep = async (step: 'setup' | 'tests', command: string, timeoutMs: number): Promise<AttemptOutcome | undefined> => {
-    const from = await logSize(logFile);
-    await logHeader(logFile, `${step}: ${command}`);
-    const outcome = await runStep({ argv: ['sh', '-c', command], timeoutMs });
-    if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
-    return stepFailure(step, outcome, logFile, from, ctx);
-  };
+  const steps = new AttemptSteps({ worktree, env, logFile, deadline, claim, stillOurs: input.stillOurs, stopSignal: ctx.stopSignal });
 
   type Around = (step: () => Promise<AttemptOutcome | undefined>) => Promise<AttemptOutcome | undefined>;
   const publish = (commit: string, from: string, around: Around = (step) => step()) => {
     const test = ctx.rules.test;
-    const retest = test ? () => around(() => shellStep('tests', test, ctx.rules.testTimeoutMs)) : undefined;
+    const retest = test ? () => around(() => steps.shell('tests', test, ctx.rules.testTimeoutMs)) : undefined;
     return publishCommit(ctx, { task, attempt, branch, baseCommit: from, commit, wt, logFile, claim, stillOurs: input.stillOurs, retest });
   };
   if (input.publishOnly) {
-    await logHeader(logFile, `publishing the commit checked earlier, ${input.publishOnly.commit.slice(0, 12)}; the executor does not run again`);
+    const kept = input.publishOnly.commit.slice(0, 12);
+    await logHeader(logFile, `publishing the commit checked earlier, ${kept}; the executor does not run again`);
     return publish(input.publishOnly.commit, input.publishOnly.baseCommit);
   }
 
@@ -152,11 +89,18 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (skills.kind === 'missing') return { kind: 'blocked', reason: skills.reason };
 
   if (ctx.rules.setup) {
-    const failed = await shellStep('setup', ctx.rules.setup, ctx.rules.timeoutMs);
+    const failed = await steps.shell('setup', ctx.rules.setup, ctx.rules.timeoutMs);
     if (failed) return failed;
   }
 
-  const prompt = buildPrompt({ task, attempt, rulesBody: ctx.rules.body, scopeBody: ctx.scopeBody, previousFailure: input.previousFailure, skills: skills.skills });
+  const prompt = buildPrompt({
+    task,
+    attempt,
+    rulesBody: ctx.rules.body,
+    scopeBody: ctx.scopeBody,
+    previousFailure: input.previousFailure,
+    skills: skills.skills,
+  });
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);
   await files.expose(`${attempt}.prompt.md`, masked);
@@ -175,13 +119,19 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     promptBytes: Buffer.byteLength(masked),
     logFile,
     report: input.report ?? { runs: [] },
-    run: runStep,
-    stepFailure: (step, outcome, from) => stepFailure(step, outcome, logFile, from, ctx),
+    steps,
   }));
   // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
   const ours = await ctx.pool.owns(worktree);
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
-  const refs = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore, earlier: sharedChanges });
+  const refs = await guardRefs({
+    repo: ctx.git,
+    worktree: ours ? wt : undefined,
+    base: ctx.base,
+    baseCommit,
+    refsBefore,
+    earlier: sharedChanges,
+  });
   if (execFailed) return withRefViolations(execFailed, refs.violations);
   if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
   const headMoved = await watch.headAfterExecutor();
@@ -201,7 +151,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const paths = guarded.paths;
 
   if (ctx.rules.test) {
-    const failed = await watch.shared.around('the test command', () => shellStep('tests', ctx.rules.test as string, ctx.rules.testTimeoutMs));
+    const test = ctx.rules.test;
+    const failed = await watch.shared.around('the test command', () => steps.shell('tests', test, ctx.rules.testTimeoutMs));
     if (failed) return failed;
     await ctx.progress.append(task.id, 'tests-passed', { attempt });
   }
@@ -210,9 +161,12 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     // The reviewer is an agent too: held to the same ref guard as the executor.
     const refsBeforeReview = await snapshotRefs(ctx.git);
     const review = ctx.rules.review;
-    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () => reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, runStep, files }));
+    const [reviewed, reviewerShared] = await watch.shared.run('the reviewer', () =>
+      reviewChange({ ctx, review, task, attempt, baseCommit, worktree: wt, logDir, logFile, steps, files }),
+    );
     if (reviewerShared.length > 0 && reviewed.kind !== 'cancelled') return guardFailure(reviewerShared, logFile);
-    const reviewerRefs = (await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview })).violations;
+    const reviewerGuard = await guardRefs({ repo: ctx.git, worktree: wt, base: ctx.base, baseCommit, refsBefore: refsBeforeReview });
+    const reviewerRefs = reviewerGuard.violations;
     if (reviewerRefs.length > 0 && reviewed.kind !== 'cancelled') {
       const reason = `review: the reviewer changed refs, a reviewer must only answer: ${reviewerRefs.join('; ')}`;
       await logHeader(logFile, reason);
@@ -231,7 +185,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         return { kind: 'lost', why: 'cancelled' };
       case 'step-failed': {
         // A gate never approves by default: a step that failed without a reading is an interruption.
-        const failed = await stepFailure(reviewed.step, reviewed.outcome, logFile, reviewed.from, ctx);
+        const failed = await stepFailure(reviewed.step, reviewed.outcome, { logFile, from: reviewed.from, stopSignal: ctx.stopSignal });
         return failed ?? { kind: 'interrupted' };
       }
       default: {
@@ -248,7 +202,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   if (!(await ctx.pool.owns(worktree))) return notOurWorktree('the test command or the reviewer');
 
   const messageFile = join(logDir, `${attempt}.commit-msg`);
-  await writeFile(messageFile, maskSecrets(`${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`));
+  const message = `${task.title}\n\nnightshift task ${task.id}, attempt ${attempt}.\n\nNightshift-Task: ${task.id}\n`;
+  await writeFile(messageFile, maskSecrets(message));
   // HEAD and the remote's base checked once more, then the checked tree committed on base_commit.
   const made = await watch.commit(guarded.tree, messageFile, logFile);
   if (made.kind === 'failed') return made.outcome;
@@ -261,38 +216,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
 
 /** The failure when a worktree's .git no longer points into this repository: nothing more runs there. */
 function notOurWorktree(who: string): AttemptOutcome {
-  const reason = `guard failed: ${who} changed the worktree's .git file; nightshift runs no git command in a worktree that is not this repository's`;
+  const reason =
+    `guard failed: ${who} changed the worktree's .git file; ` +
+    "nightshift runs no git command in a worktree that is not this repository's";
   return { kind: 'failure', reason, detail: `${reason}. Leave .git alone.`, retry: true };
-}
-
-/** Turns a step's process outcome into an attempt failure, or undefined when the step succeeded. */
-async function stepFailure(step: string, outcome: SpawnOutcome, logFile: string, from: number, ctx: RunContext): Promise<AttemptOutcome | undefined> {
-  if (outcome.kind === 'exited' && outcome.code === 0) return undefined;
-  if (outcome.kind === 'aborted' || ctx.stopSignal.aborted) return { kind: 'interrupted' };
-  const tail = await tailSince(logFile, from);
-  const last = lastLine(tail);
-  let reason: string;
-  switch (outcome.kind) {
-    case 'exited':
-      reason = `${step} failed (exit ${outcome.code})${last ? `: ${last}` : ''}`;
-      break;
-    case 'signalled':
-      reason = `${step} was killed by ${outcome.signal}${last ? `: ${last}` : ''}`;
-      break;
-    case 'timed-out':
-      reason = AttemptDeadline.over(outcome)?.reason(step) ?? (outcome.limit === 'stall'
-        ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
-        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
-      break;
-    case 'not-found':
-      reason = `${step}: ${outcome.message}`;
-      break;
-    default: {
-      const never: never = outcome;
-      throw new Error(`unexpected outcome ${JSON.stringify(never)}`);
-    }
-  }
-  await logHeader(logFile, reason);
-  const detail = tail ? `${reason}\n\nLast output:\n\`\`\`\n${tail}\n\`\`\`` : reason;
-  return { kind: 'failure', reason: oneLine(reason), detail, retry: true };
 }

@@ -1,9 +1,8 @@
 import { chooseExecutor } from '../exec/executors.js';
 import type { Task } from '../task/task.js';
-import type { AttemptOutcome } from './attempt.js';
 import type { RunContext } from './context.js';
 import type { AttemptFinished } from './events.js';
-import type { AttemptReport } from './executorStep.js';
+import type { AttemptOutcome, AttemptReport } from './outcome.js';
 
 const ATTEMPT_RESULT: Record<AttemptOutcome['kind'], AttemptFinished['result'] | undefined> = {
   success: 'success',

@@ -1,36 +1,15 @@
 import { oneLine, toError } from '../errors.js';
-import { maskSecrets } from '../util/secrets.js';
-import type { AgentExit, AgentUsage, AgentVerdict, InfraCause } from '../exec/agents/types.js';
+import type { AgentExit, AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
-import type { SpawnOutcome } from '../exec/spawn.js';
+import { parkExecutor } from '../exec/parking.js';
+import { stepRequest } from '../exec/stepRequest.js';
 import type { Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
-import type { AttemptOutcome } from './attempt.js';
 import type { RunContext } from './context.js';
+import type { AttemptOutcome, AttemptReport, StepRunner } from './outcome.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
-
-/** One executor run inside an attempt, as `daemon status` counts it. */
-export interface ExecutorRun {
-  executor: string;
-  result: 'success' | 'task-failure' | 'infra-failure';
-  usage: AgentUsage;
-}
-
-/** What the attempt learnt about its executors, filled in as they run (read by runTask afterwards). */
-export interface AttemptReport {
-  runs: ExecutorRun[];
-}
-
-export interface StepRequest {
-  argv: [string, ...string[]];
-  timeoutMs: number;
-  stallTimeoutMs?: number;
-  stdinFile?: string;
-  env?: Record<string, string>;
-  /** Where this step's output goes instead of the attempt's transcript (the reviewer's own file). */
-  logFile?: string;
-}
+import { stepFailure } from './stepFailure.js';
 
 export interface ExecutorStepInput {
   task: Task;
@@ -45,9 +24,8 @@ export interface ExecutorStepInput {
   promptBytes: number;
   logFile: string;
   report: AttemptReport;
-  run: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
-  /** The attempt's usual reading of a failed step (timeouts, stalls, signals). */
-  stepFailure: (step: string, outcome: SpawnOutcome, from: number) => Promise<AttemptOutcome | undefined>;
+  /** Starts the executor's process with the attempt's process group handling and cancel checks. */
+  steps: StepRunner;
 }
 
 /**
@@ -129,65 +107,6 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
   return { kind: 'blocked', reason };
 }
 
-/**
- * Parks an executor that could not run (for the whole daemon: later tasks skip it), announcing it once.
- * Returns when it comes back by itself, or undefined when it waits for a restart.
- */
-export async function parkExecutor(ctx: RunContext, name: string, verdict: Extract<AgentVerdict, { kind: 'infra-failure' }>, taskId: string): Promise<Date | undefined> {
-  const until = verdict.resetAt ?? coolOffEnd(verdict.cause);
-  // The reason quotes CLI output; it goes to the status file and `daemon status` too.
-  const parking = { executor: name, cause: verdict.cause, reason: maskSecrets(oneLine(verdict.reason, 200)), until };
-  if (ctx.health.park(parking)) {
-    ctx.logger.warn({ executor: name, cause: verdict.cause, until, task: taskId }, 'executor parked');
-    await ctx.progress.append(undefined, 'executor-parked', {
-      executor: name,
-      cause: verdict.cause,
-      until: until ? until.toISOString().replace(/\.\d{3}Z$/, 'Z') : 'restart',
-      task: taskId,
-      reason: parking.reason,
-    });
-    ctx.events.emit('executor:parked', { executor: name, cause: verdict.cause, reason: parking.reason, until: until?.toISOString() });
-  }
-  return ctx.health.parkedNow(name)?.until;
-}
-
-/** How long an executor rests after a failure that usually passes by itself, when the CLI gave no reset time. */
-export const COOL_OFF_MS: Partial<Record<InfraCause, number>> = {
-  server: 10 * 60_000,
-  network: 10 * 60_000,
-  'rate-limit': 5 * 60_000,
-  'usage-limit': 60 * 60_000,
-};
-
-/**
- * When a parked executor is tried again. An outage or a rate limit passes by itself: one 500 at 2 a.m.
- * must not park an agent for the rest of the night. Logged out, not installed or misconfigured needs a
- * person, so those stay parked until the daemon restarts (undefined).
- */
-function coolOffEnd(cause: InfraCause, now = Date.now()): Date | undefined {
-  const ms = COOL_OFF_MS[cause];
-  return ms === undefined ? undefined : new Date(now + ms);
-}
-
-/**
- * How to start a planned executor on a prompt file: a command's argv, or the agent adapter's invocation.
- * Shared by task executors and the reviewer, so any executor can review.
- */
-export function stepRequest(
-  plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string },
-  timeoutMs: number,
-  stallTimeoutMs: number | undefined,
-): StepRequest {
-  const { promptFile } = prompt;
-  if (plan.kind === 'run') {
-    // Command executors may read the prompt on stdin too; the shell executor has no use for it.
-    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
-  }
-  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
-  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
-}
-
 type RunResult = { kind: 'verdict'; verdict: AgentVerdict; from: number } | { kind: 'done'; outcome: AttemptOutcome };
 
 /** Starts one executor and reads its result into a verdict (or an outcome that ends the attempt now). */
@@ -197,7 +116,7 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   const from = await logSize(logFile);
   const request = stepRequest(plan, input, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
 
-  const outcome = await input.run(request);
+  const outcome = await input.steps.run(request);
   if (outcome === 'cancelled') return { kind: 'done', outcome: { kind: 'lost', why: 'cancelled' } };
   if (outcome.kind === 'aborted' || ctx.stopSignal.aborted) return { kind: 'done', outcome: { kind: 'interrupted' } };
   if (outcome.kind === 'not-found') {
@@ -205,7 +124,7 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   }
   if (outcome.kind === 'timed-out' || (plan.kind === 'run' && outcome.kind === 'signalled')) {
     input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
-    const failed = await input.stepFailure(`executor ${plan.name}`, outcome, from);
+    const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
     return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }
   if (plan.kind === 'run') {
@@ -214,7 +133,8 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
     if (verdict.kind !== 'task-failure') return { kind: 'verdict', from, verdict };
     // A command's plain failure reads as every other step's: exit code and its last line.
     input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
-    return { kind: 'done', outcome: (await input.stepFailure(`executor ${plan.name}`, outcome, from)) ?? { kind: 'interrupted' } };
+    const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
+    return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }
 
   const exit: AgentExit = outcome.kind === 'exited' ? { code: outcome.code } : { signal: outcome.signal };

@@ -1,5 +1,5 @@
 import { TaskError, oneLine } from '../errors.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome, GuardedChange } from './outcome.js';
 import { foldCommitsOnto, headCommit, type Git } from '../git/git.js';
 import { stageAll } from '../git/stage.js';
 import { writeTree } from '../git/commit.js';
@@ -8,14 +8,6 @@ import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
 import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
 import { guardSecrets } from './secretGuard.js';
-
-export type GuardedChange =
-  /** `tree`: the staged change as a tree, written once the guards passed (what the commit will be). */
-  | { kind: 'staged'; paths: string[]; tree: string }
-  | { kind: 'empty' }
-  /** One line per violated rule; the change is not staged when a worktree check failed. */
-  | { kind: 'violations'; violations: string[] }
-  | { kind: 'refused'; reason: string; retry: boolean };
 
 /** What the ref guard compares: refs before the executor ran (see snapshotRefs). */
 export type RefSnapshot = Map<string, string>;

@@ -4,33 +4,23 @@ import type { ReviewRules } from '../config/rules.js';
 import type { AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { planNamed } from '../exec/executors.js';
-import type { SpawnOutcome } from '../exec/spawn.js';
+import { parkExecutor } from '../exec/parking.js';
+import { stepRequest } from '../exec/stepRequest.js';
 import { headCommit, type Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { AttemptFiles } from './attemptFiles.js';
 import type { RunContext } from './context.js';
+import type { ReviewResult, StepRunner } from './outcome.js';
 import { oneLine } from '../errors.js';
-import { parkExecutor, stepRequest, type StepRequest } from './executorStep.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
 import { freshReviewerOutput, keepReviewerOutput } from './reviewerOutput.js';
-import { buildReviewPrompt, judge, parseVerdict, type AnswerSource, type Verdict } from './verdict.js';
+import { buildReviewPrompt, judge, parseVerdict, type AnswerSource } from './verdict.js';
 
 /** The diff handed to the reviewer is cut here; the reviewer can read the files for the rest. */
 const MAX_DIFF_BYTES = 200 * 1024;
 /** Only the end of the reviewer's output is searched for the verdict. */
 const MAX_OUTPUT_BYTES = 256 * 1024;
-
-export type ReviewResult =
-  | { kind: 'approved'; verdict: Verdict }
-  /** Rejected, under min_confidence, or no readable verdict (counted as a reject). */
-  | { kind: 'rejected'; reason: string; detail: string }
-  | { kind: 'blocked'; reason: string }
-  /** The reviewer is parked until a known time (an outage, a limit): the task waits in the queue. */
-  | { kind: 'waiting'; reason: string; until: Date }
-  /** The reviewer process itself failed (exit code, timeout): the caller reports it like any step. */
-  | { kind: 'step-failed'; step: string; outcome: SpawnOutcome; from: number }
-  | { kind: 'cancelled' };
 
 export interface ReviewInput {
   ctx: RunContext;
@@ -42,7 +32,7 @@ export interface ReviewInput {
   logDir: string;
   logFile: string;
   /** The attempt's step runner: same process group handling, cancel checks and transcript masking. */
-  runStep: (req: StepRequest) => Promise<SpawnOutcome | 'cancelled'>;
+  steps: StepRunner;
   /** Where the reviewer is shown copies (outside the user's checkout) instead of the originals. */
   files?: AttemptFiles;
 }
@@ -89,7 +79,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const treeBefore = await stagedTree(worktree);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
   const own = await freshReviewerOutput(input.logDir, attempt);
-  const outcome = await input.runStep({ ...request, logFile: own });
+  const outcome = await input.steps.run({ ...request, logFile: own });
   const output = await readSince(own, 0, MAX_OUTPUT_BYTES);
   const tail = await tailSince(own, 0);
   const from = await logSize(input.logFile);

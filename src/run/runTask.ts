@@ -7,13 +7,13 @@ import { utcStamp } from '../state/progress.js';
 import { readTaskEntry } from '../task/store.js';
 import type { OwnedChanges, Task } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
-import { runAttempt, type AttemptOutcome } from './attempt.js';
+import { runAttempt } from './attempt.js';
 import { taskStart } from './startPoint.js';
 import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
 import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
-import type { AttemptReport } from './executorStep.js';
+import type { AttemptOutcome, AttemptReport, TaskRunResult } from './outcome.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 import { OwnedKeys, stillRunnable } from './ownedKeys.js';
 import { emitAttemptFinished } from './attemptStats.js';
@@ -24,14 +24,7 @@ import { forgetVerified, keptCommit, type Verified } from './verified.js';
 import { FollowedTask, forgetRun } from '../task/follow.js';
 import { clearDroppedBranch, writeFollowed } from './followedWrite.js';
 
-export type TaskRunResult =
-  | { kind: 'done'; commit: string }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'blocked'; reason: string }
-  | { kind: 'cancelled' }
-  | { kind: 'requeued' }
-  /** Someone else claimed it first, or it changed before we could start: not ours to run. */
-  | { kind: 'skipped' };
+export type { TaskRunResult } from './outcome.js';
 
 /**
  * Runs one task to a final state: claim, attempts with retries, final status, cleanup. Every status

@@ -1,6 +1,6 @@
 import type { AgentUsage } from '../exec/agents/types.js';
 import type { OwnedChanges } from '../task/task.js';
-import type { AttemptReport } from './executorStep.js';
+import type { AttemptReport } from './outcome.js';
 
 /** Sums two usages; a figure nobody reported stays unknown rather than becoming 0. */
 export function addUsage(a: AgentUsage, b: AgentUsage): AgentUsage {

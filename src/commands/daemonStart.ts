@@ -1,5 +1,5 @@
 import { startDaemon, type DaemonHandle, type RunSummary } from '../daemon/start.js';
-import type { Output } from './repo.js';
+import type { Output } from './output.js';
 import { killAllGroups } from '../exec/spawn.js';
 import { toError, UsageError } from '../errors.js';
 

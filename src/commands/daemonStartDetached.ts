@@ -3,8 +3,9 @@ import { mkdir, open } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import type { DetachMessage } from './daemon.js';
-import { openRepo, type Output } from './repo.js';
+import type { DetachMessage } from './daemonStart.js';
+import type { Output } from './output.js';
+import { openRepo } from './repo.js';
 
 const BIN = fileURLToPath(new URL('../../bin/nightshift.js', import.meta.url));
 

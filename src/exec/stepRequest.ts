@@ -1,0 +1,31 @@
+import type { ExecutorPlan } from './executors.js';
+
+/** One process an attempt's step starts in the worktree: an executor, the reviewer, rules.md's setup or test. */
+export interface StepRequest {
+  argv: [string, ...string[]];
+  timeoutMs: number;
+  stallTimeoutMs?: number;
+  stdinFile?: string;
+  env?: Record<string, string>;
+  /** Where this step's output goes instead of the attempt's transcript (the reviewer's own file). */
+  logFile?: string;
+}
+
+/**
+ * How to start a planned executor on a prompt file: a command's argv, or the agent adapter's invocation.
+ * Shared by task executors and the reviewer, so any executor can review.
+ */
+export function stepRequest(
+  plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
+  prompt: { promptFile: string; promptBytes: number; worktree: string },
+  timeoutMs: number,
+  stallTimeoutMs: number | undefined,
+): StepRequest {
+  const { promptFile } = prompt;
+  if (plan.kind === 'run') {
+    // Command executors may read the prompt on stdin too; the shell executor has no use for it.
+    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
+  }
+  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
+  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
+}
