@@ -11,6 +11,7 @@ const commands = {
   list: () => import('../commands/list.js'),
   show: () => import('../commands/show.js'),
   requeue: () => import('../commands/requeue.js'),
+  cancel: () => import('../commands/cancel.js'),
   tail: () => import('../commands/tail.js'),
   logs: () => import('../commands/logs.js'),
   daemon: () => import('../commands/daemonStart.js'),
@@ -96,7 +97,7 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
 
   program.command('cancel').description('cancel tasks; a running one has its executor stopped')
     .argument('<ids...>')
-    .action((ids: string[]) => run(async () => (await commands.requeue()).cancelTasks({ cwd, ids }, io))());
+    .action((ids: string[]) => run(async () => (await commands.cancel()).cancelTasks({ cwd, ids }, io))());
 
   const daemon = program.command('daemon').description('run the queue');
   daemon.command('start').description('claim and run ready tasks')

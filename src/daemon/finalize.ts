@@ -2,9 +2,8 @@ import { oneLine, toError } from '../errors.js';
 import { fetchBase, isAncestor, resolveCommit, taskBranch } from '../git/git.js';
 import { pushCommit } from '../git/publish.js';
 import type { Claim } from '../state/locks.js';
-import { utcStamp } from '../state/progress.js';
-import { updateTask } from '../task/store.js';
-import type { OwnedChanges, Task } from '../task/task.js';
+import type { Task } from '../task/task.js';
+import { guardedTaskFile, taskTransitions, type KeptCommit } from '../task/transitions.js';
 import type { RunContext } from '../run/context.js';
 import { maskSecrets } from '../util/secrets.js';
 import { pinBranch } from '../run/publish.js';
@@ -39,10 +38,11 @@ export type Finalized = 'done' | 'requeued' | 'lost';
 /** Finishes a recovered task whose commit exists: push it if rules.md wants it pushed, then mark it done. */
 export async function finalizeTask(ctx: RunContext, task: Task, commit: string, claim: Claim): Promise<Finalized> {
   const branch = taskBranch(task.id);
-  const short = commit.slice(0, 7);
   if (!(await claim.verify())) return 'lost';
-  await ctx.progress.append(task.id, 'recovered', { attempts: task.attempts, from: task.claimedBy, then: 'finalize', commit: short });
-  const owned = (t: Task) => t.status === 'running' && t.claimedBy === task.claimedBy;
+  // Still the dead run's: nobody requeued, cancelled or took it over meanwhile.
+  const stillDead = (now: Task) => now.status === 'running' && now.claimedBy === task.claimedBy;
+  const t = taskTransitions(ctx, guardedTaskFile(ctx.paths.locks, task, stillDead));
+  await t.finalizing(commit);
   // push: land only finalizes a commit that is already on the remote's base (see findFinishedCommit).
   if (ctx.rules.push === 'branch' && task.baseCommit) {
     // The recorded commit, by its sha: whatever the branch was moved to meanwhile is not published.
@@ -52,24 +52,12 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
     } catch (err) {
       const reason = maskSecrets(`push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`);
       await recordVerified(ctx.paths, task.id, { commit, baseCommit: task.baseCommit }, true);
-      const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
-        owned(t) ? { status: 'queued', error: reason, commit, branch, claimed_by: null } : undefined,
-      );
-      if (written.kind !== 'updated') return 'lost';
-      await ctx.progress.append(task.id, 'requeued', { attempt: task.attempts, reason, publish_only: 'yes' });
-      ctx.events.emit('task:requeued', { id: task.id, reason });
-      return 'requeued';
+      return (await t.finalized({ kind: 'requeued', commit, branch, reason })) ? 'requeued' : 'lost';
     }
-    await ctx.progress.append(task.id, 'pushed', { attempt: task.attempts, remote: ctx.rules.remote, branch, commit: short });
+    await ctx.progress.append(task.id, 'pushed', { attempt: task.attempts, remote: ctx.rules.remote, branch, commit: commit.slice(0, 7) });
   }
   if (!(await claim.verify())) return 'lost';
-  const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
-    owned(t) ? { status: 'done', commit, branch, finished_at: utcStamp(), error: null, claimed_by: null } : undefined,
-  );
-  if (written.kind !== 'updated') return 'lost';
-  await ctx.progress.append(task.id, 'done', { attempt: task.attempts, commit: short, branch, recovered: 'yes' });
-  ctx.events.emit('task:done', { id: task.id, attempt: task.attempts, commit, branch });
-  return 'done';
+  return (await t.finalized({ kind: 'done', commit, branch })) ? 'done' : 'lost';
 }
 
 /**
@@ -77,8 +65,8 @@ export async function finalizeTask(ctx: RunContext, task: Task, commit: string, 
  * the verified commit on the task's branch (nightshift's record agrees): it is kept in the task file, and
  * the next claim rebases, retests and lands it without running the executor.
  */
-export async function keptAfterCrash(ctx: RunContext, task: Task, recorded: string | undefined): Promise<OwnedChanges> {
-  if (ctx.rules.push !== 'land' || !recorded) return {};
+export async function keptAfterCrash(ctx: RunContext, task: Task, recorded: string | undefined): Promise<KeptCommit | undefined> {
+  if (ctx.rules.push !== 'land' || !recorded) return undefined;
   const kept = await checkKept(ctx, task.id, recorded);
-  return kept ? { commit: kept.commit, base_commit: kept.baseCommit } : {};
+  return kept ? { commit: kept.commit, baseCommit: kept.baseCommit } : undefined;
 }

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { dropEmptyBranch, removeWorktree, taskBranch } from '../git/git.js';
 import { claimTask, readLockOwner } from '../state/locks.js';
 import { pidAlive } from '../state/pids.js';
-import { readTaskEntry, updateTask } from '../task/store.js';
+import { readTaskEntry } from '../task/store.js';
+import { guardedTaskFile, taskTransitions } from '../task/transitions.js';
 import type { Task, TaskEntry } from '../task/task.js';
 import { readdir } from 'node:fs/promises';
 import type { RunContext } from '../run/context.js';
@@ -62,21 +63,10 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const kept = running.baseCommit ? await dropEmptyBranch(ctx.git, taskBranch(task.id), running.baseCommit) : undefined;
     // A verified commit that was being landed is kept: the next claim lands it without the executor.
     const keep = await keptAfterCrash(ctx, running, owner?.commit);
-    const written = await updateTask(ctx.paths.locks, task.file, task.id, (t) =>
-      t.status === 'running' && t.claimedBy === running.claimedBy
-        ? { status: exhausted ? 'failed' : 'queued', claimed_by: null, error: reason, branch: kept, ...keep }
-        : undefined,
-    );
-    if (written.kind !== 'updated') return 'held';
-    await ctx.progress.append(task.id, 'recovered', {
-      attempts: running.attempts, from: running.claimedBy, then: exhausted ? 'failed' : 'queued', publish_only: keep.commit ? 'yes' : undefined,
-    });
-    if (exhausted) {
-      await ctx.progress.append(task.id, 'failed', { attempts: running.attempts, reason });
-      ctx.events.emit('task:failed', { id: task.id, attempt: running.attempts, reason });
-      return 'failed';
-    }
-    return 'recovered';
+    const file = guardedTaskFile(ctx.paths.locks, running, (t) => t.status === 'running' && t.claimedBy === running.claimedBy);
+    const then = exhausted ? 'failed' : 'queued';
+    if (!(await taskTransitions(ctx, file).recovered({ then, reason, branch: kept, kept: keep }))) return 'held';
+    return exhausted ? 'failed' : 'recovered';
   } finally {
     await claim.release();
   }

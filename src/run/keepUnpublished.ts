@@ -1,6 +1,4 @@
-import { utcStamp } from '../state/progress.js';
-import type { OwnedChanges } from '../task/task.js';
-import { formatDuration } from '../util/duration.js';
+import type { KeptCommit, TaskTransitions } from '../task/transitions.js';
 import type { AttemptOutcome, TaskRunResult } from './outcome.js';
 import { waitUnlessAborted } from './backoff.js';
 import type { RunContext } from './context.js';
@@ -9,13 +7,12 @@ import type { RemoteRetries } from './remoteRetry.js';
 import { recordVerified } from './verified.js';
 
 export interface UnpublishedInput {
-  id: string;
+  /** The run's transitions: the kept commit is written through them while the task is still ours. */
+  transitions: TaskTransitions;
   attempt: number;
   branch: string;
   outcome: Extract<AttemptOutcome, { kind: 'unpublished' }>;
   retries: RemoteRetries;
-  /** Writes the task file if the task is still ours; false when it is not. */
-  write: (changes: OwnedChanges) => Promise<boolean>;
 }
 
 /**
@@ -25,29 +22,22 @@ export interface UnpublishedInput {
  * remote retries are used up; then the task fails with the commit kept, and a requeue publishes it.
  */
 export async function keepUnpublished(ctx: RunContext, input: UnpublishedInput): Promise<'retry' | TaskRunResult> {
-  const { id, attempt, branch, outcome, write } = input;
-  const kept = { commit: outcome.commit, baseCommit: outcome.baseCommit };
+  const { transitions: t, attempt, branch, outcome } = input;
+  const kept: KeptCommit = { commit: outcome.commit, baseCommit: outcome.baseCommit };
   await pinBranch(ctx.git, branch, kept.commit);
-  await recordVerified(ctx.paths, id, kept, true);
-  const keep = { commit: kept.commit, base_commit: kept.baseCommit, branch };
-  await ctx.progress.append(id, 'attempt-failed', { attempt, reason: outcome.reason });
-  ctx.events.emit('task:attempt-failed', { id, attempt, reason: outcome.reason });
+  await recordVerified(ctx.paths, t.id, kept, true);
+  await t.attemptFailed(attempt, outcome.reason);
 
   const delayMs = outcome.retry ? input.retries.next() : undefined;
   if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
-    if (!(await write({ ...keep, error: outcome.reason }))) return { kind: 'cancelled' };
-    await ctx.progress.append(id, 'retry-scheduled', { attempt, in: formatDuration(delayMs), publish_only: 'yes' });
+    if (!(await t.retryScheduled({ attempt, delayMs, publishing: { kept, branch, error: outcome.reason } }))) return { kind: 'cancelled' };
     if (await waitUnlessAborted(delayMs, ctx.drainSignal)) return 'retry';
   }
   if (ctx.drainSignal?.aborted) {
-    await write({ ...keep, status: 'queued', claimed_by: null, error: outcome.reason });
-    await ctx.progress.append(id, 'requeued', { attempt, reason: 'daemon stopping' });
-    ctx.events.emit('task:requeued', { id, reason: 'daemon stopping' });
+    await t.requeued({ attempt, kept, branch, error: outcome.reason });
     return { kind: 'requeued' };
   }
   const reason = `${outcome.reason}; the verified commit is kept on ${branch}: requeue the task to publish it`;
-  if (!(await write({ ...keep, status: 'failed', error: reason, finished_at: utcStamp(), claimed_by: null }))) return { kind: 'cancelled' };
-  await ctx.progress.append(id, 'failed', { attempts: attempt, reason });
-  ctx.events.emit('task:failed', { id, attempt, reason });
+  if (!(await t.failed({ attempt, reason, branch, kept }))) return { kind: 'cancelled' };
   return { kind: 'failed', reason };
 }
