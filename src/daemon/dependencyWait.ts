@@ -1,4 +1,6 @@
 import type { Readiness } from '../queue/plan.js';
+import type { TaskEntry } from '../task/task.js';
+import type { ToBlock } from './blockTasks.js';
 
 /**
  * In watch mode a task whose dependency is missing or does not parse is blocked only once that has lasted
@@ -21,7 +23,7 @@ export class DependencyWait {
    * True while a task's missing or unparsable dependency has lasted less than DEPENDENCY_SETTLE_MS; a
    * scan is booked for when it will have.
    */
-  mayStillCome(id: string): boolean {
+  private mayStillCome(id: string): boolean {
     const now = Date.now();
     const since = this.since.get(id) ?? now;
     this.since.set(id, since);
@@ -32,10 +34,27 @@ export class DependencyWait {
   }
 
   /** Tasks no longer waiting on a missing or unparsable dependency start from scratch if it happens again. */
-  forgetSettled(readiness: Map<string, Readiness>): void {
+  private forgetSettled(readiness: Map<string, Readiness>): void {
     for (const id of this.since.keys()) {
       const r = readiness.get(id);
       if (r?.kind !== 'blocked' || !r.provisional) this.since.delete(id);
     }
+  }
+
+  /**
+   * The tasks that can never run, to block now: not one that runs, nor (in watch mode, `wait`) one whose
+   * missing or unparsable dependency may still be written.
+   */
+  toBlockNow(entries: TaskEntry[], readiness: Map<string, Readiness>, running: ReadonlyMap<string, unknown>, wait: boolean): ToBlock[] {
+    this.forgetSettled(readiness);
+    const toBlock: ToBlock[] = [];
+    for (const e of entries) {
+      if (e.kind !== 'task') continue;
+      const r = readiness.get(e.task.id);
+      if (r?.kind !== 'blocked' || running.has(e.task.id)) continue;
+      if (r.provisional && wait && this.mayStillCome(e.task.id)) continue;
+      toBlock.push({ task: e.task, reason: r.reason });
+    }
+    return toBlock;
   }
 }

@@ -1,44 +1,32 @@
 import { basename } from 'node:path';
 import { toError } from '../errors.js';
 import { TaskCache } from '../task/cache.js';
-import { idFromFileName } from '../task/fileName.js';
-import { DirWatcher } from './watchDir.js';
 import type { Task, TaskEntry } from '../task/task.js';
 import { assessQueue, readyInOrder, type Readiness } from '../queue/plan.js';
-import { runTask, type TaskRunResult } from '../run/runTask.js';
+import { runTask } from '../run/runTask.js';
 import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';
-import { isClaimed } from '../state/locks.js';
-import { recoverTask, sweepDeadClaims } from './recover.js';
-import { blockTasks, type ToBlock } from './blockTasks.js';
-import { isLiveRun } from '../task/follow.js';
+import { sweepDeadClaims } from './recover.js';
+import { blockTasks } from './blockTasks.js';
 import { FileEdits } from './fileEdits.js';
-import { removeAbandonedWorktrees } from '../git/git.js';
-import { killAllGroups } from '../exec/spawn.js';
-import type { PidFileHold } from './pidFile.js';
-import type { StatusFile } from './statusFile.js';
 import { hasUsableExecutor, resumeParked } from './parked.js';
-import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './types.js';
+import type { DaemonHandle, RunSummary, StartOptions } from './types.js';
 import { Timers } from './timers.js';
-import { SafetyNetRescan } from './rescan.js';
+import { TaskWatch } from './taskWatch.js';
 import { InvalidFileReports } from './invalidFiles.js';
 import { DependencyWait } from './dependencyWait.js';
+import { recoverLeftRunning, tidyWorktrees } from './leftovers.js';
+import { countRecovered, countRun, emptySummary } from './runSummary.js';
+import { Shutdown, type DaemonControls } from './shutdown.js';
 
 // The tests know the rescan's backoff by this module's name.
-export { nextRescanMs } from './rescan.js';
+export { nextRescanMs } from './taskWatch.js';
 
 /**
  * A task another process holds (or held when it died, and its lock cannot be judged dead yet) is looked
  * at again this long after; see retrySoon().
  */
 const RETRY_SOON_MS = 3000;
-
-export interface SchedulerControls {
-  stop: AbortController;
-  drain: AbortController;
-  status: StatusFile;
-  pidHold: PidFileHold;
-}
 
 /**
  * Decides what runs when: scans tasks/ (on start, on watcher hints, on a timer, after each task), reports
@@ -47,7 +35,7 @@ export interface SchedulerControls {
  */
 export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
-  private readonly summary: RunSummary = { done: 0, failed: 0, blocked: 0, cancelled: 0, waiting: 0 };
+  private readonly summary: RunSummary = emptySummary();
   /** Tasks we tried to run but did not get (claimed elsewhere), by the text we saw: not retried until it changes. */
   private readonly skipped = new Map<string, string>();
   private scanning: Promise<void> | undefined;
@@ -56,15 +44,14 @@ export class Scheduler {
   private fullScanDue = true;
   private changedNames = new Set<string>();
   private stopping = false;
-  private watcher: DirWatcher | undefined;
   private readonly timers = new Timers();
-  private readonly rescan: SafetyNetRescan;
+  /** Watch mode only. */
+  private watch: TaskWatch | undefined;
   /** What the last scan (full or not) saw: a full rescan that finds the same found nothing new. */
   private lastEntries: TaskEntry[] | undefined;
   /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
   private swept = false;
-  private resolveDone!: (summary: RunSummary) => void;
-  private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
+  private readonly shutdown: Shutdown;
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
@@ -78,14 +65,22 @@ export class Scheduler {
   constructor(
     private readonly ctx: RunContext,
     private readonly opts: StartOptions & { concurrency: number },
-    private readonly controls: SchedulerControls,
+    private readonly controls: DaemonControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
-    this.rescan = new SafetyNetRescan(this.timers, opts.rescanMs ?? 30_000, () => this.stopping);
-    const watch = !opts.once;
-    this.invalid = new InvalidFileReports(ctx, watch ? (ms) => this.timers.once('invalid-settle', ms, () => this.kick()) : undefined);
+    this.invalid = new InvalidFileReports(ctx, opts.once ? undefined : (ms) => this.timers.once('invalid-settle', ms, () => this.kick()));
     this.dependencies = new DependencyWait((ms) => this.timers.once('dependency-settle', ms, () => this.kick()));
+    this.shutdown = new Shutdown(ctx, controls, this.timers, {
+      halt: () => (this.stopping = true),
+      runningIds: () => [...this.running.keys()],
+      settled: async () => {
+        await this.scanning;
+        await Promise.allSettled([...this.running.values()]);
+      },
+      summary: () => this.summary,
+      closeWatch: () => this.watch?.close(),
+    });
   }
 
   async start(): Promise<DaemonHandle> {
@@ -98,42 +93,25 @@ export class Scheduler {
     });
     ctx.logger.info({ root: ctx.paths.root, concurrency: this.opts.concurrency, once: !!this.opts.once }, 'daemon started');
     if (!this.opts.once) {
-      // Watch events are hints that something changed; the periodic full rescan is what guarantees no
-      // task is missed (dropped events, a full inotify table).
-      this.watcher = new DirWatcher(
-        this.ctx.paths.tasks,
-        (name) => {
-          this.rescan.backToBase();
-          if (name === undefined) this.kick();
-          // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
-          else if (idFromFileName(name) !== undefined) this.kick(name);
+      this.watch = new TaskWatch(ctx.paths.tasks, this.timers, this.opts.rescanMs ?? 30_000, {
+        changed: (name) => this.kick(name),
+        rescan: () => {
+          // A claim lost to a process that has died since is worth another try on the full rescan.
+          this.skipped.clear();
+          this.swept = false;
+          this.kick();
         },
-        (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'),
-      );
-      this.watcher.check();
-      this.rescan.start(() => {
-        // A claim lost to a process that has died since is worth another try on the full rescan.
-        this.skipped.clear();
-        this.swept = false;
-        this.watcher?.check();
-        this.kick();
-      });
+        stopping: () => this.stopping,
+      }, ctx.logger);
+      this.watch.start();
     }
-    try {
-      const removed = await removeAbandonedWorktrees(ctx.git, ctx.paths.worktrees);
-      if (removed.length > 0) ctx.logger.info({ removed }, 'removed worktrees a killed git worktree add left locked');
-      // The pool is kept for this run (up to its concurrency); what a dead run left running there is stopped.
-      const pool = await ctx.pool.tidy(this.opts.concurrency);
-      if (pool.removed.length > 0 || pool.orphans > 0) ctx.logger.info(pool, 'tidied the worktree pool');
-    } catch (err) {
-      ctx.logger.warn({ err: toError(err) }, 'could not look for abandoned worktrees');
-    }
+    await tidyWorktrees(ctx, this.opts.concurrency);
     this.kick();
     return {
       events: ctx.events,
       paths: ctx.paths,
-      done: this.done,
-      stop: (opts) => this.stop(opts),
+      done: this.shutdown.done,
+      stop: (opts) => this.shutdown.stop(opts),
     };
   }
 
@@ -177,27 +155,18 @@ export class Scheduler {
     this.changedNames = new Set();
     const entries = full ? await this.tasks.scan() : await this.tasks.refresh(changed);
     // The cache hands back the very same array when no file changed since the last look of any kind.
-    if (full && !this.opts.once) this.rescan.afterFullScan(entries === this.lastEntries && this.running.size === 0);
+    if (full) this.watch?.afterFullScan(entries === this.lastEntries && this.running.size === 0);
     this.lastEntries = entries;
     await this.invalid.report(entries);
 
     await this.edits.report(entries, this.running);
 
     // Left running by a process that is gone: take it back before planning.
-    for (const e of entries) {
-      if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
-        // Our own run under another name (the file was renamed while it runs): never recovered from ourselves.
-        if (isLiveRun(e.task)) continue;
-        // A live process (another daemon on this queue) runs it: nothing to recover, and nothing to look at
-        // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
-        if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;
-        const result = await recoverTask(ctx, e.task);
-        if (result !== 'held') this.rescanFile(e.task.file);
-        else this.retrySoon();
-        if (result === 'failed') this.summary.failed++;
-        if (result === 'finalized') this.summary.done++;
-      }
-    }
+    await recoverLeftRunning(ctx, entries, this.running, (task, result) => {
+      if (result !== 'held') this.rescanFile(task.file);
+      else this.retrySoon();
+      countRecovered(this.summary, result);
+    });
 
     if (!this.swept) {
       this.swept = true;
@@ -211,15 +180,7 @@ export class Scheduler {
       this.plan = { entries: view, readiness, ready: readyInOrder(view, readiness) };
     }
     const { readiness } = this.plan;
-    this.dependencies.forgetSettled(readiness);
-    const toBlock: ToBlock[] = [];
-    for (const e of entries) {
-      if (e.kind !== 'task') continue;
-      const r = readiness.get(e.task.id);
-      if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
-      if (r.provisional && !this.opts.once && this.dependencies.mayStillCome(e.task.id)) continue;
-      toBlock.push({ task: e.task, reason: r.reason });
-    }
+    const toBlock = this.dependencies.toBlockNow(entries, readiness, this.running, !this.opts.once);
     for (const { task, reason } of await blockTasks(ctx, toBlock)) {
       this.summary.blocked++;
       this.rescanFile(task.file);
@@ -251,15 +212,11 @@ export class Scheduler {
    */
   private retrySoon(): void {
     if (this.stopping) return;
-    this.timers.once(
-      'retry-soon',
-      RETRY_SOON_MS,
-      () => {
-        this.skipped.clear();
-        this.kick();
-      },
-      { unref: true },
-    );
+    const retry = () => {
+      this.skipped.clear();
+      this.kick();
+    };
+    this.timers.once('retry-soon', RETRY_SOON_MS, retry, { unref: true });
   }
 
   /** Wakes the scheduler when a parked executor's reset time comes. */
@@ -279,7 +236,7 @@ export class Scheduler {
           this.retrySoon();
         }
         else this.skipped.delete(task.id);
-        this.count(result);
+        countRun(this.summary, result);
       })
       .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))
       .finally(() => {
@@ -292,82 +249,9 @@ export class Scheduler {
     this.running.set(task.id, run);
   }
 
-  private count(result: TaskRunResult): void {
-    switch (result.kind) {
-      case 'done':
-        this.summary.done++;
-        break;
-      case 'failed':
-        this.summary.failed++;
-        break;
-      case 'blocked':
-        this.summary.blocked++;
-        break;
-      case 'cancelled':
-        this.summary.cancelled++;
-        break;
-      case 'requeued':
-      case 'skipped':
-        break;
-      default: {
-        const never: never = result;
-        throw new Error(`unexpected result ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
   private maybeFinish(): void {
     if (this.scanning || this.running.size > 0) return;
-    if (this.stopping || this.opts.once) void this.finish();
+    if (this.stopping || this.opts.once) void this.shutdown.finish();
     else this.ctx.events.emit('idle');
-  }
-
-  private finishing: Promise<void> | undefined;
-  private finish(): Promise<void> {
-    this.finishing ??= (async () => {
-      this.stopping = true;
-      this.timers.clearAll();
-      const s = this.summary;
-      // Each release on its own: a full disk or a stuck lock must not keep `done` from resolving (the CLI
-      // would hang) or leave the pid and status files behind.
-      const steps: Array<() => Promise<unknown>> = [
-        async () => this.watcher?.close(),
-        () => this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined }),
-        () => this.controls.status.close(),
-        () => this.controls.pidHold.release(),
-      ];
-      for (const step of steps) {
-        await step().catch((err: unknown) => this.ctx.logger.error({ err: toError(err) }, 'stopping: a release step failed'));
-      }
-      this.ctx.logger.info({ summary: s }, 'daemon stopped');
-      this.resolveDone({ ...s });
-    })();
-    return this.finishing;
-  }
-
-  /**
-   * First call: no new claims or retries; running attempts get the grace period, then are stopped (their
-   * tasks requeued). A forced call stops them now: SIGKILL to every executor group, no grace.
-   */
-  async stop(opts: StopOptions = {}): Promise<RunSummary> {
-    const { ctx } = this;
-    if (!this.controls.drain.signal.aborted) {
-      this.stopping = true;
-      this.controls.drain.abort();
-      const graceMs = opts.graceMs ?? ctx.rules.stopGraceMs;
-      ctx.logger.info({ force: !!opts.force, graceMs, running: [...this.running.keys()] }, 'stop requested');
-      void this.controls.status.stopping();
-      if (!opts.force) this.timers.reschedule('stop-grace', graceMs, () => this.controls.stop.abort(), { unref: true });
-    }
-    if (opts.force && !this.controls.stop.signal.aborted) {
-      this.timers.clear('stop-grace');
-      ctx.logger.info({ running: [...this.running.keys()] }, 'forced stop');
-      this.controls.stop.abort();
-      killAllGroups();
-    }
-    await this.scanning;
-    await Promise.allSettled([...this.running.values()]);
-    await this.finish();
-    return this.done;
   }
 }
