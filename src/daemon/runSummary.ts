@@ -1,4 +1,4 @@
-import type { TaskRunResult } from '../run/runTask.js';
+import type { TaskRunResult } from '../run/outcome.js';
 import type { ProgressFields } from '../state/progress.js';
 import type { RecoverResult } from './recover.js';
 import type { RunSummary } from './types.js';

@@ -25,31 +25,13 @@ import { executorEnv } from '../exec/executorEnv.js';
 import { prepareAttemptFiles } from './attemptFiles.js';
 import { spawnBounded } from './boundedStep.js';
 import { AttemptDeadline } from './deadline.js';
+import type { AttemptOutcome } from './outcome.js';
 
 /** How often a running step re-reads its task file for a cancel. */
 const CANCEL_POLL_MS = 2000;
 
-export type AttemptOutcome =
-  | { kind: 'success'; commit: string; pushed: boolean }
-  /** The attempt failed; `detail` (reason plus output tail) goes into the next attempt's prompt. */
-  | { kind: 'failure'; reason: string; detail: string; retry: boolean }
-  /**
-   * The checked commit was made, but pushing or landing it failed (remote unreachable, push refused, base
-   * kept moving). Not the task's fault: the commit is kept (on `baseCommit`), and publishing it again needs
-   * no executor. `retry` false: another try now would fail the same way.
-   */
-  | { kind: 'unpublished'; reason: string; commit: string; baseCommit: string; retry: boolean }
-  /** The task cannot run as configured (executor missing): no attempt will help until someone acts. */
-  | { kind: 'blocked'; reason: string }
-  /**
-   * Every executor the task may use is parked, until a known time (usage limit) or, when `until` is
-   * absent, until the daemon restarts: back to the queue, no attempt used.
-   */
-  | { kind: 'waiting'; reason: string; until?: Date }
-  /** The daemon is stopping: the task goes back to the queue. */
-  | { kind: 'interrupted' }
-  /** Someone else owns the task now (cancelled, lock taken over): stop quietly. */
-  | { kind: 'lost'; why: 'cancelled' | 'claim' };
+// Steps and the runner import it from outcome.ts; kept reachable from here for callers of runAttempt.
+export type { AttemptOutcome } from './outcome.js';
 
 export interface AttemptInput {
   task: Task;

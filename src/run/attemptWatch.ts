@@ -1,6 +1,6 @@
 import { commitOnBranch } from '../git/commit.js';
 import type { Git } from '../git/git.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { guardHead } from './headGuard.js';
 import { watchRemoteBase, type RemoteBaseWatch } from './remoteBase.js';

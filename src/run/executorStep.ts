@@ -6,7 +6,7 @@ import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.j
 import type { SpawnOutcome } from '../exec/spawn.js';
 import type { Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
 

@@ -1,5 +1,5 @@
 import { TaskError, oneLine } from '../errors.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import { foldCommitsOnto, headCommit, type Git } from '../git/git.js';
 import { stageAll } from '../git/stage.js';
 import { writeTree } from '../git/commit.js';

@@ -1,12 +1,11 @@
 import { utcStamp } from '../state/progress.js';
 import type { OwnedChanges } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome, TaskRunResult } from './outcome.js';
 import { waitUnlessAborted } from './backoff.js';
 import type { RunContext } from './context.js';
 import { pinBranch } from './publish.js';
 import type { RemoteRetries } from './remoteRetry.js';
-import type { TaskRunResult } from './runTask.js';
 import { recordVerified } from './verified.js';
 
 export interface UnpublishedInput {

@@ -1,11 +1,13 @@
 import { oneLine } from '../errors.js';
 import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
 import { pushCommit, pushWithLease } from '../git/publish.js';
+import type { Git } from '../git/git.js';
 import { withLandLock } from '../state/landLock.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { Claim } from '../state/locks.js';
+import type { Task } from '../task/task.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { logHeader } from './output.js';
-import type { PublishInput } from './publish.js';
 import { isTaskCommit, recordVerified } from './verified.js';
 
 /** Times base may move under a landing task (fetch, rebase, retest, lease refused) before it gives up. */
@@ -15,7 +17,22 @@ export const MAX_LAND_ROUNDS = 5;
  * `wt` is the task's worktree: the rebase and the retest happen there, never in the user's checkout.
  * `retest` runs rules.md's `test` again there: undefined when it passed, else how the attempt ends.
  */
-export type LandInput = PublishInput;
+export interface LandInput {
+  task: Task;
+  attempt: number;
+  /** nightshift/<id>, checked out in `wt`. */
+  branch: string;
+  /** The commit `commit` sits on (its only parent). */
+  baseCommit: string;
+  /** The commit nightshift made and checked: exactly this is pushed or landed, whatever the branch says now. */
+  commit: string;
+  wt: Git;
+  logFile: string;
+  claim: Claim;
+  stillOurs: () => Promise<boolean>;
+  /** Runs rules.md's `test` again in the worktree (land mode, after a rebase). */
+  retest?: () => Promise<AttemptOutcome | undefined>;
+}
 
 /** What became of the user's local base branch after a landing (the `local_base=` of the `landed` line). */
 export type LocalBase = 'updated' | 'current' | 'checked-out' | 'diverged' | 'absent';

@@ -1,29 +1,13 @@
 import { oneLine, toError } from '../errors.js';
 import { resolveCommit, setBranch, type Git } from '../git/git.js';
 import { pushCommit } from '../git/publish.js';
-import type { Claim } from '../state/locks.js';
-import type { Task } from '../task/task.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
-import { landCommit } from './land.js';
+import { landCommit, type LandInput } from './land.js';
 import { recordVerified } from './verified.js';
 
-export interface PublishInput {
-  task: Task;
-  attempt: number;
-  /** nightshift/<id>, checked out in `wt`. */
-  branch: string;
-  /** The commit `commit` sits on (its only parent). */
-  baseCommit: string;
-  /** The commit nightshift made and checked: exactly this is pushed or landed, whatever the branch says now. */
-  commit: string;
-  wt: Git;
-  logFile: string;
-  claim: Claim;
-  stillOurs: () => Promise<boolean>;
-  /** Runs rules.md's `test` again in the worktree (land mode, after a rebase). */
-  retest?: () => Promise<AttemptOutcome | undefined>;
-}
+/** Publishing, whichever way rules.md says, needs what landing (the widest way) needs. */
+export type PublishInput = LandInput;
 
 /**
  * The step after the commit: push the checked commit (push: branch), land it (push: land), or nothing. A push

@@ -23,15 +23,9 @@ import { RemoteRetries } from './remoteRetry.js';
 import { forgetVerified, keptCommit, type Verified } from './verified.js';
 import { FollowedTask, forgetRun } from '../task/follow.js';
 import { clearDroppedBranch, writeFollowed } from './followedWrite.js';
+import type { TaskRunResult } from './outcome.js';
 
-export type TaskRunResult =
-  | { kind: 'done'; commit: string }
-  | { kind: 'failed'; reason: string }
-  | { kind: 'blocked'; reason: string }
-  | { kind: 'cancelled' }
-  | { kind: 'requeued' }
-  /** Someone else claimed it first, or it changed before we could start: not ours to run. */
-  | { kind: 'skipped' };
+export type { TaskRunResult } from './outcome.js';
 
 /**
  * Runs one task to a final state: claim, attempts with retries, final status, cleanup. Every status

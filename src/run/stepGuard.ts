@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { oneLine } from '../errors.js';
 import { logHeader } from './output.js';
 import { gitCommonDir } from '../git/repoLock.js';
-import type { AttemptOutcome } from './attempt.js';
+import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { restoreShared } from './restoreShared.js';
 import { diffShared, snapshotShared, type SharedPlaces, type SharedSnapshot } from './sharedState.js';
