@@ -93,7 +93,8 @@ export class Scheduler {
     });
     ctx.logger.info({ root: ctx.paths.root, concurrency: this.opts.concurrency, once: !!this.opts.once }, 'daemon started');
     if (!this.opts.once) {
-      this.watch = new TaskWatch(ctx.paths.tasks, this.timers, this.opts.rescanMs ?? 30_000, {
+      const setup = { tasksDir: ctx.paths.tasks, logger: ctx.logger, timers: this.timers, baseMs: this.opts.rescanMs ?? 30_000 };
+      this.watch = new TaskWatch(setup, {
         changed: (name) => this.kick(name),
         rescan: () => {
           // A claim lost to a process that has died since is worth another try on the full rescan.
@@ -102,7 +103,7 @@ export class Scheduler {
           this.kick();
         },
         stopping: () => this.stopping,
-      }, ctx.logger);
+      });
       this.watch.start();
     }
     await tidyWorktrees(ctx, this.opts.concurrency);

@@ -33,25 +33,26 @@ export interface TaskWatchHooks {
 export class TaskWatch {
   /** The rescan's current interval: the base, or longer while idle. */
   private currentMs: number;
+  private readonly baseMs: number;
+  private readonly timers: Timers;
   private readonly watcher: DirWatcher;
 
   constructor(
-    tasksDir: string,
-    private readonly timers: Timers,
-    private readonly baseMs: number,
+    setup: { tasksDir: string; logger: Logger; timers: Timers; baseMs: number },
     private readonly hooks: TaskWatchHooks,
-    logger: Logger,
   ) {
-    this.currentMs = baseMs;
+    this.timers = setup.timers;
+    this.baseMs = setup.baseMs;
+    this.currentMs = setup.baseMs;
     this.watcher = new DirWatcher(
-      tasksDir,
+      setup.tasksDir,
       (name) => {
         this.backToBase();
         if (name === undefined) hooks.changed(undefined);
         // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
         else if (idFromFileName(name) !== undefined) hooks.changed(name);
       },
-      (err) => logger.warn({ err }, 'watcher error; relying on rescans'),
+      (err) => setup.logger.warn({ err }, 'watcher error; relying on rescans'),
     );
   }
 
@@ -62,6 +63,7 @@ export class TaskWatch {
       // The folder may have been removed and re-created since: watch the new one.
       this.watcher.check();
       this.hooks.rescan();
+      // A stopping daemon books no further rescan.
       if (this.hooks.stopping()) this.timers.clear('rescan');
     });
   }
@@ -69,6 +71,7 @@ export class TaskWatch {
   close(): void {
     this.watcher.close();
   }
+
   /** Back to the base interval (something happened); the pending rescan comes no later than that. */
   backToBase(): void {
     if (this.currentMs === this.baseMs) return;
