@@ -5,9 +5,8 @@ export type { ToBlock };
 
 /**
  * Marks queued tasks blocked, all in one batch (see blockedInBulk). Returns those that were blocked, after
- * their `blocked` lines were written. Their `task:blocked` events are the scheduler's to emit for now (it
- * counts them first): no events are passed here, so none is emitted twice.
+ * their `blocked` lines were written and their `task:blocked` events emitted.
  */
 export async function blockTasks(ctx: RunContext, items: ToBlock[]): Promise<ToBlock[]> {
-  return blockedInBulk(ctx.paths.locks, { progress: ctx.progress }, items);
+  return blockedInBulk(ctx.paths.locks, { progress: ctx.progress, events: ctx.events }, items);
 }

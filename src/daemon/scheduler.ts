@@ -1,50 +1,32 @@
-import { basename, relative } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { toError } from '../errors.js';
 import { TaskCache } from '../task/cache.js';
-import { idFromFileName } from '../task/fileName.js';
-import { DirWatcher } from './watchDir.js';
 import type { Task, TaskEntry } from '../task/task.js';
 import { assessQueue, readyInOrder, type Readiness } from '../queue/plan.js';
-import { runTask, type TaskRunResult } from '../run/runTask.js';
+import { runTask } from '../run/runTask.js';
 import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';
-import { isClaimed } from '../state/locks.js';
-import { recoverTask, sweepDeadClaims } from './recover.js';
-import { blockTasks, type ToBlock } from './blockTasks.js';
-import { isLiveRun } from '../task/follow.js';
+import { sweepDeadClaims } from './recover.js';
+import { blockTasks } from './blockTasks.js';
 import { FileEdits } from './fileEdits.js';
-import { removeAbandonedWorktrees } from '../git/git.js';
-import { killAllGroups } from '../exec/spawn.js';
-import type { PidFileHold } from './pidFile.js';
-import type { StatusFile } from './statusFile.js';
 import { hasUsableExecutor, resumeParked } from './parked.js';
-import type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './start.js';
+import type { DaemonHandle, RunSummary, StartOptions } from './types.js';
+import { Timers } from './timers.js';
+import { TaskWatch } from './taskWatch.js';
+import { InvalidFileReports } from './invalidFiles.js';
+import { DependencyWait } from './dependencyWait.js';
+import { recoverLeftRunning, tidyWorktrees } from './leftovers.js';
+import { countRecovered, countRun, emptySummary } from './runSummary.js';
+import { Shutdown, type DaemonControls } from './shutdown.js';
+
+// The tests know the rescan's backoff by this module's name.
+export { nextRescanMs } from './taskWatch.js';
 
 /**
- * In watch mode a file that does not parse is reported only once it has not changed for this long: a slow
- * writer or an editor's save in progress is not news, and the next change event looks at it again.
+ * A task another process holds (or held when it died, and its lock cannot be judged dead yet) is looked
+ * at again this long after; see retrySoon().
  */
-const INVALID_SETTLE_MS = 1000;
-/** See retrySoon(). */
 const RETRY_SOON_MS = 3000;
-/**
- * In watch mode a task whose dependency is missing or does not parse is blocked only once that has lasted
- * this long: a planner writing several files may write the dependency a moment after the task needing it.
- */
-const DEPENDENCY_SETTLE_MS = 5000;
-/**
- * The watcher reports changes; the full rescan is the safety net for events it missed. While nothing
- * changes and nothing runs, it comes at most this many times less often (30 s up to 2 min by default).
- */
-const IDLE_RESCAN_BACKOFF = 4;
-
-export interface SchedulerControls {
-  stop: AbortController;
-  drain: AbortController;
-  status: StatusFile;
-  pidHold: PidFileHold;
-}
 
 /**
  * Decides what runs when: scans tasks/ (on start, on watcher hints, on a timer, after each task), reports
@@ -53,8 +35,7 @@ export interface SchedulerControls {
  */
 export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
-  private readonly summary: RunSummary = { done: 0, failed: 0, blocked: 0, cancelled: 0, waiting: 0 };
-  private readonly reportedInvalid = new Map<string, string>();
+  private readonly summary: RunSummary = emptySummary();
   /** Tasks we tried to run but did not get (claimed elsewhere), by the text we saw: not retried until it changes. */
   private readonly skipped = new Map<string, string>();
   private scanning: Promise<void> | undefined;
@@ -63,24 +44,14 @@ export class Scheduler {
   private fullScanDue = true;
   private changedNames = new Set<string>();
   private stopping = false;
-  private watcher: DirWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  /** The full rescan's current interval: the base (rescanMs), or longer while idle. */
-  private rescanMs: number;
+  private readonly timers = new Timers();
+  /** Watch mode only. */
+  private watch: TaskWatch | undefined;
   /** What the last scan (full or not) saw: a full rescan that finds the same found nothing new. */
   private lastEntries: TaskEntry[] | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  /** When each task was first seen waiting on a missing or unparsable dependency (see DEPENDENCY_SETTLE_MS). */
-  private readonly provisionalSince = new Map<string, number>();
-  private dependencyTimer: NodeJS.Timeout | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
   /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
   private swept = false;
-  /** Wakes the scheduler when a parked executor's reset time comes. */
-  private resumeTimer: NodeJS.Timeout | undefined;
-  private resolveDone!: (summary: RunSummary) => void;
-  private readonly done = new Promise<RunSummary>((resolve) => (this.resolveDone = resolve));
+  private readonly shutdown: Shutdown;
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
@@ -88,15 +59,28 @@ export class Scheduler {
   private readonly edits: FileEdits;
   /** The last plan, and the entries it was made from. */
   private plan: { entries: TaskEntry[]; readiness: Map<string, Readiness>; ready: Task[] } | undefined;
+  private readonly invalid: InvalidFileReports;
+  private readonly dependencies: DependencyWait;
 
   constructor(
     private readonly ctx: RunContext,
     private readonly opts: StartOptions & { concurrency: number },
-    private readonly controls: SchedulerControls,
+    private readonly controls: DaemonControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
-    this.rescanMs = this.baseRescanMs;
+    this.invalid = new InvalidFileReports(ctx, opts.once ? undefined : (ms) => this.timers.once('invalid-settle', ms, () => this.kick()));
+    this.dependencies = new DependencyWait((ms) => this.timers.once('dependency-settle', ms, () => this.kick()));
+    this.shutdown = new Shutdown(ctx, controls, this.timers, {
+      halt: () => (this.stopping = true),
+      runningIds: () => [...this.running.keys()],
+      settled: async () => {
+        await this.scanning;
+        await Promise.allSettled([...this.running.values()]);
+      },
+      summary: () => this.summary,
+      closeWatch: () => this.watch?.close(),
+    });
   }
 
   async start(): Promise<DaemonHandle> {
@@ -109,81 +93,27 @@ export class Scheduler {
     });
     ctx.logger.info({ root: ctx.paths.root, concurrency: this.opts.concurrency, once: !!this.opts.once }, 'daemon started');
     if (!this.opts.once) {
-      // Watch events are hints that something changed; the periodic full rescan is what guarantees no
-      // task is missed (dropped events, a full inotify table).
-      this.watcher = new DirWatcher(
-        this.ctx.paths.tasks,
-        (name) => {
-          this.rescanNormally();
-          if (name === undefined) this.kick();
-          // Temp files of atomic writers and a shared folder's .nightshift/ locks are never tasks.
-          else if (idFromFileName(name) !== undefined) this.kick(name);
+      const setup = { tasksDir: ctx.paths.tasks, logger: ctx.logger, timers: this.timers, baseMs: this.opts.rescanMs ?? 30_000 };
+      this.watch = new TaskWatch(setup, {
+        changed: (name) => this.kick(name),
+        rescan: () => {
+          // A claim lost to a process that has died since is worth another try on the full rescan.
+          this.skipped.clear();
+          this.swept = false;
+          this.kick();
         },
-        (err) => ctx.logger.warn({ err }, 'watcher error; relying on rescans'),
-      );
-      this.watcher.check();
-      this.armRescan();
+        stopping: () => this.stopping,
+      });
+      this.watch.start();
     }
-    try {
-      const removed = await removeAbandonedWorktrees(ctx.git, ctx.paths.worktrees);
-      if (removed.length > 0) ctx.logger.info({ removed }, 'removed worktrees a killed git worktree add left locked');
-      // The pool is kept for this run (up to its concurrency); what a dead run left running there is stopped.
-      const pool = await ctx.pool.tidy(this.opts.concurrency);
-      if (pool.removed.length > 0 || pool.orphans > 0) ctx.logger.info(pool, 'tidied the worktree pool');
-    } catch (err) {
-      ctx.logger.warn({ err: toError(err) }, 'could not look for abandoned worktrees');
-    }
+    await tidyWorktrees(ctx, this.opts.concurrency);
     this.kick();
     return {
       events: ctx.events,
       paths: ctx.paths,
-      done: this.done,
-      stop: (opts) => this.stop(opts),
+      done: this.shutdown.done,
+      stop: (opts) => this.shutdown.stop(opts),
     };
-  }
-
-  private get baseRescanMs(): number {
-    return this.opts.rescanMs ?? 30_000;
-  }
-
-  /** The next full rescan, after the current interval (see rescanMs and IDLE_RESCAN_BACKOFF). */
-  private armRescan(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.stopping) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      // A claim lost to a process that has died since is worth another try on the full rescan.
-      this.skipped.clear();
-      this.swept = false;
-      this.watcher?.check();
-      this.kick();
-      this.armRescan();
-    }, this.rescanMs);
-  }
-
-  /** Back to the base interval (something happened); the pending rescan comes no later than that. */
-  private rescanNormally(): void {
-    if (this.rescanMs === this.baseRescanMs) return;
-    this.rescanMs = this.baseRescanMs;
-    if (this.timer) this.armRescan();
-  }
-
-  /**
-   * After a full scan: while nothing changes and nothing runs, the safety-net rescan comes less and less
-   * often (an idle daemon with 10,000 tasks spends most of its CPU on it); any change or activity brings
-   * it back to the base interval.
-   */
-  private adjustRescan(quiet: boolean): void {
-    if (!quiet || this.running.size > 0) {
-      this.rescanNormally();
-      return;
-    }
-    const next = nextRescanMs(this.rescanMs, this.baseRescanMs);
-    if (next === this.rescanMs) return;
-    this.rescanMs = next;
-    // The timer was armed before this scan ran, with the old interval.
-    if (this.timer) this.armRescan();
   }
 
   /**
@@ -226,39 +156,18 @@ export class Scheduler {
     this.changedNames = new Set();
     const entries = full ? await this.tasks.scan() : await this.tasks.refresh(changed);
     // The cache hands back the very same array when no file changed since the last look of any kind.
-    if (full && !this.opts.once) this.adjustRescan(entries === this.lastEntries);
+    if (full) this.watch?.afterFullScan(entries === this.lastEntries && this.running.size === 0);
     this.lastEntries = entries;
-    for (const e of entries) {
-      if (e.kind !== 'invalid') {
-        // Fixed: if it breaks again later, that is news again.
-        if (e.kind === 'task') this.reportedInvalid.delete(e.task.file);
-        continue;
-      }
-      const { id, file, reason } = e.invalid;
-      if (this.reportedInvalid.get(file) === reason) continue;
-      if (!this.opts.once && (await this.stillSettling(file))) continue;
-      this.reportedInvalid.set(file, reason);
-      await ctx.progress.append(id, 'invalid', { file: relative(ctx.paths.root, file), reason });
-      ctx.events.emit('task:invalid', { id, file, reason });
-    }
+    await this.invalid.report(entries);
 
     await this.edits.report(entries, this.running);
 
     // Left running by a process that is gone: take it back before planning.
-    for (const e of entries) {
-      if (e.kind === 'task' && e.task.status === 'running' && !this.running.has(e.task.id)) {
-        // Our own run under another name (the file was renamed while it runs): never recovered from ourselves.
-        if (isLiveRun(e.task)) continue;
-        // A live process (another daemon on this queue) runs it: nothing to recover, and nothing to look at
-        // again soon; with daemons sharing a queue that would mean a rescan every few seconds all night.
-        if (await isClaimed(ctx.paths.locks, e.task.id).catch(() => false)) continue;
-        const result = await recoverTask(ctx, e.task);
-        if (result !== 'held') this.rescanFile(e.task.file);
-        else this.retrySoon();
-        if (result === 'failed') this.summary.failed++;
-        if (result === 'finalized') this.summary.done++;
-      }
-    }
+    await recoverLeftRunning(ctx, entries, this.running, (task, result) => {
+      if (result !== 'held') this.rescanFile(task.file);
+      else this.retrySoon();
+      countRecovered(this.summary, result);
+    });
 
     if (!this.swept) {
       this.swept = true;
@@ -272,19 +181,10 @@ export class Scheduler {
       this.plan = { entries: view, readiness, ready: readyInOrder(view, readiness) };
     }
     const { readiness } = this.plan;
-    this.forgetSettledDependencies(readiness);
-    const toBlock: ToBlock[] = [];
-    for (const e of entries) {
-      if (e.kind !== 'task') continue;
-      const r = readiness.get(e.task.id);
-      if (r?.kind !== 'blocked' || this.running.has(e.task.id)) continue;
-      if (r.provisional && !this.opts.once && this.dependencyMayStillCome(e.task.id)) continue;
-      toBlock.push({ task: e.task, reason: r.reason });
-    }
-    for (const { task, reason } of await blockTasks(ctx, toBlock)) {
+    const toBlock = this.dependencies.toBlockNow(entries, readiness, this.running, !this.opts.once);
+    for (const { task } of await blockTasks(ctx, toBlock)) {
       this.summary.blocked++;
       this.rescanFile(task.file);
-      ctx.events.emit('task:blocked', { id: task.id, reason });
     }
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
@@ -311,67 +211,21 @@ export class Scheduler {
    * at again a few seconds later rather than at the next full rescan. Cheap: one read of tasks/.
    */
   private retrySoon(): void {
-    if (this.retryTimer || this.stopping) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    if (this.stopping) return;
+    const retry = () => {
       this.skipped.clear();
       this.kick();
-    }, RETRY_SOON_MS);
-    this.retryTimer.unref();
+    };
+    this.timers.once('retry-soon', RETRY_SOON_MS, retry, { unref: true });
   }
 
-  /** True (and a rescan booked) when the file changed less than INVALID_SETTLE_MS ago. */
-  private async stillSettling(file: string): Promise<boolean> {
-    let age: number;
-    try {
-      age = Date.now() - (await stat(file)).mtimeMs;
-    } catch {
-      return false;
-    }
-    if (age >= INVALID_SETTLE_MS) return false;
-    if (!this.settleTimer) {
-      this.settleTimer = setTimeout(() => {
-        this.settleTimer = undefined;
-        this.kick();
-      }, INVALID_SETTLE_MS - age + 50);
-    }
-    return true;
-  }
-
-  /**
-   * True while a task's missing or unparsable dependency has lasted less than DEPENDENCY_SETTLE_MS; a
-   * scan is booked for when it will have.
-   */
-  private dependencyMayStillCome(id: string): boolean {
-    const now = Date.now();
-    const since = this.provisionalSince.get(id) ?? now;
-    this.provisionalSince.set(id, since);
-    const left = since + DEPENDENCY_SETTLE_MS - now;
-    if (left <= 0) return false;
-    if (!this.dependencyTimer) {
-      this.dependencyTimer = setTimeout(() => {
-        this.dependencyTimer = undefined;
-        this.kick();
-      }, left + 50);
-    }
-    return true;
-  }
-
-  /** Tasks no longer waiting on a missing or unparsable dependency start from scratch if it happens again. */
-  private forgetSettledDependencies(readiness: Map<string, Readiness>): void {
-    for (const id of this.provisionalSince.keys()) {
-      const r = readiness.get(id);
-      if (r?.kind !== 'blocked' || !r.provisional) this.provisionalSince.delete(id);
-    }
-  }
-
+  /** Wakes the scheduler when a parked executor's reset time comes. */
   private scheduleResume(delayMs: number | undefined): void {
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
-    this.resumeTimer = undefined;
+    this.timers.clear('resume-parked');
     // --once drains what can run now; it does not wait hours for a usage limit to reset.
     if (delayMs === undefined || this.opts.once || this.stopping) return;
     // setTimeout's limit is about 24.8 days; a longer wait just wakes up early and schedules again.
-    this.resumeTimer = setTimeout(() => this.kick(), Math.min(delayMs, 2 ** 31 - 1)).unref();
+    this.timers.reschedule('resume-parked', Math.min(delayMs, 2 ** 31 - 1), () => this.kick(), { unref: true });
   }
 
   private launch(task: Task): void {
@@ -382,7 +236,7 @@ export class Scheduler {
           this.retrySoon();
         }
         else this.skipped.delete(task.id);
-        this.count(result);
+        countRun(this.summary, result);
       })
       .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))
       .finally(() => {
@@ -395,95 +249,9 @@ export class Scheduler {
     this.running.set(task.id, run);
   }
 
-  private count(result: TaskRunResult): void {
-    switch (result.kind) {
-      case 'done':
-        this.summary.done++;
-        break;
-      case 'failed':
-        this.summary.failed++;
-        break;
-      case 'blocked':
-        this.summary.blocked++;
-        break;
-      case 'cancelled':
-        this.summary.cancelled++;
-        break;
-      case 'requeued':
-      case 'skipped':
-        break;
-      default: {
-        const never: never = result;
-        throw new Error(`unexpected result ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
   private maybeFinish(): void {
     if (this.scanning || this.running.size > 0) return;
-    if (this.stopping || this.opts.once) void this.finish();
+    if (this.stopping || this.opts.once) void this.shutdown.finish();
     else this.ctx.events.emit('idle');
   }
-
-  private finishing: Promise<void> | undefined;
-  private finish(): Promise<void> {
-    this.finishing ??= (async () => {
-      this.stopping = true;
-      if (this.timer) clearTimeout(this.timer);
-      if (this.settleTimer) clearTimeout(this.settleTimer);
-      if (this.dependencyTimer) clearTimeout(this.dependencyTimer);
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      if (this.resumeTimer) clearTimeout(this.resumeTimer);
-      const s = this.summary;
-      // Each release on its own: a full disk or a stuck lock must not keep `done` from resolving (the CLI
-      // would hang) or leave the pid and status files behind.
-      const steps: Array<() => Promise<unknown>> = [
-        async () => this.watcher?.close(),
-        () => this.ctx.progress.append(undefined, 'daemon-stop', { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined }),
-        () => this.controls.status.close(),
-        () => this.controls.pidHold.release(),
-      ];
-      for (const step of steps) {
-        await step().catch((err: unknown) => this.ctx.logger.error({ err: toError(err) }, 'stopping: a release step failed'));
-      }
-      this.ctx.logger.info({ summary: s }, 'daemon stopped');
-      this.resolveDone({ ...s });
-    })();
-    return this.finishing;
-  }
-
-  /**
-   * First call: no new claims or retries; running attempts get the grace period, then are stopped (their
-   * tasks requeued). A forced call stops them now: SIGKILL to every executor group, no grace.
-   */
-  async stop(opts: StopOptions = {}): Promise<RunSummary> {
-    const { ctx } = this;
-    if (!this.controls.drain.signal.aborted) {
-      this.stopping = true;
-      this.controls.drain.abort();
-      const graceMs = opts.graceMs ?? ctx.rules.stopGraceMs;
-      ctx.logger.info({ force: !!opts.force, graceMs, running: [...this.running.keys()] }, 'stop requested');
-      void this.controls.status.stopping();
-      if (!opts.force) {
-        this.graceTimer = setTimeout(() => this.controls.stop.abort(), graceMs);
-        this.graceTimer.unref();
-      }
-    }
-    if (opts.force && !this.controls.stop.signal.aborted) {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      ctx.logger.info({ running: [...this.running.keys()] }, 'forced stop');
-      this.controls.stop.abort();
-      killAllGroups();
-    }
-    await this.scanning;
-    await Promise.allSettled([...this.running.values()]);
-    await this.finish();
-    return this.done;
-  }
-}
-
-/** The safety-net rescan's next interval after a quiet full scan: doubled, up to IDLE_RESCAN_BACKOFF times the base. */
-export function nextRescanMs(currentMs: number, baseMs: number): number {
-  return Math.min(currentMs * 2, baseMs * IDLE_RESCAN_BACKOFF);
 }

@@ -1,4 +1,10 @@
-import type { Git } from './git.js';
+/**
+ * The one git call readIdentity makes: any Git handle has it. Declared here, not imported from git.ts,
+ * which imports this module (no import cycle).
+ */
+interface ConfigReader {
+  status(args: string[]): Promise<{ code: number; stdout: string }>;
+}
 
 /** Who nightshift's commits are by: read once at daemon start (see readIdentity), never at commit time. */
 export interface GitIdentity {
@@ -13,7 +19,7 @@ export const NIGHTSHIFT_IDENTITY: GitIdentity = { name: 'nightshift', email: 'ni
  * nightshift's own when no email is configured. Later commits use this, whatever the config says then:
  * an executor's `git config user.email` never reaches a commit of nightshift's.
  */
-export async function readIdentity(git: Git): Promise<GitIdentity> {
+export async function readIdentity(git: ConfigReader): Promise<GitIdentity> {
   const read = async (key: string) => {
     const { code, stdout } = await git.status(['config', '--get', key]);
     return code === 0 ? stdout.trim() : '';

@@ -1,6 +1,14 @@
 import { join } from 'node:path';
 import { claimTask } from '../state/locks.js';
-import type { Git } from './git.js';
+
+/**
+ * What the lock needs of a Git handle: any Git handle has it. Declared here, not imported from git.ts,
+ * which imports this module (no import cycle).
+ */
+interface RepoHandle {
+  readonly dir: string;
+  raw(args: string[]): Promise<string>;
+}
 
 /** How long to wait for another process's git operation (a fetch can be slow) before giving up. */
 const WAIT_MS = 10 * 60_000;
@@ -11,7 +19,7 @@ const commonDirs = new Map<string, Promise<string>>();
  * The repository's common git dir: the same for every worktree and linked checkout of one repository, so
  * a lock there serialises every process that works on it, whichever checkout it was started from.
  */
-export function gitCommonDir(git: Git): Promise<string> {
+export function gitCommonDir(git: RepoHandle): Promise<string> {
   let dir = commonDirs.get(git.dir);
   if (!dir) {
     dir = git.raw(['rev-parse', '--path-format=absolute', '--git-common-dir']).then((out) => out.trim());
@@ -27,7 +35,7 @@ export function gitCommonDir(git: Git): Promise<string> {
  * worktree another process is still creating. The lock is the claim lock's kind (owner file inside, taken
  * over at once when its owner died on this host), so a kill -9 while holding it costs no wait.
  */
-export async function withRepoLock<T>(git: Git, fn: () => Promise<T>): Promise<T> {
+export async function withRepoLock<T>(git: RepoHandle, fn: () => Promise<T>): Promise<T> {
   const dir = await gitCommonDir(git);
   const deadline = Date.now() + WAIT_MS;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
