@@ -11,7 +11,7 @@ import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';
-import { snapshotRefs } from './inspect.js';
+import { snapshotRefs } from '../git/inspect.js';
 import { runExecutors, type AttemptReport } from './executorStep.js';
 import { publishCommit } from './publish.js';
 import type { Verified } from './verified.js';

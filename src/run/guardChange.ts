@@ -6,7 +6,7 @@ import { writeTree } from '../git/commit.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
-import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
+import { changedPaths, changeFacts, parseRawAndNumstat, readStagedDiff, readWorktree, refMoves, restoreRef, snapshotRefs } from '../git/inspect.js';
 import { guardSecrets } from './secretGuard.js';
 
 export type GuardedChange =
@@ -101,9 +101,10 @@ export async function guardAndStage(input: {
   if (early.length > refViolations.length) return { kind: 'violations', violations: early };
 
   await stageAll(worktree, staging);
-  const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
+  const staged = await readStagedDiff(worktree, baseCommit);
+  const facts = await changeFacts(worktree, baseCommit, input.rules.tests, staged);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit))];
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit, process.env, parseRawAndNumstat(staged).rawRecords))];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths, tree: await writeTree(worktree) };
 }

@@ -1,4 +1,5 @@
 import { setBranch, type Git } from '../git/git.js';
+import { readHead } from '../git/head.js';
 import { isValidId } from '../task/id.js';
 
 /**
@@ -22,8 +23,7 @@ export interface HeadGuardInput {
 export async function guardHead(wt: Git, input: HeadGuardInput): Promise<string | undefined> {
   const { branch, baseCommit, who } = input;
   // One process: HEAD's commit, then the ref it names ("HEAD" when detached).
-  const read = await wt.status(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD']);
-  const [head, on] = read.code === 0 ? read.stdout.split('\n') : [];
+  const { commit: head, ref: on } = await readHead(wt);
   if (on === `refs/heads/${branch}`) {
     if (input.stage === 'after-executor' || head === baseCommit) return undefined;
     return `HEAD: ${who} moved ${branch} to ${head ? head.slice(0, 7) : 'nothing'}; nightshift commits on base_commit ${baseCommit.slice(0, 7)} only`;
