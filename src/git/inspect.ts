@@ -140,7 +140,7 @@ export function changedPaths(changes: Change[]): string[] {
  * "added\tdeleted\t\0from\0to\0" for a rename). Binary files count "-" lines: they count against
  * max_file_size, not lines. `blobs` holds each changed path's blob ids (with --no-abbrev: full ids).
  */
-export function parseRawAndNumstat(out: string): { changes: Change[]; changedLines: number; blobs: Map<string, BlobPair>; rawRecords: string } {
+export function parseRawAndNumstat(out: string): { changes: Change[]; changedLines: number; blobs: Map<string, BlobPair> } {
   const fields = out.split('\0');
   let i = 0;
   const raw: string[] = [];
@@ -161,8 +161,18 @@ export function parseRawAndNumstat(out: string): { changes: Change[]; changedLin
     if (path === '') i += 2; // a rename: its two paths follow
     if (added && deleted && /^\d+$/.test(added) && /^\d+$/.test(deleted)) changedLines += Number(added) + Number(deleted);
   }
-  const rawRecords = raw.join('\0');
-  return { changes: parseRawDiff(rawRecords), changedLines, blobs, rawRecords };
+  return { changes: parseRawDiff(raw.join('\0')), changedLines, blobs };
+}
+
+/** The `--raw` records of `git diff --raw --numstat -z` output, as `git diff --raw -z` alone prints them. */
+export function rawRecordsOf(out: string): string {
+  const fields = out.split('\0');
+  let i = 0;
+  while (i < fields.length && (fields[i] as string).startsWith(':')) {
+    const status = ((fields[i] as string).split(' ')[4] ?? '?')[0];
+    i += status === 'R' || status === 'C' ? 3 : 2;
+  }
+  return i === 0 ? '' : `${fields.slice(0, i).join('\0')}\0`;
 }
 
 /** `git diff --raw -z` records: ":old new oldsha newsha status\0path\0" (two paths for renames/copies). */

@@ -184,7 +184,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const refs = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore, earlier: sharedChanges });
   if (execFailed) return withRefViolations(execFailed, refs.violations);
   if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
-  const headMoved = await watch.headAfterExecutor();
+  const headMoved = await watch.headAfterExecutor(refs.headRead);
   if (headMoved) return guardFailure([headMoved, ...refs.violations], logFile);
 
   const guarded = await guardAndStage({ worktree: wt, baseCommit, refs, rules: ctx.rules, task });

@@ -1,5 +1,6 @@
 import { commitOnBranch } from '../git/commit.js';
 import type { Git } from '../git/git.js';
+import type { HeadState } from '../git/head.js';
 import type { AttemptOutcome } from './attempt.js';
 import type { RunContext } from './context.js';
 import { guardHead } from './headGuard.js';
@@ -19,8 +20,11 @@ export interface AttemptWatch {
    * result and the guard lines (without "guard failed: ").
    */
   executor<T>(step: () => Promise<T>): Promise<[T, string[]]>;
-  /** HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). */
-  headAfterExecutor(): Promise<string | undefined>;
+  /**
+   * HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). `read`:
+   * the ref guard's reading of HEAD right after the executor (one git process fewer), when it made one.
+   */
+  headAfterExecutor(read?: HeadState): Promise<string | undefined>;
   /**
    * nightshift's commit of `tree` on base_commit, once HEAD is checked again (on the branch, the branch
    * exactly at base_commit) and the remote's base is unmoved since the executor's check.
@@ -58,7 +62,7 @@ export async function watchAttempt(
       const moved = await remote.check('the executor');
       return [result, moved ? [...lines, moved] : lines];
     },
-    headAfterExecutor: () => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }),
+    headAfterExecutor: (read) => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }, read),
     async commit(tree, messageFile, logFile) {
       const who = 'the test command or the reviewer';
       const head = await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage: 'before-commit' });
