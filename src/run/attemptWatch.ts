@@ -27,7 +27,8 @@ export interface AttemptWatch {
   headAfterExecutor(read?: HeadState): Promise<string | undefined>;
   /**
    * nightshift's commit of `tree` on base_commit, once HEAD is checked again (on the branch, the branch
-   * exactly at base_commit) and the remote's base is unmoved since the executor's check.
+   * exactly at base_commit) and the remote's base is unmoved since the executor's check: both only when a
+   * test command or a reviewer ran since.
    */
   commit(tree: string, messageFile: string, logFile: string): Promise<{ kind: 'committed'; commit: string } | { kind: 'failed'; outcome: AttemptOutcome }>;
 }
@@ -65,8 +66,10 @@ export async function watchAttempt(
     headAfterExecutor: (read) => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }, read),
     async commit(tree, messageFile, logFile) {
       const who = 'the test command or the reviewer';
-      const head = await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage: 'before-commit' });
-      // Nothing ran since the executor's check without a test command or a reviewer: no second ls-remote.
+      // Nothing ran since the executor's checks without a test command or a reviewer: no second ls-remote,
+      // and HEAD is where the guards' fold just put it (the commit below moves the branch only if it is
+      // still base_commit, whatever happened since).
+      const head = stepsAfterExecutor ? await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage: 'before-commit' }) : undefined;
       const moved = stepsAfterExecutor ? await remote.check(who) : undefined;
       const lines = [head, moved].filter((l): l is string => l !== undefined);
       if (lines.length > 0) return { kind: 'failed', outcome: await guardFailure(lines, logFile) };
