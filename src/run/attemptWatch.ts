@@ -69,7 +69,8 @@ export async function watchAttempt(
       // Nothing ran since the executor's checks without a test command or a reviewer: no second ls-remote,
       // and HEAD is where the guards' fold just put it (the commit below moves the branch only if it is
       // still base_commit, whatever happened since).
-      const head = stepsAfterExecutor ? await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage: 'before-commit' }) : undefined;
+      const stage = 'before-commit';
+      const head = stepsAfterExecutor ? await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage }) : undefined;
       const moved = stepsAfterExecutor ? await remote.check(who) : undefined;
       const lines = [head, moved].filter((l): l is string => l !== undefined);
       if (lines.length > 0) return { kind: 'failed', outcome: await guardFailure(lines, logFile) };

@@ -24,7 +24,12 @@ interface ChangedBlob {
  * file already held at base is not the change's doing and does not count. Returns the guard's line, or
  * nothing; the line names files and variables, never a value.
  */
-export async function guardSecrets(worktree: Git, baseCommit: string, env: NodeJS.ProcessEnv = process.env, rawRecords?: string): Promise<string[]> {
+export async function guardSecrets(
+  worktree: Git,
+  baseCommit: string,
+  env: NodeJS.ProcessEnv = process.env,
+  rawRecords?: string,
+): Promise<string[]> {
   // The guards' own staged diff, when given: its --raw records are the same (no diff driver runs for --raw).
   const blobs = changedBlobs(rawRecords ?? (await stagedRawRecords(worktree, baseCommit)));
   if (blobs.length === 0) return [];

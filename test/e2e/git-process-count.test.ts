@@ -13,9 +13,12 @@ describe('git processes per attempt in the daemon log', () => {
     await sb.write('tasks/002-nothing.md', taskText({ title: 'Nothing', run: 'true' }));
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.code).toBe(1);
-    const lines = (await sb.read('.nightshift/daemon.log')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const finished = lines.filter((l) => l.msg === 'attempt finished').map((l) => ({ task: l.task, attempt: l.attempt, outcome: l.outcome, git: l.gitProcesses }));
-    expect(finished.map(({ task, attempt, outcome }) => `${String(task)} ${String(attempt)} ${String(outcome)}`).sort()).toEqual([
+    const log = (await sb.read('.nightshift/daemon.log')).split('\n').filter(Boolean);
+    const lines = log.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const finished = lines
+      .filter((l) => l.msg === 'attempt finished')
+      .map((l) => ({ what: `${String(l.task)} ${String(l.attempt)} ${String(l.outcome)}`, git: l.gitProcesses }));
+    expect(finished.map((f) => f.what).sort()).toEqual([
       '001-hello 1 success', '002-nothing 1 failure', '002-nothing 2 failure',
     ]);
     // A worktree, the guards, and for the success a commit and a push: each takes git processes.
