@@ -7,7 +7,8 @@ import { writeTree } from '../git/commit.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
-import { changedPaths, changeFacts, rawRecordsOf, readStagedDiff, readWorktree, refMoves, restoreRef, snapshotRefs } from '../git/inspect.js';
+import { changedPaths, changeFacts, rawRecordsOf, readStagedDiff, readWorktree } from '../git/inspect.js';
+import { refMoves, restoreRef, snapshotRefs } from '../git/inspect.js';
 import { guardSecrets } from './secretGuard.js';
 
 export type GuardedChange =
@@ -111,6 +112,7 @@ export async function guardAndStage(input: {
   const facts = await changeFacts(worktree, baseCommit, input.rules.tests, staged);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit, process.env, rawRecordsOf(staged)))];
+  const secrets = await guardSecrets(worktree, baseCommit, process.env, rawRecordsOf(staged));
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...secrets];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths, tree: await writeTree(worktree) };
 }
