@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: builds nothing itself (the npm script builds first), drives the built CLI as a child
-// process against scratch repos under the OS temp folder, prints one table, saves it under bench/results/.
+// process against scratch repos under the OS temp folder, prints one table, saves it as bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import { scaling } from './figures/g-scaling.mjs';
 
 const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 const USAGE = `usage: npm run bench -- [--only a,b,...] [--runs N] [--quick] [--markdown]
-  a  per-task overhead vs a raw git script (200-file repo)      e  idle CPU of a daemon with 10,000 tasks
+  a  per-task overhead vs plain git scripts (200-file repo)     e  idle CPU of a daemon with 10,000 tasks
   b  per-task time on a 20,000-file repo vs fresh worktrees     f  nightshift --version
   c  claim latency of an idle daemon                             g  throughput at concurrency 1, 2, 4, 8
   d  10,000 tasks: list, start -> first claim, peak RSS
@@ -101,13 +101,12 @@ async function main() {
     duration_s: { total: totalS, ...durations },
     figures: rows.map((r) => ({ ...r, pass: verdict(r) ?? null })),
   };
+  // One file, overwritten: git history keeps the earlier ones, and the options say what this run covered.
   const dir = resolve(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const suffix = opts.quick ? '-quick' : full ? '' : `-only-${[...want].join('')}`;
-  const file = join(dir, `${date.replace(/:/g, '-')}${suffix}.json`);
+  const file = join(dir, 'latest.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  if (full) writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`saved ${file}${full ? ' and bench/results/latest.json' : ''}\n`);
+  process.stdout.write(`saved ${file}${full ? '' : ` (a partial run: ${opts.quick ? 'quick' : `only ${[...want].join(',')}`})`}\n`);
 }
 
 main().then(

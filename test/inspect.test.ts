@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openGit } from '../src/git/git.js';
 import { stageAll } from '../src/git/stage.js';
 import { decodePath } from '../src/util/bytePaths.js';
-import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, readWorktree, snapshotRefs } from '../src/run/inspect.js';
+import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, readWorktree, snapshotRefs } from '../src/git/inspect.js';
 import { makeSandbox, type Sandbox } from './helpers/repo.js';
 
 const execFileP = promisify(execFile);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openGit } from '../git/git.js';
+import { branchList, initBareRepo, initProjectRepo } from '../git/scratchRepo.js';
 import { startDaemon } from '../daemon/start.js';
 import { loadTasks } from '../task/store.js';
 import { listed, table } from './list.js';
@@ -86,16 +86,9 @@ export async function runDemo(opts: { cwd: string; dir?: string }, io: Output): 
   await mkdir(join(project, 'test'), { recursive: true });
 
   io.out(`nightshift demo in ${dir}\n\n`);
-  await openGit(remote).raw(['init', '--quiet', '--bare', '--initial-branch=main']);
-  const git = openGit(project);
-  await git.raw(['init', '--quiet', '--initial-branch=main']);
-  await git.raw(['config', 'user.name', 'nightshift demo']);
-  await git.raw(['config', 'user.email', 'demo@nightshift.invalid']);
+  await initBareRepo(remote);
   for (const [name, text] of Object.entries(FILES)) await writeFile(join(project, name), text);
-  await git.raw(['add', '--all']);
-  await git.raw(['commit', '--quiet', '-m', 'A tiny project']);
-  await git.raw(['remote', 'add', 'origin', remote]);
-  await git.raw(['push', '--quiet', 'origin', 'main']);
+  await initProjectRepo(project, { name: 'nightshift demo', email: 'demo@nightshift.invalid', message: 'A tiny project', remote });
   for (const [name, text] of Object.entries(TASKS)) await writeFile(join(project, 'tasks', name), text);
   io.out(`1. made ${project} (a git repo whose remote "origin" is ${remote})\n`);
   io.out(`2. wrote ${Object.keys(TASKS).length} tasks into tasks/, one depending on another, one that breaks the tests\n`);
@@ -113,7 +106,7 @@ export async function runDemo(opts: { cwd: string; dir?: string }, io: Output): 
   io.out('\n4. the queue afterwards (nightshift list):\n\n');
   const rows = (await loadTasks(join(project, 'tasks'))).map((e) => listed(handle.paths, e));
   io.out(indent(table(['ID', 'STATUS', 'TRIES', 'COMMIT', 'ERROR'], rows.map((r) => [r.id, r.status, String(r.attempts), r.commit?.slice(0, 7) ?? '-', r.error ?? '']))));
-  const heads = await openGit(remote).raw(['for-each-ref', '--format=%(objectname:short) %(refname:short)', 'refs/heads/']);
+  const heads = await branchList(remote);
   io.out(`\n5. branches on the remote (git ls-remote):\n\n${indent(heads)}`);
   const cli = `node ${process.argv[1] ?? 'bin/nightshift.js'}`;
   io.out(`\nLook around:\n   cd ${project}\n   ${cli} list\n   ${cli} logs 004-break-the-build\n   ${cli} tail -n 50\n   git log --format='%h %s%n%(trailers)' nightshift/002-add-farewell\n`);

@@ -5,6 +5,7 @@ import { geminiAuthProblem } from '../exec/agents/geminiAuth.js';
 import { isAgentName } from '../exec/agents/names.js';
 import { findProgram, probeVersion } from '../exec/probe.js';
 import { repoRoot } from '../git/git.js';
+import { probeGit } from '../git/installed.js';
 import { pathsFor } from '../paths.js';
 import { loadTasks } from '../task/store.js';
 import type { Output } from './output.js';
@@ -36,8 +37,7 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
     io.out(`${LABEL[c.state]} ${c.what.padEnd(10)} ${c.detail}\n`);
   };
 
-  const git = await findProgram('git', env, opts.cwd);
-  const gitVersion = git ? await probeVersion(git, ['--version'], env, opts.cwd) : undefined;
+  const { path: git, version: gitVersion } = await probeGit(env, opts.cwd);
   const root = git ? await repoRoot(opts.cwd).catch(() => undefined) : undefined;
   if (!git || gitVersion?.kind !== 'ok') print({ state: git ? 'failed' : 'missing', what: 'git', detail: git ? `cannot run: ${gitVersion?.kind === 'failed' ? gitVersion.reason : ''}` : 'not found on PATH; install git' });
   else if (!root) print({ state: 'failed', what: 'git', detail: `${gitVersion.version}, but ${opts.cwd} is not inside a git repository (git init first)` });

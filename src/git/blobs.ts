@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { SAFE_CONFIG } from './git.js';
+import { noteGitProcess } from './count.js';
+import { rawBytes } from './bytes.js';
+import { SAFE_CONFIG, type Git } from './git.js';
 
 /** Receives each blob's bytes in pieces (never a whole large blob at once), then its end. */
 export interface BlobSink {
@@ -14,6 +16,7 @@ export interface BlobSink {
  */
 export function streamBlobs(dir: string, ids: string[], sink: BlobSink): Promise<void> {
   if (ids.length === 0) return Promise.resolve();
+  noteGitProcess();
   return new Promise((resolve, reject) => {
     const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], { cwd: dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let header = Buffer.alloc(0);
@@ -62,4 +65,14 @@ export function streamBlobs(dir: string, ids: string[], sink: BlobSink): Promise
     child.stdin.on('error', () => undefined);
     child.stdin.end(`${ids.join('\n')}\n`);
   });
+}
+
+/** One blob's content as text. */
+export async function readBlobText(git: Git, id: string): Promise<string> {
+  return (await rawBytes(git, ['cat-file', 'blob', id])).toString('utf8');
+}
+
+/** A zero-context patch between two blobs, as lines; no diff driver or textconv runs. */
+export async function blobPatchLines(git: Git, before: string, after: string): Promise<string[]> {
+  return (await rawBytes(git, ['diff', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', before, after])).toString('utf8').split('\n');
 }

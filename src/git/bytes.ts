@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 // The executor can write the shared config: the same isolation as every other git call (see git.ts).
 import { SAFE_CONFIG, type Git } from './git.js';
+import { noteGitProcess } from './count.js';
 
 /**
  * git calls whose output (or input) is file names, which are bytes and need not be UTF-8: git.ts decodes
@@ -18,6 +19,7 @@ export interface BytesResult {
 }
 
 export function gitBytes(git: Git, args: string[], input?: Buffer): Promise<BytesResult> {
+  noteGitProcess();
   return new Promise((resolve, reject) => {
     const child = spawn('git', [...SAFE_CONFIG, ...args], { cwd: git.dir, env: { ...process.env, ...GIT_ENV }, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

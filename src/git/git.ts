@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { isValidId } from '../task/id.js';
 import { InternalError, TaskError } from '../errors.js';
+import { noteGitProcess } from './count.js';
 import { withRepoLock } from './repoLock.js';
 import { identityConfig, type GitIdentity } from './identity.js';
 
@@ -57,6 +58,7 @@ export function openGit(dir: string, options: { identity?: GitIdentity } = {}): 
 }
 
 function runGit(cwd: string, args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  noteGitProcess();
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     const out: Buffer[] = [];

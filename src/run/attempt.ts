@@ -9,7 +9,7 @@ import type { Claim } from '../state/locks.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';
-import { snapshotRefs } from './inspect.js';
+import { snapshotRefs } from '../git/inspect.js';
 import { runExecutors } from './executorStep.js';
 import type { AttemptOutcome, AttemptReport } from './outcome.js';
 import { publishCommit } from './publish.js';
@@ -134,7 +134,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   });
   if (execFailed) return withRefViolations(execFailed, refs.violations);
   if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
-  const headMoved = await watch.headAfterExecutor();
+  const headMoved = await watch.headAfterExecutor(refs.headRead);
   if (headMoved) return guardFailure([headMoved, ...refs.violations], logFile);
 
   const guarded = await guardAndStage({ worktree: wt, baseCommit, refs, rules: ctx.rules, task });

@@ -1,5 +1,6 @@
 import { commitOnBranch } from '../git/commit.js';
 import type { Git } from '../git/git.js';
+import type { HeadState } from '../git/head.js';
 import type { AttemptOutcome } from './outcome.js';
 import type { RunContext } from './context.js';
 import { guardHead } from './headGuard.js';
@@ -19,11 +20,15 @@ export interface AttemptWatch {
    * result and the guard lines (without "guard failed: ").
    */
   executor<T>(step: () => Promise<T>): Promise<[T, string[]]>;
-  /** HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). */
-  headAfterExecutor(): Promise<string | undefined>;
+  /**
+   * HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). `read`:
+   * the ref guard's reading of HEAD right after the executor (one git process fewer), when it made one.
+   */
+  headAfterExecutor(read?: HeadState): Promise<string | undefined>;
   /**
    * nightshift's commit of `tree` on base_commit, once HEAD is checked again (on the branch, the branch
-   * exactly at base_commit) and the remote's base is unmoved since the executor's check.
+   * exactly at base_commit) and the remote's base is unmoved since the executor's check: both only when a
+   * test command or a reviewer ran since.
    */
   commit(tree: string, messageFile: string, logFile: string): Promise<{ kind: 'committed'; commit: string } | { kind: 'failed'; outcome: AttemptOutcome }>;
 }
@@ -58,11 +63,14 @@ export async function watchAttempt(
       const moved = await remote.check('the executor');
       return [result, moved ? [...lines, moved] : lines];
     },
-    headAfterExecutor: () => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }),
+    headAfterExecutor: (read) => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }, read),
     async commit(tree, messageFile, logFile) {
       const who = 'the test command or the reviewer';
-      const head = await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage: 'before-commit' });
-      // Nothing ran since the executor's check without a test command or a reviewer: no second ls-remote.
+      // Nothing ran since the executor's checks without a test command or a reviewer: no second ls-remote,
+      // and HEAD is where the guards' fold just put it (the commit below moves the branch only if it is
+      // still base_commit, whatever happened since).
+      const stage = 'before-commit';
+      const head = stepsAfterExecutor ? await guardHead(wt, { taskId, attempt, branch, baseCommit, who, stage }) : undefined;
       const moved = stepsAfterExecutor ? await remote.check(who) : undefined;
       const lines = [head, moved].filter((l): l is string => l !== undefined);
       if (lines.length > 0) return { kind: 'failed', outcome: await guardFailure(lines, logFile) };

@@ -1,3 +1,4 @@
+import { pathsChangedBetween } from '../git/diff.js';
 import { resolveCommit, type Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
@@ -19,8 +20,7 @@ export async function checkPlanDrift(git: Git, task: Task, baseHead: string | un
     return { kind: 'drifted', reason: `plan drift: planned_at ${planned} is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)` };
   }
   if (from === baseHead) return { kind: 'ok' };
-  const out = await git.raw(['diff', '--name-only', '--no-renames', '-z', from, baseHead, '--']);
-  const changed = driftedPaths(out.split('\0').filter(Boolean), task.files);
+  const changed = driftedPaths(await pathsChangedBetween(git, from, baseHead), task.files);
   if (changed.length === 0) return { kind: 'ok' };
   return { kind: 'drifted', reason: driftReason(changed, planned) };
 }

@@ -5,6 +5,7 @@ import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.j
 import { parkExecutor } from '../exec/parking.js';
 import { stepRequest } from '../exec/stepRequest.js';
 import type { Git } from '../git/git.js';
+import { resetAndClean } from '../git/reset.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import type { AttemptOutcome, AttemptReport, StepRunner } from './outcome.js';
@@ -61,8 +62,7 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
     }
     if (ran) {
       // What the failed executor left half-done is not the fallback's starting point.
-      await input.wt.raw(['reset', '--quiet', '--hard', input.baseCommit]);
-      await input.wt.raw(['clean', '-fdq']);
+      await resetAndClean(input.wt, input.baseCommit);
     }
     previous = name;
     ran = true;

@@ -1,12 +1,14 @@
 import { TaskError, oneLine } from '../errors.js';
 import type { AttemptOutcome, GuardedChange } from './outcome.js';
-import { foldCommitsOnto, headCommit, type Git } from '../git/git.js';
+import { foldCommitsOnto, type Git } from '../git/git.js';
+import { readHead, type HeadState } from '../git/head.js';
 import { stageAll } from '../git/stage.js';
 import { writeTree } from '../git/commit.js';
 import type { Rules } from '../config/rules.js';
 import type { Task } from '../task/task.js';
 import { checkGuards, checkRefs, checkWorktree, type GuardRules } from './guards.js';
-import { changedPaths, changeFacts, readWorktree, refMoves, restoreRef, snapshotRefs } from './inspect.js';
+import { changedPaths, changeFacts, rawRecordsOf, readStagedDiff, readWorktree } from '../git/inspect.js';
+import { refMoves, restoreRef, snapshotRefs } from '../git/inspect.js';
 import { guardSecrets } from './secretGuard.js';
 
 /** What the ref guard compares: refs before the executor ran (see snapshotRefs). */
@@ -39,21 +41,26 @@ export async function guardRefs(input: {
   earlier?: string[];
 }): Promise<RefGuard> {
   const { repo, baseCommit } = input;
-  // Without a worktree to read (its .git points elsewhere), no commit counts as the executor's own.
-  const [executorHead, refsAfter] = await Promise.all([input.worktree ? headCommit(input.worktree) : baseCommit, snapshotRefs(repo)]);
+  // Without a worktree to read (its .git points elsewhere), no commit counts as the executor's own. HEAD's
+  // ref is read in the same process: the HEAD guard after the executor looks at this very reading.
+  const [headRead, refsAfter] = await Promise.all([input.worktree ? readHead(input.worktree) : undefined, snapshotRefs(repo)]);
+  if (headRead && headRead.commit === undefined) throw new Error('the worktree\'s HEAD names no commit');
+  const executorHead = headRead?.commit ?? baseCommit;
   const moves = await refMoves(repo, input.refsBefore, refsAfter, baseCommit, executorHead);
   const violations: string[] = [...(input.earlier ?? [])];
   for (const finding of checkRefs(moves, input.base)) {
     if (!finding.restore) violations.push(`${finding.message} (left in place)`);
     else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
   }
-  return { violations, head: executorHead };
+  return { violations, head: executorHead, headRead };
 }
 
 /** What the ref guard found, and the worktree's HEAD it read (the executor's last commit, or base). */
 export interface RefGuard {
   violations: string[];
   head: string;
+  /** HEAD's commit and ref as read (undefined when the worktree could not be trusted). */
+  headRead?: HeadState;
 }
 
 /** A failed attempt's outcome with the ref guard's findings added, so the next prompt names them too. */
@@ -93,9 +100,11 @@ export async function guardAndStage(input: {
   if (early.length > refViolations.length) return { kind: 'violations', violations: early };
 
   await stageAll(worktree, staging);
-  const facts = await changeFacts(worktree, baseCommit, input.rules.tests);
+  const staged = await readStagedDiff(worktree, baseCommit);
+  const facts = await changeFacts(worktree, baseCommit, input.rules.tests, staged);
   const paths = changedPaths(facts.changes);
   if (paths.length === 0) return early.length > 0 ? { kind: 'violations', violations: early } : { kind: 'empty' };
-  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...(await guardSecrets(worktree, baseCommit))];
+  const secrets = await guardSecrets(worktree, baseCommit, process.env, rawRecordsOf(staged));
+  const violations = [...early, ...checkGuards(facts, guardRulesFor(input.task, input.rules)), ...secrets];
   return violations.length > 0 ? { kind: 'violations', violations } : { kind: 'staged', paths, tree: await writeTree(worktree) };
 }

@@ -1,4 +1,5 @@
 import { setBranch, type Git } from '../git/git.js';
+import { readHead, type HeadState } from '../git/head.js';
 import { isValidId } from '../task/id.js';
 
 /**
@@ -18,12 +19,10 @@ export interface HeadGuardInput {
   stage: 'after-executor' | 'before-commit';
 }
 
-/** One guard line when HEAD is not where nightshift commits, else undefined. */
-export async function guardHead(wt: Git, input: HeadGuardInput): Promise<string | undefined> {
+/** One guard line when HEAD is not where nightshift commits, else undefined. `read`: HEAD as just read, if it was. */
+export async function guardHead(wt: Git, input: HeadGuardInput, read?: HeadState): Promise<string | undefined> {
   const { branch, baseCommit, who } = input;
-  // One process: HEAD's commit, then the ref it names ("HEAD" when detached).
-  const read = await wt.status(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD']);
-  const [head, on] = read.code === 0 ? read.stdout.split('\n') : [];
+  const { commit: head, ref: on } = read ?? (await readHead(wt));
   if (on === `refs/heads/${branch}`) {
     if (input.stage === 'after-executor' || head === baseCommit) return undefined;
     return `HEAD: ${who} moved ${branch} to ${head ? head.slice(0, 7) : 'nothing'}; nightshift commits on base_commit ${baseCommit.slice(0, 7)} only`;

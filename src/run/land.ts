@@ -2,6 +2,7 @@ import { oneLine } from '../errors.js';
 import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
 import { pushCommit, pushWithLease } from '../git/publish.js';
 import type { Claim } from '../state/locks.js';
+import { checkoutClean } from '../git/reset.js';
 import { withLandLock } from '../state/landLock.js';
 import type { Task } from '../task/task.js';
 import type { Git } from '../git/git.js';
@@ -82,8 +83,7 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
       // The commit is made: whatever the test run or the reviewer left in the worktree is litter, and git
       // refuses to rebase over unstaged or untracked files that would be overwritten. The branch is put
       // back on the checked commit: the rebase replays what HEAD holds.
-      await wt.raw(['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, head]);
-      await wt.raw(['clean', '-fdq']);
+      await checkoutClean(wt, branch, head);
       const result = await rebaseOnto(wt, onto, from);
       switch (result.kind) {
         case 'conflict':

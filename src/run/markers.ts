@@ -1,6 +1,6 @@
 import { createReadStream, lstatSync, readFileSync, type Stats } from 'node:fs';
 import { hasCode } from '../errors.js';
-import { rawBytes } from '../git/bytes.js';
+import { blobPatchLines, readBlobText } from '../git/blobs.js';
 import type { Git } from '../git/git.js';
 import { fsPath } from '../util/bytePaths.js';
 import { eachInSlices } from '../util/timeSlices.js';
@@ -86,10 +86,10 @@ async function holdsMarkerBytes(full: string | Buffer): Promise<boolean> {
 /** Lines the change adds to one file: a diff of its two blobs, or the whole blob for a new file. */
 async function addedLinesOf(git: Git, blob: BlobPair): Promise<string[]> {
   if (/^0+$/.test(blob.before)) {
-    const text = (await rawBytes(git, ['cat-file', 'blob', blob.after])).toString('utf8');
+    const text = await readBlobText(git, blob.after);
     return text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined);
   }
-  const patch = (await rawBytes(git, ['diff', '-U0', '--no-color', '--no-ext-diff', '--no-textconv', blob.before, blob.after])).toString('utf8').split('\n');
+  const patch = await blobPatchLines(git, blob.before, blob.after);
   const hunks = patch.findIndex((l) => l.startsWith('@@'));
   return hunks === -1 ? [] : patch.slice(hunks).filter((l) => l.startsWith('+')).map((l) => l.slice(1));
 }

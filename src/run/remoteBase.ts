@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isAncestor, type Git } from '../git/git.js';
+import { remoteTip } from '../git/refs.js';
 import type { RunContext } from './context.js';
 
 /** A slow or unreachable remote must not hold the attempt: the check is skipped after this long. */
@@ -25,11 +26,11 @@ export async function watchRemoteBase(ctx: RunContext, input: { worktree: string
   const where = `${remote}/${ctx.base}`;
   const reflog = ctx.rules.push === 'land' ? await headReflog(input.worktree) : undefined;
   const reflogFrom = reflog ? (await readFile(reflog).catch(() => Buffer.alloc(0))).length : 0;
-  let last = await remoteTip(ctx.git, remote, ctx.base);
+  let last = await remoteTip(ctx.git, remote, ctx.base, LS_REMOTE_TIMEOUT_MS);
   return {
     async check(who) {
       try {
-        const now = await remoteTip(ctx.git, remote, ctx.base);
+        const now = await remoteTip(ctx.git, remote, ctx.base, LS_REMOTE_TIMEOUT_MS);
         const before = last;
         last = now;
         if (before.kind !== 'ok' || now.kind !== 'ok' || before.commit === now.commit) return undefined;
@@ -46,16 +47,6 @@ export async function watchRemoteBase(ctx: RunContext, input: { worktree: string
   };
 }
 
-type Tip = { kind: 'ok'; commit: string | undefined } | { kind: 'unknown' };
-
-async function remoteTip(git: Git, remote: string, base: string): Promise<Tip> {
-  const ref = `refs/heads/${base}`;
-  const r = await git.status(['ls-remote', remote, ref], LS_REMOTE_TIMEOUT_MS);
-  if (r.code !== 0) return { kind: 'unknown' };
-  // A pattern matches any ref ending in it: only the exact name counts.
-  const line = r.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
-  return { kind: 'ok', commit: line?.split('\t')[0] };
-}
 
 /** The worktree's own HEAD reflog, found through its .git file (read before the executor ran). */
 async function headReflog(worktree: string): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 import { chmod, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { Git } from '../git/git.js';
+import { keepReachable, setStashRef } from '../git/refs.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stashCommit, stashEntries, type SharedChange, type SharedPlaces, type SharedSnapshot } from './sharedState.js';
 
@@ -121,7 +122,7 @@ async function keepAddedStashes(input: RestoreInput, stamp: string): Promise<voi
   for (const [n, entry] of added.entries()) {
     const commit = entry.split(' ')[1];
     if (commit && /^[0-9a-f]{40,64}$/.test(commit)) {
-      await input.repo.status(['update-ref', `refs/nightshift-quarantine/${stamp.replace(/[^0-9A-Za-z]/g, '')}/stash-${n + 1}`, commit]);
+      await keepReachable(input.repo, `refs/nightshift-quarantine/${stamp.replace(/[^0-9A-Za-z]/g, '')}/stash-${n + 1}`, commit);
     }
   }
 }
@@ -134,7 +135,6 @@ async function restoreStash(input: RestoreInput): Promise<void> {
   const { before, places, repo } = input;
   const logFile = join(places.commonDir, 'logs', 'refs', 'stash');
   const commit = stashCommit(before.stash);
-  if (commit) await repo.raw(['update-ref', '-m', 'nightshift: restore the stash', 'refs/stash', commit]);
-  else await repo.status(['update-ref', '-d', 'refs/stash']);
+  await setStashRef(repo, commit);
   await putBack(logFile, before.stash.log);
 }

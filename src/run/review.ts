@@ -6,7 +6,8 @@ import { commandVerdict } from '../exec/commandVerdict.js';
 import { planNamed } from '../exec/executors.js';
 import { parkExecutor } from '../exec/parking.js';
 import { stepRequest } from '../exec/stepRequest.js';
-import { headCommit, type Git } from '../git/git.js';
+import { indexAndHead, stagedPatch } from '../git/diff.js';
+import type { Git } from '../git/git.js';
 import type { Task } from '../task/task.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { AttemptFiles } from './attemptFiles.js';
@@ -55,7 +56,7 @@ async function parkReviewer(ctx: RunContext, name: string, verdict: Extract<Agen
 export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const { ctx, review, task, attempt, worktree } = input;
   const kept = join(input.logDir, `${attempt}.review-prompt.md`);
-  const full = await worktree.raw(['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', input.baseCommit, '--']);
+  const full = await stagedPatch(worktree, input.baseCommit);
   const cut = Buffer.byteLength(full) > MAX_DIFF_BYTES;
   const diff = cut ? Buffer.from(full).subarray(0, MAX_DIFF_BYTES).toString('utf8') : full;
   const prompt = buildReviewPrompt({ task, attempt, rulesBody: ctx.rules.body, baseCommit: input.baseCommit, diff, truncatedAt: cut ? MAX_DIFF_BYTES : undefined });
@@ -76,7 +77,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const request = stepRequest(plan, { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir }, ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
   request.env = { ...request.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' };
 
-  const treeBefore = await stagedTree(worktree);
+  const treeBefore = await indexAndHead(worktree);
   await logHeader(input.logFile, `reviewer ${plan.name}`);
   const own = await freshReviewerOutput(input.logDir, attempt);
   const outcome = await input.steps.run({ ...request, logFile: own });
@@ -109,7 +110,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
 
   const record = { executor: plan.name, min_confidence: review.minConfidence };
   const verdictFile = join(input.logDir, `${attempt}.review.json`);
-  if ((await stagedTree(worktree)) !== treeBefore) {
+  if ((await indexAndHead(worktree)) !== treeBefore) {
     const reason = `review: the reviewer ${plan.name} changed the staged change or committed; a reviewer must only answer`;
     await writeVerdict(verdictFile, { ...record, result: 'invalid', reason });
     await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: 'invalid' });
@@ -131,11 +132,6 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   await logHeader(input.logFile, judgement.reason);
   const detail = `${judgement.reason.split(':')[0]}. The reviewer's comments:\n\n${verdict.comments.trim() || '(none)'}`;
   return { kind: 'rejected', reason: judgement.reason, detail };
-}
-
-/** The staged tree and HEAD together: a reviewer that edits the index or commits changes one of them. */
-async function stagedTree(git: Git): Promise<string> {
-  return `${(await git.raw(['write-tree'])).trim()} ${await headCommit(git)}`;
 }
 
 async function writeVerdict(file: string, record: Record<string, unknown>): Promise<void> {

@@ -2,6 +2,7 @@ import { InternalError, oneLine } from '../errors.js';
 import { chooseExecutor } from '../exec/executors.js';
 import { dropEmptyBranch, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
+import { countGitProcesses, currentGitCounter, GitProcessCounter } from '../git/count.js';
 import { claimTask, type Claim } from '../state/locks.js';
 import { readTaskEntry } from '../task/store.js';
 import type { Task } from '../task/task.js';
@@ -37,7 +38,7 @@ export async function runTask(ctx: RunContext, candidate: Task): Promise<TaskRun
   }
   const claim = claimed.claim;
   try {
-    return await runClaimed(ctx, candidate, claim);
+    return await countGitProcesses(new GitProcessCounter(), () => runClaimed(ctx, candidate, claim));
   } finally {
     forgetRun(claim.id);
     await claim.release();
@@ -142,7 +143,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     // it is published or dropped (an interrupted publish-only attempt still has it to publish).
     const keepRecord = outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
     if (!keepRecord) await forgetVerified(ctx.paths, file.task.id);
-    log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor) }, 'attempt finished');
+    // Since the previous attempt finished (the first: since the claim): summed, a task's git processes.
+    const gitProcesses = currentGitCounter()?.sinceLastLook();
+    log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor), gitProcesses }, 'attempt finished');
     if (!pending) emitAttemptFinished(ctx, file.task, attempt, outcome, report);
     const used = attemptUsage(report);
     const { tokens, costUsd } = file.task;

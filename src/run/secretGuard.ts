@@ -1,4 +1,5 @@
 import { streamBlobs } from '../git/blobs.js';
+import { stagedRawRecords } from '../git/diff.js';
 import type { Git } from '../git/git.js';
 import { asLatin1, envSecrets, type EnvSecret } from '../util/secrets.js';
 import { isPlaceholder, KEY_BEGIN, TOKEN_SHAPES } from '../util/tokenShapes.js';
@@ -23,9 +24,14 @@ interface ChangedBlob {
  * file already held at base is not the change's doing and does not count. Returns the guard's line, or
  * nothing; the line names files and variables, never a value.
  */
-export async function guardSecrets(worktree: Git, baseCommit: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const raw = await worktree.raw(['diff', '--cached', '--raw', '-z', '-M', '--no-abbrev', '--no-ext-diff', '--no-textconv', baseCommit, '--']);
-  const blobs = changedBlobs(raw);
+export async function guardSecrets(
+  worktree: Git,
+  baseCommit: string,
+  env: NodeJS.ProcessEnv = process.env,
+  rawRecords?: string,
+): Promise<string[]> {
+  // The guards' own staged diff, when given: its --raw records are the same (no diff driver runs for --raw).
+  const blobs = changedBlobs(rawRecords ?? (await stagedRawRecords(worktree, baseCommit)));
   if (blobs.length === 0) return [];
   const secrets = envSecrets(env);
   const scanners = new Map<string, BlobScanner>();

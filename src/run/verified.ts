@@ -2,6 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { resolveCommit, taskBranch, type Git } from '../git/git.js';
+import { taskTrailers } from '../git/trailers.js';
 import type { Paths } from '../paths.js';
 import type { Task } from '../task/task.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -69,9 +70,8 @@ export async function checkKept(ctx: RunContext, id: string, commit: string): Pr
 
 /** Whether `commit` carries the `Nightshift-Task: <id>` trailer and, when given, has exactly one parent, `parent`. */
 export async function isTaskCommit(git: Git, commit: string, id: string, parent?: string): Promise<boolean> {
-  const out = await git.status(['log', '-1', '--format=%P%x00%(trailers:key=Nightshift-Task,valueonly)', '--end-of-options', commit]);
-  if (out.code !== 0) return false;
-  const [parents = '', trailer = ''] = out.stdout.split('\0');
-  if (parent !== undefined && parents.trim() !== parent) return false;
-  return trailer.split('\n').map((l) => l.trim()).includes(id);
+  const read = await taskTrailers(git, commit);
+  if (!read) return false;
+  if (parent !== undefined && read.parents.join(' ') !== parent) return false;
+  return read.tasks.includes(id);
 }

@@ -1,14 +1,14 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { hasCode } from '../errors.js';
-import { rawBytes } from '../git/bytes.js';
-import { isAncestor, type Git } from '../git/git.js';
-import type { Staging } from '../git/stage.js';
+import { rawBytes } from './bytes.js';
+import { isAncestor, type Git } from './git.js';
+import type { Staging } from './stage.js';
 import { decodePath, fsPath } from '../util/bytePaths.js';
 import { matchesAny } from '../util/glob.js';
 import { eachInSlices } from '../util/timeSlices.js';
-import type { Change, ChangeFacts, RefMove, WorktreeEntry } from './guards.js';
-import { addedLinesOfSuspects, type BlobPair } from './markers.js';
-import { resolveLink, worktreeLookup } from './symlinks.js';
+import type { Change, ChangeFacts, RefMove, WorktreeEntry } from '../run/guards.js';
+import { addedLinesOfSuspects, type BlobPair } from '../run/markers.js';
+import { resolveLink, worktreeLookup } from '../run/symlinks.js';
 
 /**
  * The thin git/fs layer under guards.ts: it reads, the pure checks decide. Every git output that holds
@@ -105,10 +105,17 @@ function stagingOf(entries: WorktreeEntry[], staged: (path: string) => boolean):
   return staging;
 }
 
-/** The staged change against `base`, as guards.ts checks it. */
-export async function changeFacts(git: Git, base: string, tests: string[]): Promise<ChangeFacts> {
-  // One diff gives both the changes (renames found) and the line counts.
-  const out = decodePath(await rawBytes(git, ['diff', '--cached', '--raw', '--numstat', '-z', '-M', '--no-abbrev', base, '--']));
+/**
+ * The staged change against `base` as `git diff --raw --numstat -z` output: one diff gives the changes
+ * (renames found), the line counts and each file's blobs, so the guards and the secret guard share it.
+ */
+export async function readStagedDiff(git: Git, base: string): Promise<string> {
+  return decodePath(await rawBytes(git, ['diff', '--cached', '--raw', '--numstat', '-z', '-M', '--no-abbrev', base, '--']));
+}
+
+/** The staged change against `base`, as guards.ts checks it (`staged`: readStagedDiff's output, when read already). */
+export async function changeFacts(git: Git, base: string, tests: string[], staged?: string): Promise<ChangeFacts> {
+  const out = staged ?? (await readStagedDiff(git, base));
   const { changes, changedLines, blobs } = parseRawAndNumstat(out);
   const addedLines = await addedLinesOfSuspects(git, changes, blobs);
   let testFiles = { before: 0, after: 0 };
@@ -155,6 +162,17 @@ export function parseRawAndNumstat(out: string): { changes: Change[]; changedLin
     if (added && deleted && /^\d+$/.test(added) && /^\d+$/.test(deleted)) changedLines += Number(added) + Number(deleted);
   }
   return { changes: parseRawDiff(raw.join('\0')), changedLines, blobs };
+}
+
+/** The `--raw` records of `git diff --raw --numstat -z` output, as `git diff --raw -z` alone prints them. */
+export function rawRecordsOf(out: string): string {
+  const fields = out.split('\0');
+  let i = 0;
+  while (i < fields.length && (fields[i] as string).startsWith(':')) {
+    const status = ((fields[i] as string).split(' ')[4] ?? '?')[0];
+    i += status === 'R' || status === 'C' ? 3 : 2;
+  }
+  return i === 0 ? '' : `${fields.slice(0, i).join('\0')}\0`;
 }
 
 /** `git diff --raw -z` records: ":old new oldsha newsha status\0path\0" (two paths for renames/copies). */
