@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claude, interpretClaude } from '../../src/exec/agents/claude.js';
 import { agentNamed } from '../../src/exec/agents/index.js';
 import { runAdapter } from '../helpers/agentRun.js';
-import { startModelServer, USAGE, type ModelServer } from '../helpers/modelServer.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { startModelServer, USAGE } from '../helpers/modelServer.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/agents');
 const fixture = (name: string) => readFile(join(FIXTURES, `${name}.jsonl`), 'utf8');
@@ -83,17 +84,13 @@ describe('claude adapter: recorded outputs of Claude Code 2.1.330', () => {
 });
 
 describe('claude adapter: the real CLI with its own argv', () => {
-  let server: ModelServer | undefined;
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await server?.close();
-    await cleanup?.();
-  });
+  const left = cleanUpAfterEach();
 
   it('writes the file the model asks for and reports the server-side usage', async () => {
-    server = await startModelServer([{ kind: 'write-file', path: 'hello.txt', content: 'hi\n' }, { kind: 'final', text: 'Done.' }]);
+    const server = await startModelServer([{ kind: 'write-file', path: 'hello.txt', content: 'hi\n' }, { kind: 'final', text: 'Done.' }]);
+    left.defer(() => server.close());
     const run = await runAdapter(claude, 'Write hello.txt.', { args: [] }, { ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'sk-test-not-a-secret', CLAUDE_CODE_MAX_RETRIES: '0' });
-    cleanup = run.cleanup;
+    left.defer(run.cleanup);
     expect(await readFile(join(run.worktree, 'hello.txt'), 'utf8')).toBe('hi\n');
     const v = claude.interpret(run.output, run.exit);
     const perTurn = USAGE.input + USAGE.output + USAGE.cacheRead + USAGE.cacheWrite;

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { codex, interpretCodex } from '../../src/exec/agents/codex.js';
 import { agentNamed } from '../../src/exec/agents/index.js';
 import { codexTestProviderArgs, runAdapter } from '../helpers/agentRun.js';
-import { startModelServer, USAGE, type ModelServer } from '../helpers/modelServer.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { startModelServer, USAGE } from '../helpers/modelServer.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/agents');
 const fixture = (name: string) => readFile(join(FIXTURES, `${name}.jsonl`), 'utf8');
@@ -63,17 +64,13 @@ describe('codex adapter: recorded outputs of Codex 0.169.0', () => {
 });
 
 describe('codex adapter: the real CLI with its own argv', () => {
-  let server: ModelServer | undefined;
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => {
-    await server?.close();
-    await cleanup?.();
-  });
+  const left = cleanUpAfterEach();
 
   it('runs exec_command in its sandbox to write the file and reports the server-side usage', async () => {
-    server = await startModelServer([{ kind: 'write-file', path: 'hello.txt', content: 'hi\n' }, { kind: 'final', text: 'Done.' }]);
+    const server = await startModelServer([{ kind: 'write-file', path: 'hello.txt', content: 'hi\n' }, { kind: 'final', text: 'Done.' }]);
+    left.defer(() => server.close());
     const run = await runAdapter(codex, 'Write hello.txt.', { args: codexTestProviderArgs(server.url) }, { NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret' });
-    cleanup = run.cleanup;
+    left.defer(run.cleanup);
     expect(await readFile(join(run.worktree, 'hello.txt'), 'utf8')).toBe('hi\n');
     expect(codex.interpret(run.output, run.exit)).toEqual({ kind: 'success', message: 'Done.', usage: { tokens: 2 * (USAGE.input + USAGE.output) } });
     const calls = server.modelRequests();

@@ -1,7 +1,8 @@
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
 /**
@@ -11,11 +12,7 @@ import { readTask } from '../helpers/task.js';
  */
 const FAKE_AGENT = resolve(import.meta.dirname, '../fixtures/agents/bin/fake-agent.mjs');
 
-let sandboxes: Sandbox[] = [];
-afterEach(async () => {
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-});
+const left = cleanUpAfterEach();
 
 interface AgentSandbox {
   sb: Sandbox;
@@ -25,8 +22,7 @@ interface AgentSandbox {
 
 /** A sandbox whose PATH starts with a folder holding the fake agent under each of `agents`' names. */
 async function agentSandbox(rules: string, agents: string[], files?: Record<string, string>): Promise<AgentSandbox> {
-  const sb = await makeSandbox({ rules, files });
-  sandboxes.push(sb);
+  const sb = await left.sandbox({ rules, files });
   const bin = join(sb.dir, 'bin');
   await mkdir(bin);
   for (const name of agents) await symlink(FAKE_AGENT, join(bin, name));

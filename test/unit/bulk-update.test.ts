@@ -1,16 +1,13 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { updateTasksInBulk } from '../../src/task/bulkUpdate.js';
 import { readTaskEntry } from '../../src/task/read.js';
 import type { Task } from '../../src/task/task.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
+const left = cleanUpAfterEach();
 let dir: string | undefined;
-afterEach(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
-});
 
 async function task(id: string, text: string): Promise<Task> {
   const file = join(dir as string, 'tasks', `${id}.md`);
@@ -22,7 +19,7 @@ async function task(id: string, text: string): Promise<Task> {
 
 describe('updateTasksInBulk', () => {
   it('writes every file it decided on, keeps the user bytes, leaves no temp file, and skips a file changed since it was read', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nightshift-bulk-'));
+    dir = await left.tempDir('nightshift-bulk-');
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir as string, 'tasks')));
     const a = await task('001-a', '---\ntitle: A\nmine: keep   \n---\nBody A\n');
     const b = await task('002-b', '---\ntitle: B\n---\nBody B\n');

@@ -1,12 +1,12 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { executorEnv, namesCheckout, pathInWorktree, resolveProgram } from '../../src/exec/executorEnv.js';
 import { AttemptDeadline } from '../../src/run/deadline.js';
 import { OwnedKeys, ownRunsAsRunning, stillRunnable } from '../../src/run/ownedKeys.js';
 import { parseTaskText } from '../../src/task/parse.js';
 import type { Task, TaskEntry } from '../../src/task/task.js';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
 
 describe('namesCheckout', () => {
   const roots = ['/work/app'];
@@ -66,15 +66,13 @@ describe('executorEnv', () => {
 });
 
 describe('resolveProgram', () => {
+  const left = cleanUpAfterAll();
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nightshift-resolve-'));
+    dir = await left.tempDir('nightshift-resolve-');
     await mkdir(join(dir, 'checkout-bin'));
     await writeFile(join(dir, 'checkout-bin', 'my-agent'), '#!/bin/sh\n');
     await chmod(join(dir, 'checkout-bin', 'my-agent'), 0o755);
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('starts a program found only on the daemon PATH by its absolute path, and leaves the rest alone', () => {

@@ -1,9 +1,9 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecutorHealth } from '../../src/exec/health.js';
 import { loadSkills } from '../../src/exec/skills.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 describe('ExecutorHealth', () => {
   const t = (s: number) => new Date(Date.UTC(2026, 10, 21, 10, 0, s));
@@ -35,25 +35,23 @@ describe('ExecutorHealth', () => {
 });
 
 describe('loadSkills', () => {
+  const { tempDir } = cleanUpAfterEach();
+
   it('reads .claude/skills first, then .agents/skills, strips frontmatter, and refuses path tricks', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-skills-'));
-    try {
-      await mkdir(join(dir, '.claude/skills/both'), { recursive: true });
-      await mkdir(join(dir, '.agents/skills/both'), { recursive: true });
-      await mkdir(join(dir, '.agents/skills/only-agents'), { recursive: true });
-      await writeFile(join(dir, '.claude/skills/both/SKILL.md'), '---\r\nname: both\r\n---\r\nfrom claude\r\n');
-      await writeFile(join(dir, '.agents/skills/both/SKILL.md'), 'from agents\n');
-      await writeFile(join(dir, '.agents/skills/only-agents/SKILL.md'), '\uFEFFno frontmatter\n');
-      expect(await loadSkills(['both', 'only-agents'], dir)).toEqual({
-        kind: 'ok',
-        skills: [{ name: 'both', body: 'from claude\r\n' }, { name: 'only-agents', body: 'no frontmatter\n' }],
-      });
-      for (const bad of ['../both', '.', 'Both', 'a/b', '']) {
-        expect(await loadSkills([bad], dir)).toEqual({ kind: 'missing', reason: `skill ${JSON.stringify(bad)} is not a skill name` });
-      }
-      expect(await loadSkills([], dir)).toEqual({ kind: 'ok', skills: [] });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const dir = await tempDir('nightshift-skills-');
+    await mkdir(join(dir, '.claude/skills/both'), { recursive: true });
+    await mkdir(join(dir, '.agents/skills/both'), { recursive: true });
+    await mkdir(join(dir, '.agents/skills/only-agents'), { recursive: true });
+    await writeFile(join(dir, '.claude/skills/both/SKILL.md'), '---\r\nname: both\r\n---\r\nfrom claude\r\n');
+    await writeFile(join(dir, '.agents/skills/both/SKILL.md'), 'from agents\n');
+    await writeFile(join(dir, '.agents/skills/only-agents/SKILL.md'), '\uFEFFno frontmatter\n');
+    expect(await loadSkills(['both', 'only-agents'], dir)).toEqual({
+      kind: 'ok',
+      skills: [{ name: 'both', body: 'from claude\r\n' }, { name: 'only-agents', body: 'no frontmatter\n' }],
+    });
+    for (const bad of ['../both', '.', 'Both', 'a/b', '']) {
+      expect(await loadSkills([bad], dir)).toEqual({ kind: 'missing', reason: `skill ${JSON.stringify(bad)} is not a skill name` });
     }
+    expect(await loadSkills([], dir)).toEqual({ kind: 'ok', skills: [] });
   });
 });

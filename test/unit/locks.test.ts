@@ -1,23 +1,16 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimTask, isClaimed, readLockOwner } from '../../src/state/locks.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { waitFor } from '../helpers/wait.js';
 
 const execFileP = promisify(execFile);
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function locksDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nightshift-locks-'));
-  dirs.push(dir);
-  return dir;
-}
+const left = cleanUpAfterEach();
+const locksDir = () => left.tempDir('nightshift-locks-');
 
 describe('claim locks', () => {
   it('appear whole (owner inside), go away whole, and leave nothing else behind', async () => {

@@ -1,15 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { killProcessesIn } from '../../src/exec/orphans.js';
-import { killMatching, livePidsMatching, sleepMarker, waitFor } from '../helpers/wait.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { livePidsMatching, sleepMarker, waitFor } from '../helpers/wait.js';
 
-const markers: string[] = [];
-afterEach(async () => {
-  for (const m of markers.splice(0)) await killMatching(m);
-});
+const { markers, tempDir } = cleanUpAfterEach();
 
 /** A detached shell with a child, both carrying `worktree` in their environment, like an executor's group. */
 function orphan(worktree: string, marker: string, taskId = 'some-task'): void {
@@ -56,18 +51,14 @@ describe('killProcessesIn', () => {
 
 describe('killProcessesIn, for a process that dropped the marker', () => {
   it('kills what runs inside the worktree without NIGHTSHIFT_WORKTREE, unless only one task\'s processes are asked for', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-orphan-cwd-'));
+    const dir = await tempDir('nightshift-orphan-cwd-');
     const marker = sleepMarker(60);
     markers.push(marker);
     const child = spawn('sleep', [marker], { cwd: dir, env: { PATH: process.env.PATH }, detached: true, stdio: 'ignore' });
     child.unref();
-    try {
-      await waitFor('the sleep to run', async () => (await livePidsMatching(marker)).length === 1);
-      expect(await killProcessesIn(dir, 'some-task')).toBe(0);
-      expect(await killProcessesIn(dir)).toBe(1);
-      await waitFor('the sleep to die', async () => (await livePidsMatching(marker)).length === 0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await waitFor('the sleep to run', async () => (await livePidsMatching(marker)).length === 1);
+    expect(await killProcessesIn(dir, 'some-task')).toBe(0);
+    expect(await killProcessesIn(dir)).toBe(1);
+    await waitFor('the sleep to die', async () => (await livePidsMatching(marker)).length === 0);
   });
 });

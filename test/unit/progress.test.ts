@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProgressLine, ProgressLog, utcStamp, type ProgressFields } from '../../src/state/progress.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { progressEvents } from '../helpers/repo.js';
 
 const T = new Date('2026-11-21T03:14:12.999Z');
@@ -88,23 +88,21 @@ describe('formatProgressLine', () => {
 });
 
 describe('ProgressLog', () => {
+  const { tempDir } = cleanUpAfterEach();
+
   it('appends whole lines and reports each one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-progress-'));
-    try {
-      const file = join(dir, 'progress.txt');
-      const seen: string[] = [];
-      const log = new ProgressLog(file, (l) => seen.push(l));
-      const first = await log.append(undefined, 'daemon-start', { pid: 42 });
-      await new ProgressLog(file).append('001-a', 'claimed', { by: 'host:42' });
-      await log.append('001-a', 'done', { attempt: 1 });
-      const lines = (await readFile(file, 'utf8')).split('\n');
-      expect(lines).toHaveLength(4);
-      expect(lines[3]).toBe('');
-      expect(lines[0]).toBe(first);
-      expect(progressEvents(lines.join('\n')).map((e) => `${e.id} ${e.event}`)).toEqual(['- daemon-start', '001-a claimed', '001-a done']);
-      expect(seen).toEqual([lines[0], lines[2]]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await tempDir('nightshift-progress-');
+    const file = join(dir, 'progress.txt');
+    const seen: string[] = [];
+    const log = new ProgressLog(file, (l) => seen.push(l));
+    const first = await log.append(undefined, 'daemon-start', { pid: 42 });
+    await new ProgressLog(file).append('001-a', 'claimed', { by: 'host:42' });
+    await log.append('001-a', 'done', { attempt: 1 });
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('');
+    expect(lines[0]).toBe(first);
+    expect(progressEvents(lines.join('\n')).map((e) => `${e.id} ${e.event}`)).toEqual(['- daemon-start', '001-a claimed', '001-a done']);
+    expect(seen).toEqual([lines[0], lines[2]]);
   });
 });

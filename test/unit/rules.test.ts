@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, loadRules, parseRules } from '../../src/config/rules.js';
 import { UsageError } from '../../src/errors.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 /** The UsageError parseRules throws for `text`. */
 function problem(text: string): UsageError {
@@ -22,6 +21,8 @@ function problem(text: string): UsageError {
 const fm = (yaml: string, body = 'Be nice.\n') => `---\n${yaml}\n---\n${body}`;
 
 describe('parseRules: defaults', () => {
+  const { tempDir } = cleanUpAfterEach();
+
   it.each<[string, string, string]>([
     ['an empty file', '', ''],
     ['a file without frontmatter (all of it is rules)', '# Rules\n\nNo force pushes.\n', '# Rules\n\nNo force pushes.\n'],
@@ -51,12 +52,8 @@ describe('parseRules: defaults', () => {
   });
 
   it('loadRules gives the defaults when there is no rules.md', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nightshift-rules-'));
-    try {
-      expect(await loadRules(join(dir, 'rules.md'))).toEqual(DEFAULT_RULES);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = await tempDir('nightshift-rules-');
+    expect(await loadRules(join(dir, 'rules.md'))).toEqual(DEFAULT_RULES);
   });
 
   it('one parse never leaks into the next (defaults are not shared and mutated)', () => {

@@ -1,18 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rename, rm, unlink, utimes, writeFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { rename, unlink, utimes, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TaskCache } from '../../src/task/cache.js';
 import { loadTasks, readTaskEntry } from '../../src/task/store.js';
 import { MAX_TASK_BYTES } from '../../src/task/parse.js';
 import type { TaskEntry } from '../../src/task/task.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
+const left = cleanUpAfterEach();
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nightshift-cache-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await left.tempDir('nightshift-cache-');
 });
 
 const task = (title: string, extra = '') => `---\ntitle: ${title}\n${extra}---\nbody\n`;

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LineCutter, type Piece } from '../../src/exec/lineCutter.js';
 import { Transcript, type TranscriptLimits } from '../../src/exec/transcript.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 describe('LineCutter', () => {
   const cut = (cap: number, chunks: string[]) => {
@@ -27,15 +27,11 @@ describe('LineCutter', () => {
 });
 
 describe('Transcript', () => {
-  let dir: string | undefined;
-  afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
+  const left = cleanUpAfterEach();
   const env = { MY_API_TOKEN: 'hunter2hunter2' };
 
   async function write(chunks: string[][], limits: TranscriptLimits, before = ''): Promise<string> {
-    dir = await mkdtemp(join(tmpdir(), 'nightshift-transcript-'));
+    const dir = await left.tempDir('nightshift-transcript-');
     const file = join(dir, '1.log');
     await writeFile(file, before);
     const t = await Transcript.open(file, [env], limits);
