@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
+import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
 import { startModelServer, USAGE, type ModelServer, type Turn } from '../helpers/modelServer.js';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
 /**
@@ -30,13 +31,13 @@ interface AgentSetup {
  * ends. The CLIs' own retries are off so a failing server fails at once, and their homes are the sandbox's.
  */
 async function setup(t: TestContext, cli: Cli, script: Turn[], more: { rules?: string; executors?: string } = {}): Promise<AgentSetup> {
+  const left = cleanUpAfterTest(t);
   const server = await startModelServer(script);
-  t.onTestFinished(() => server.close());
+  left.defer(() => server.close());
   const codexArgs = cli === 'codex' ? `  codex:\n    args: ${JSON.stringify(codexTestProviderArgs(server.url))}\n` : '';
   const executors = codexArgs || more.executors ? `executors:\n${codexArgs}${more.executors ?? ''}` : '';
   const rules = `---\nexecutor: ${cli}\ntest: grep -q hello hello.txt\nmax_attempts: 1\n${more.rules ?? ''}${executors}---\nBe brief.\n`;
-  const sb = await makeSandbox({ rules });
-  t.onTestFinished(() => sb.cleanup());
+  const sb = await left.sandbox({ rules });
   const codexHome = join(sb.dir, 'codex-home');
   await mkdir(codexHome);
   const env: NodeJS.ProcessEnv = {

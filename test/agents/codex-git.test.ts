@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
 import { startModelServer } from '../helpers/modelServer.js';
-import { makeSandbox, progressEvents, taskText } from '../helpers/repo.js';
+import { progressEvents, taskText } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
 /**
@@ -18,13 +19,13 @@ const FILES = { 'notes/old.txt': 'no longer needed\n', 'src/from.txt': 'keep me,
 const TEST = 'test ! -e notes/old.txt && test ! -e src/from.txt && grep -q "keep me" src/to.txt';
 
 async function setup(t: TestContext) {
+  const left = cleanUpAfterTest(t);
   const server = await startModelServer([
     { kind: 'shell', command: 'git rm -q notes/old.txt && git mv src/from.txt src/to.txt && git status --short' },
     { kind: 'final', text: 'Removed notes/old.txt and renamed src/from.txt to src/to.txt.' },
   ]);
-  t.onTestFinished(() => server.close());
-  const sb = await makeSandbox({ files: FILES });
-  t.onTestFinished(() => sb.cleanup());
+  left.defer(() => server.close());
+  const sb = await left.sandbox({ files: FILES });
   // Codex's own sandbox (workspace-write) leaves every folder but the worktree and /tmp read-only, and a
   // linked worktree keeps its index in the repository's .git/worktrees/<slot>/: in the sandbox `git rm`
   // fails ("Unable to create .../index.lock: Read-only file system") before nightshift sees anything.

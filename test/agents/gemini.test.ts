@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
+import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { pathWithAgents } from '../helpers/agentRun.js';
 import { startModelServer, USAGE, type RecordedRequest, type Turn } from '../helpers/modelServer.js';
-import { makeSandbox, progressEvents, taskText } from '../helpers/repo.js';
+import { progressEvents, taskText } from '../helpers/repo.js';
 import { expectHelloDoneInWorktree, readTask } from '../helpers/task.js';
 
 /**
@@ -24,10 +25,10 @@ const INSTRUCTION = 'Carry out the task described in the input above. Work in th
 const SETTINGS = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false } };
 
 async function setup(t: TestContext, script: Turn[], settings: object | undefined) {
+  const left = cleanUpAfterTest(t);
   const server = await startModelServer(script);
-  t.onTestFinished(() => server.close());
-  const sb = await makeSandbox({ rules: '---\nexecutor: gemini\nexecutors:\n  gemini: { model: test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n' });
-  t.onTestFinished(() => sb.cleanup());
+  left.defer(() => server.close());
+  const sb = await left.sandbox('---\nexecutor: gemini\nexecutors:\n  gemini: { model: test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n');
   if (settings) {
     const dir = join(String(sb.env.HOME), '.gemini');
     await mkdir(dir, { recursive: true });

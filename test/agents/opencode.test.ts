@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { pathWithAgents } from '../helpers/agentRun.js';
 import { startModelServer, USAGE, type RecordedRequest } from '../helpers/modelServer.js';
-import { makeSandbox, taskText } from '../helpers/repo.js';
+import { taskText } from '../helpers/repo.js';
 import { expectHelloDoneInWorktree, readTask } from '../helpers/task.js';
 
 /**
@@ -18,14 +19,14 @@ const GOAL = 'Write hello.txt saying hello, and note where you are in where.txt.
 const INSTRUCTION = 'Carry out the task described below. Work in the current directory.';
 
 async function setup(t: TestContext) {
+  const left = cleanUpAfterTest(t);
   const server = await startModelServer([
     { kind: 'write-file', path: 'hello.txt', content: 'hello from opencode\n' },
     { kind: 'shell', command: 'pwd > where.txt' },
     { kind: 'final', text: 'I wrote hello.txt and where.txt.' },
   ]);
-  t.onTestFinished(() => server.close());
-  const sb = await makeSandbox({ rules: '---\nexecutor: opencode\nexecutors:\n  opencode: { model: nstest/test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n' });
-  t.onTestFinished(() => sb.cleanup());
+  left.defer(() => server.close());
+  const sb = await left.sandbox('---\nexecutor: opencode\nexecutors:\n  opencode: { model: nstest/test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n');
   // opencode's user config ($XDG_CONFIG_HOME/opencode): the test server as a provider, its key from the env.
   const config = {
     $schema: 'https://opencode.ai/config.json',

@@ -2,18 +2,14 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultWorktreeRoot } from '../../src/paths.js';
-import { makeSandbox, taskText, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { taskText, type Sandbox } from '../helpers/repo.js';
 import { attemptWorktree } from '../helpers/task.js';
-import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wait.js';
+import { livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wait.js';
 
-const sandboxes: Sandbox[] = [];
-const markers: string[] = [];
-afterEach(async () => {
-  for (const m of markers.splice(0)) await killMatching(m);
-  for (const sb of sandboxes.splice(0)) await sb.cleanup();
-});
+const { sandbox, markers } = cleanUpAfterEach();
 
 async function gitWorktrees(sb: Sandbox): Promise<string[]> {
   const listed = await sb.git(['worktree', 'list', '--porcelain']);
@@ -22,8 +18,7 @@ async function gitWorktrees(sb: Sandbox): Promise<string[]> {
 
 describe('nightshift clean', () => {
   it('removes left-over worktrees (registered, locked, bare folders) and stale locks, keeps a running task and every branch', async () => {
-    const sb = await makeSandbox({ rules: '---\n---\n' });
-    sandboxes.push(sb);
+    const sb = await sandbox('---\n---\n');
     const root = defaultWorktreeRoot(realpathSync(sb.repo), sb.env);
     // What crashes leave: a registered worktree, one git still marks as locked (mid-add), a folder git forgot.
     const left = join(root, '001-left');
@@ -90,8 +85,7 @@ describe('nightshift clean', () => {
   });
 
   it('with nothing to clean says so; outside a repository it is a usage error', async () => {
-    const sb = await makeSandbox();
-    sandboxes.push(sb);
+    const sb = await sandbox();
     const r = await sb.cli(['clean']);
     expect(r).toMatchObject({ code: 0, stdout: 'clean: 0 worktrees and 0 stale locks removed; branches kept\n' });
     const outside = await sb.cli(['clean'], { cwd: sb.dir });

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, runCli, taskText, type CliResult, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll, cleanUpAfterEach } from '../helpers/cleanup.js';
+import { runCli, taskText, type CliResult, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
 /** A usage error as the contract wants it: exit 2, "nightshift: ..." and a hint on stderr, no stack trace. */
@@ -21,12 +21,12 @@ function expectUsageError(r: CliResult, message: RegExp): void {
 const LISTED_KEYS = ['attempts', 'branch', 'commit', 'depends_on', 'error', 'file', 'id', 'status', 'title'];
 
 describe('usage errors: exit 2, a message and a hint, never a stack', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   beforeAll(async () => {
-    sb = await makeSandbox({ rules: '---\n---\n' });
+    sb = await left.sandbox('---\n---\n');
     await sb.write('tasks/001-real.md', taskText({ title: 'Real', run: 'true' }));
   });
-  afterAll(() => sb.cleanup());
 
   const cases: Array<[string, string[], RegExp]> = [
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
@@ -63,17 +63,10 @@ describe('usage errors: exit 2, a message and a hint, never a stack', () => {
 });
 
 describe('usage errors outside a usable repository', () => {
-  let sb: Sandbox | undefined;
-  let plain: string | undefined;
-  afterEach(async () => {
-    await sb?.cleanup();
-    if (plain) await rm(plain, { recursive: true, force: true });
-    sb = undefined;
-    plain = undefined;
-  });
+  const left = cleanUpAfterEach();
 
   it('refuses to run outside a git repository', async () => {
-    plain = await mkdtemp(join(tmpdir(), 'nightshift-plain-'));
+    const plain = await left.tempDir('nightshift-plain-');
     // No repository above the temp folder may count either.
     const env = { ...process.env, GIT_CEILING_DIRECTORIES: dirname(plain) };
     for (const args of [['list'], ['daemon', 'start', '--once'], ['add', 'Something']]) {
@@ -84,7 +77,7 @@ describe('usage errors outside a usable repository', () => {
   });
 
   it('lists every problem of an invalid rules.md at once', async () => {
-    sb = await makeSandbox({ rules: '---\nconcurrency: 0\npush: sideways\n---\nRules.\n' });
+    const sb = await left.sandbox('---\nconcurrency: 0\npush: sideways\n---\nRules.\n');
     await sb.write('tasks/001-x.md', taskText({ title: 'X', run: 'echo x > x.txt' }));
     const r = await sb.cli(['daemon', 'start', '--once']);
     expectUsageError(r, /rules\.md is not valid/);
@@ -97,11 +90,11 @@ describe('usage errors outside a usable repository', () => {
 });
 
 describe('init', () => {
+  const left = cleanUpAfterEach();
   let sb: Sandbox;
-  afterEach(() => sb.cleanup());
 
   it('scaffolds rules.md, scope.md, tasks/ and .gitignore entries, never overwriting, and is idempotent', async () => {
-    sb = await makeSandbox();
+    sb = await left.sandbox();
     await sb.write('.gitignore', 'node_modules/');
     await sb.write('scope.md', '# My project\n\nAlready written by hand.\n');
 
@@ -134,11 +127,11 @@ describe('init', () => {
 });
 
 describe('add, list, show, tail and logs', () => {
+  const left = cleanUpAfterEach();
   let sb: Sandbox;
-  afterEach(() => sb.cleanup());
 
   it('add numbers and names task files, honours its options, and list/show read them back', async () => {
-    sb = await makeSandbox({ rules: '---\n---\n' });
+    sb = await left.sandbox('---\n---\n');
     const a = await sb.cli(['add', 'Set up the DB', '--run', 'echo db > db.txt']);
     expect(a).toMatchObject({ code: 0, stderr: '', stdout: 'added 001-set-up-the-db (tasks/001-set-up-the-db.md)\n' });
     const b = await sb.cli(['add', 'Add login form!', '--depends-on', '001-set-up-the-db', '--priority', '3', '--kind', 'code', '--run', 'echo "login: $(cat db.txt)" > login.txt', '--body', '# Goal\n\nA login form.']);
@@ -182,7 +175,7 @@ describe('add, list, show, tail and logs', () => {
   });
 
   it('tail prints the last lines of progress.txt; logs prints one attempt transcript', async () => {
-    sb = await makeSandbox({ rules: '---\nmax_attempts: 2\n---\n' });
+    sb = await left.sandbox('---\nmax_attempts: 2\n---\n');
     // Attempt 1 changes nothing (and fails); attempt 2 does the work.
     await sb.write('tasks/001-twice.md', taskText({ title: 'Twice', run: 'echo "transcript of attempt $NIGHTSHIFT_ATTEMPT"; if [ "$NIGHTSHIFT_ATTEMPT" = 2 ]; then echo ok > ok.txt; fi' }));
     const before = await sb.cli(['tail']);

@@ -1,21 +1,14 @@
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/start.js';
-import { makeSandbox, taskText, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { taskText } from '../helpers/repo.js';
 import { waitFor } from '../helpers/wait.js';
 import { DirWatcher } from '../../src/daemon/watchDir.js';
 import { nextRescanMs } from '../../src/daemon/scheduler.js';
 
-let sb: Sandbox | undefined;
-let daemon: DaemonHandle | undefined;
-afterEach(async () => {
-  await daemon?.stop();
-  await sb?.cleanup();
-  daemon = undefined;
-  sb = undefined;
-});
+const left = cleanUpAfterEach();
 
 /** Resolves with the next event of that name whose payload passes `match`. */
 function next<T>(handle: DaemonHandle, event: 'task:invalid' | 'task:done', match: (p: T) => boolean): Promise<T> {
@@ -31,10 +24,9 @@ function next<T>(handle: DaemonHandle, event: 'task:invalid' | 'task:done', matc
 
 describe('daemon in watch mode', () => {
   it('reports a file that breaks, is fixed and runs, then breaks again the same way, both times', async () => {
-    sb = await makeSandbox({ rules: '---\n---\n' });
+    const sb = await left.sandbox('---\n---\n');
     const file = join(sb.repo, 'tasks', '001-flaky.md');
-    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 });
-    const handle = daemon;
+    const handle = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 }));
     const broken = '---\ntitle: [unclosed\n---\n';
 
     let invalid = next<{ id: string; reason: string }>(handle, 'task:invalid', (p) => p.id === '001-flaky');
@@ -51,11 +43,10 @@ describe('daemon in watch mode', () => {
   });
 
   it('runs on watcher hints alone: a dropped file, an edit in place, and a dependent once its dependency is done', async () => {
-    sb = await makeSandbox({ rules: '---\n---\n' });
+    const sb = await left.sandbox('---\n---\n');
     const tasks = join(sb.repo, 'tasks');
     // No full rescan in this test's lifetime: each step must come from a watcher event or a task's end.
-    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 });
-    const handle = daemon;
+    const handle = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 }));
     const doneIds: string[] = [];
     handle.events.on('task:done', ({ id }: { id: string }) => void doneIds.push(id));
 
@@ -76,13 +67,12 @@ describe('daemon in watch mode', () => {
 
 describe('dependencies written after the task that needs them', () => {
   it('in watch mode a missing dependency is given a few seconds to appear; one that never does blocks', async () => {
-    sb = await makeSandbox({ rules: '---\n---\n' });
+    const sb = await left.sandbox('---\n---\n');
     const tasks = join(sb.repo, 'tasks');
     // A planner writing the dependent first and its dependency a moment later: the daemon has looked at
     // the queue (and gone idle) while the dependency was missing.
     await writeFile(join(tasks, '002-needs.md'), taskText({ title: 'Needs', depends_on: ['001-base'], run: 'echo 2 > two.txt' }));
-    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 });
-    const handle = daemon;
+    const handle = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 3_600_000 }));
     const blocked: Array<{ id: string; reason: string }> = [];
     handle.events.on('task:blocked', (p: { id: string; reason: string }) => void blocked.push(p));
     await new Promise<void>((resolve) => handle.events.once('idle', () => resolve()));
@@ -101,25 +91,21 @@ describe('dependencies written after the task that needs them', () => {
 
 describe('DirWatcher', () => {
   it('reports changed names, and watches a folder again once it is created or replaced', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'nightshift-watch-'));
+    const root = await left.tempDir('nightshift-watch-');
     const dir = join(root, 'tasks');
     const names = new Set<string | undefined>();
     const watcher = new DirWatcher(dir, (name) => names.add(name), () => undefined);
-    try {
-      watcher.check(); // no folder yet: nothing to watch, no error
-      await mkdir(dir);
-      watcher.check();
-      await writeFile(join(dir, 'a.md'), 'x');
-      await waitFor('a.md reported', () => names.has('a.md'));
-      await rm(dir, { recursive: true });
-      await mkdir(dir);
-      watcher.check();
-      await writeFile(join(dir, 'b.md'), 'x');
-      await waitFor('b.md reported', () => names.has('b.md'));
-    } finally {
-      watcher.close();
-      await rm(root, { recursive: true, force: true });
-    }
+    left.defer(() => watcher.close());
+    watcher.check(); // no folder yet: nothing to watch, no error
+    await mkdir(dir);
+    watcher.check();
+    await writeFile(join(dir, 'a.md'), 'x');
+    await waitFor('a.md reported', () => names.has('a.md'));
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    watcher.check();
+    await writeFile(join(dir, 'b.md'), 'x');
+    await waitFor('b.md reported', () => names.has('b.md'));
   });
 });
 

@@ -1,15 +1,12 @@
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeSandbox, type Sandbox } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import type { Sandbox } from '../helpers/repo.js';
 
 const FAKE_AGENT = resolve(import.meta.dirname, '../fixtures/agents/bin/fake-agent.mjs');
 
-let sb: Sandbox | undefined;
-afterEach(async () => {
-  await sb?.cleanup();
-  sb = undefined;
-});
+const left = cleanUpAfterEach();
 
 /** A PATH with only the fixture folder, node and the system folders (git, sh): no real agent CLI. */
 async function fixturePath(box: Sandbox, scripts: Record<string, string | 'fake-agent'>): Promise<string> {
@@ -30,7 +27,7 @@ const RULES = '---\nexecutor: gemini\nroutes: { docs: opencode }\nfallback: [min
 
 describe('nightshift doctor', () => {
   it('says ok for git, rules.md and every routed executor, with versions', async () => {
-    sb = await makeSandbox({ rules: RULES });
+    const sb = await left.sandbox(RULES);
     const PATH = await fixturePath(sb, { gemini: 'fake-agent', opencode: 'fake-agent', 'my-agent': 'exit 0' });
     const r = await sb.cli(['doctor'], { env: { PATH } });
     expect(r.stderr).toBe('');
@@ -46,7 +43,7 @@ describe('nightshift doctor', () => {
   });
 
   it('exits 1 naming what is missing or does not start', async () => {
-    sb = await makeSandbox({ rules: RULES.replace('fallback: [mine, shell]', 'fallback: [aider]') });
+    const sb = await left.sandbox(RULES.replace('fallback: [mine, shell]', 'fallback: [aider]'));
     const PATH = await fixturePath(sb, { gemini: 'echo "gemini: cannot find module" >&2; exit 1' });
     const r = await sb.cli(['doctor'], { env: { PATH } });
     expect(r.code).toBe(1);
@@ -59,7 +56,7 @@ describe('nightshift doctor', () => {
 
   it('also checks the reviewer and executors that queued tasks name themselves', async () => {
     const rules = '---\nexecutor: gemini\nreview: { executor: opencode }\n---\n';
-    sb = await makeSandbox({ rules });
+    const sb = await left.sandbox(rules);
     await sb.write('tasks/001-own.md', '---\ntitle: Own executor\nexecutor: aider\n---\nDo it.\n');
     await sb.write('tasks/002-nobody.md', '---\ntitle: Unknown executor\nexecutor: nobody\n---\nDo it.\n');
     await sb.write('tasks/003-done.md', '---\ntitle: Done long ago\nstatus: done\nexecutor: codex\n---\nDone.\n');
@@ -76,7 +73,7 @@ describe('nightshift doctor', () => {
   });
 
   it('reports an invalid rules.md and exits 1', async () => {
-    sb = await makeSandbox({ rules: '---\nexecutor: nosuch\n---\n' });
+    const sb = await left.sandbox('---\nexecutor: nosuch\n---\n');
     const r = await sb.cli(['doctor']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ok +git /);

@@ -1,7 +1,8 @@
 import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
 /**
@@ -45,12 +46,13 @@ const EXPECTED_ERRORS: Record<string, string> = {
 };
 
 describe('guards against misbehaving executors', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let mainBefore: string;
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await makeSandbox({
+    sb = await left.sandbox({
       rules: RULES,
       files: { 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n', 'test/a.test.ts': 'a\n', 'test/b.test.ts': 'b\n' },
     });
@@ -62,9 +64,6 @@ describe('guards against misbehaving executors', () => {
     for (const [id, fields] of Object.entries(TASKS)) await sb.write(`tasks/${id}.md`, taskText(fields));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000 });
   }, 200_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('fails each misbehaving task with the rule and the paths, and does the good one', async () => {
     expect(run.code).toBe(1);

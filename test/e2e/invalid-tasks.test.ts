@@ -1,7 +1,8 @@
 import { lstat, mkdir, readFile, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type CliResult, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type CliResult, type Sandbox } from '../helpers/repo.js';
 
 interface Listed {
   id: string;
@@ -47,13 +48,14 @@ const FOLDER = '031-folder.md';
 const CRLF = '\uFEFF---\r\ntitle: CRLF and BOM\r\n# a comment the user wrote\r\nrun: echo crlf > crlf.txt\r\n---\r\n# Goal\r\n\r\nKeep my CRLF.\r\nNo final newline';
 
 describe('e2e: malformed task files next to valid ones', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let before: Map<string, Buffer>;
   let listBefore: Listed[];
   let run: CliResult;
 
   beforeAll(async () => {
-    sb = await makeSandbox();
+    sb = await left.sandbox();
     await sb.write('tasks/001-ok.md', taskText({ title: 'The valid one', run: 'echo ok > ok.txt' }));
     await sb.write('tasks/002-crlf.md', CRLF);
     for (const [name, content] of MALFORMED) await sb.write(`tasks/${name}`, content);
@@ -70,7 +72,6 @@ describe('e2e: malformed task files next to valid ones', () => {
     listBefore = JSON.parse(list.stdout) as Listed[];
     run = await sb.cli(['daemon', 'start', '--once']);
   });
-  afterAll(() => sb.cleanup());
 
   const row = (rows: Listed[], name: string): Listed => {
     const found = rows.find((r) => r.file === `tasks/${name}`);

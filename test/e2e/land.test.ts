@@ -1,19 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/start.js';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
-let sb: Sandbox | undefined;
-let daemon: DaemonHandle | undefined;
-afterEach(async () => {
-  await daemon?.stop();
-  await sb?.cleanup();
-  daemon = undefined;
-  sb = undefined;
-});
+const left = cleanUpAfterEach();
 
 /**
  * rules.md for land mode. The test command appends "<task> <HEAD>" to a file outside the repo, so the test
@@ -48,8 +42,7 @@ async function humanRace(s: Sandbox, runs: string, when: string): Promise<{ init
   await s.write('tasks/001-t.md', taskText({ title: 'T', run: gated(gate, 'echo t > t.txt') }));
   // The user works on another branch: nobody has main checked out, so landing may bring it along.
   await s.git(['checkout', '--quiet', '-b', 'work']);
-  const handle = await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') });
-  daemon = handle;
+  const handle = left.daemon(await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') }));
   handle.events.once('task:claimed', () => {
     void (async () => {
       await writeFile(join(human, 'h1.txt'), 'h1\n');
@@ -67,7 +60,7 @@ const gated = (gate: string, change: string) => `while [ ! -f ${gate} ]; do slee
 
 /** Starts the daemon (--once) and opens the gate once `n` tasks are running. */
 async function runGated(s: Sandbox, gate: string, n: number, concurrency = n): Promise<Awaited<DaemonHandle['done']>> {
-  daemon = await startDaemon({ cwd: s.repo, once: true, concurrency, worktreeRoot: join(s.dir, 'wt') });
+  const daemon = left.daemon(await startDaemon({ cwd: s.repo, once: true, concurrency, worktreeRoot: join(s.dir, 'wt') }));
   const claimed = new Set<string>();
   daemon.events.on('task:claimed', ({ id }) => {
     claimed.add(id);
@@ -91,8 +84,7 @@ async function remoteHistory(s: Sandbox, from: string): Promise<Array<{ sha: str
 
 describe('push: land', () => {
   it('lands three racing tasks one at a time: linear base, each rebased and retested, nothing lost, local main untouched', async () => {
-    sb = await makeSandbox({ rules: '' });
-    const s = sb;
+    const s = await left.sandbox({ rules: '' });
     const runs = join(s.dir, 'runs.txt');
     const gate = join(s.dir, 'gate');
     await setRules(s, landRules(runs));
@@ -144,8 +136,7 @@ describe('push: land', () => {
   });
 
   it('sends a task whose change conflicts with what landed first back for an attempt on the new base', async () => {
-    sb = await makeSandbox({ rules: '', files: { 'shared.txt': 'one\n' } });
-    const s = sb;
+    const s = await left.sandbox({ rules: '', files: { 'shared.txt': 'one\n' } });
     const runs = join(s.dir, 'runs.txt');
     const gate = join(s.dir, 'gate');
     await setRules(s, landRules(runs));
@@ -183,8 +174,7 @@ describe('push: land', () => {
   });
 
   it('does not land a commit whose retest fails after the rebase', async () => {
-    sb = await makeSandbox({ rules: '' });
-    const s = sb;
+    const s = await left.sandbox({ rules: '' });
     const runs = join(s.dir, 'runs.txt');
     const gate = join(s.dir, 'gate');
     // Each change passes on its own; together they fail, which only the retest after the rebase can see.
@@ -208,8 +198,7 @@ describe('push: land', () => {
   });
 
   it('rebases and retests again when a human pushes to base while the task lands, and brings a local main that is not checked out along', async () => {
-    sb = await makeSandbox({ rules: '' });
-    const s = sb;
+    const s = await left.sandbox({ rules: '' });
     const runs = join(s.dir, 'runs.txt');
     // The human pushes once before the task lands (so it must rebase), and once more from inside the retest,
     // that is after the task fetched base and before it pushes: its lease must refuse, and round 2 lands.
@@ -236,8 +225,7 @@ describe('push: land', () => {
   });
 
   it('gives up clearly after 5 rounds when base keeps moving, keeping the commit on the task branch', async () => {
-    sb = await makeSandbox({ rules: '' });
-    const s = sb;
+    const s = await left.sandbox({ rules: '' });
     const runs = join(s.dir, 'runs.txt');
     // Every retest is followed by another human push: no round's lease can hold.
     const { handle } = await humanRace(s, runs, '-ge 2');
@@ -258,8 +246,7 @@ describe('push: land', () => {
   });
 
   it('never lands a task cancelled while it waited for another lander (fencing before the push to base)', async () => {
-    sb = await makeSandbox({ rules: '' });
-    const s = sb;
+    const s = await left.sandbox({ rules: '' });
     await setRules(s, '---\nbase: main\npush: land\n---\n');
     const initial = (await s.git(['rev-parse', 'HEAD'])).trim();
     await s.write('tasks/001-t.md', taskText({ title: 'T', run: 'echo t > t.txt' }));
@@ -268,8 +255,8 @@ describe('push: land', () => {
     await mkdir(join(s.repo, '.nightshift', 'locks'), { recursive: true });
     const release = await lockfile.lock(lock, { realpath: false, lockfilePath: `${lock}.lock` });
 
-    daemon = await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') });
-    const committed = new Promise<void>((resolve) => daemon?.events.on('progress', (line) => line.includes(' committed ') && resolve()));
+    const daemon = left.daemon(await startDaemon({ cwd: s.repo, once: true, concurrency: 1, worktreeRoot: join(s.dir, 'wt') }));
+    const committed = new Promise<void>((resolve) => daemon.events.on('progress', (line) => line.includes(' committed ') && resolve()));
     await committed;
     const cancelled = await s.cli(['cancel', '001-t']);
     expect(cancelled.code).toBe(0);

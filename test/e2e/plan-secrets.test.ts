@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles, makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { listFiles, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a-not-a-real-one';
@@ -11,12 +12,13 @@ const TOKEN = 'tok-9f8e7d6c5b4a-not-a-real-one';
  * set, and executor, setup and test commands all print it.
  */
 describe('plan drift, setup failures and secrets', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let planned: string;
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await makeSandbox({
+    sb = await left.sandbox({
       rules: `---
 max_attempts: 2
 setup: 'echo "setup sees $MY_API_TOKEN"; test "$NIGHTSHIFT_TASK_ID" != 004-setup-fails || { echo "npm ci: registry unreachable"; exit 3; }'
@@ -39,9 +41,6 @@ test: 'echo "test sees $MY_API_TOKEN"'
     }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000, env: { MY_API_TOKEN: TOKEN } });
   }, 200_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('blocks a task whose files changed on base since planned_at, and one planned on an unknown commit', async () => {
     expect(run.stdout).toContain('nightshift: 2 done, 1 failed, 2 blocked');

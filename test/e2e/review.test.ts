@@ -1,7 +1,8 @@
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
 /**
@@ -27,11 +28,12 @@ esac
 `;
 
 describe('review gate', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await makeSandbox({});
+    sb = await left.sandbox({});
     const script = join(sb.dir, 'reviewer.sh');
     await writeFile(script, REVIEWER, { mode: 0o755 });
     await sb.write('rules.md', `---
@@ -52,9 +54,6 @@ review: { executor: judge, when: always, min_confidence: 0.6 }
     await sb.write('tasks/004-doubtful.md', taskText({ title: 'Doubtful approval', max_attempts: 1, run: 'echo d > d.txt' }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000 });
   }, 200_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('commits an approved change and keeps the verdict in the attempt log and progress.txt', async () => {
     expect(run.stdout).toContain('nightshift: 2 done, 2 failed, 0 blocked');
@@ -103,13 +102,11 @@ review: { executor: judge, when: always, min_confidence: 0.6 }
 });
 
 describe('review gate with a built-in agent as the reviewer', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox | undefined;
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('starts the agent the way a task executor starts it and reads the verdict from its final message', async () => {
-    sb = await makeSandbox({ rules: '---\nreview: { executor: gemini }\nmax_attempts: 1\n---\n' });
+    sb = await left.sandbox({ rules: '---\nreview: { executor: gemini }\nmax_attempts: 1\n---\n' });
     const bin = join(sb.dir, 'bin');
     await mkdir(bin);
     await symlink(resolve(import.meta.dirname, '../fixtures/agents/bin/fake-agent.mjs'), join(bin, 'gemini'));
@@ -124,10 +121,8 @@ describe('review gate with a built-in agent as the reviewer', () => {
 });
 
 describe('a reviewer that cannot run', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox | undefined;
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('is parked like any executor: reviewed tasks wait in the queue, no attempt used, none run again and again', async () => {
     const rules = [
@@ -138,7 +133,7 @@ describe('a reviewer that cannot run', () => {
       '---',
       '',
     ].join('\n');
-    sb = await makeSandbox({ rules });
+    sb = await left.sandbox({ rules });
     await sb.write('tasks/001-first.md', taskText({ title: 'First', run: 'echo 1 > one.txt' }));
     await sb.write('tasks/002-second.md', taskText({ title: 'Second', run: 'echo 2 > two.txt' }));
     const r = await sb.cli(['daemon', 'start', '--once', '--concurrency', '1']);
@@ -158,15 +153,13 @@ describe('a reviewer that cannot run', () => {
 });
 
 describe('a reviewer that touches refs', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox | undefined;
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('fails the attempt even with an approval: a reviewer must only answer', async () => {
     const approve = `git tag reviewer-was-here; echo '{"verdict":"approve","confidence":0.9,"comments":"fine"}'`;
     const rules = ['---', 'max_attempts: 1', 'executors:', `  judge: { command: ["sh", "-c", ${JSON.stringify(approve)}] }`, 'review: { executor: judge }', '---', ''].join('\n');
-    sb = await makeSandbox({ rules });
+    sb = await left.sandbox({ rules });
     await sb.write('tasks/001-tagged.md', taskText({ title: 'Tagged', run: 'echo t > t.txt' }));
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.code).toBe(1);

@@ -1,9 +1,10 @@
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/start.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import type { AttemptFinished } from '../../src/run/events.js';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -12,14 +13,7 @@ import { waitFor } from '../helpers/wait.js';
  * the task, or report each kind of infrastructure failure the documented way (exit 75, or the
  * `nightshift: infra ...` line).
  */
-let sb: Sandbox | undefined;
-let daemon: DaemonHandle | undefined;
-afterEach(async () => {
-  await daemon?.stop();
-  await sb?.cleanup();
-  daemon = undefined;
-  sb = undefined;
-});
+const left = cleanUpAfterEach();
 
 /** Each script appends its name to runs.log (so a test sees who ran, in order), then does its thing. */
 const SCRIPTS: Record<string, string> = {
@@ -40,8 +34,7 @@ interface Setup {
 }
 
 async function setup(frontmatter: string): Promise<Setup> {
-  const box = await makeSandbox();
-  sb = box;
+  const box = await left.sandbox();
   const bin = join(box.dir, 'bin');
   await mkdir(bin);
   const runsLog = join(box.dir, 'runs.log');
@@ -63,7 +56,7 @@ async function setup(frontmatter: string): Promise<Setup> {
 }
 
 async function run(s: Setup, opts: { once?: boolean } = { once: true }): Promise<DaemonHandle> {
-  daemon = await startDaemon({ cwd: s.sb.repo, worktreeRoot: join(s.sb.dir, 'wt'), once: opts.once, rescanMs: 200 });
+  const daemon = left.daemon(await startDaemon({ cwd: s.sb.repo, worktreeRoot: join(s.sb.dir, 'wt'), once: opts.once, rescanMs: 200 }));
   daemon.events.on('attempt:finished', (e) => s.finished.push(e));
   return daemon;
 }

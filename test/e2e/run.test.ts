@@ -1,28 +1,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { attemptWorktree, poolAfterRun, readTask, taskBranches } from '../helpers/task.js';
-import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wait.js';
+import { livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wait.js';
 
 const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const SHA = /^[0-9a-f]{40}$/;
 const OWNED = ['status', 'attempts', 'claimed_by', 'started_at', 'finished_at', 'base_commit', 'branch', 'commit', 'error', 'cost_usd', 'tokens'];
 
-let sandboxes: Sandbox[] = [];
-let markers: string[] = [];
-async function sandbox(rules: string, files?: Record<string, string>): Promise<Sandbox> {
-  const sb = await makeSandbox({ rules, files });
-  sandboxes.push(sb);
-  return sb;
-}
-afterEach(async () => {
-  for (const m of markers) await killMatching(m);
-  await Promise.all(sandboxes.map((sb) => sb.cleanup()));
-  sandboxes = [];
-  markers = [];
-});
+const left = cleanUpAfterEach();
+const { markers } = left;
+const sandbox = (rules: string, files?: Record<string, string>) => left.sandbox({ rules, files });
 
 const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt'));
 /** "id event" per progress line, for order assertions. */

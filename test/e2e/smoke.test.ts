@@ -1,12 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 
 describe('smoke: one task end to end through the built CLI', () => {
+  const left = cleanUpAfterEach();
   let sb: Sandbox;
   beforeEach(async () => {
-    sb = await makeSandbox({ rules: '---\npush: branch\ntest: test -f hello.txt\n---\nBe nice.\n' });
+    sb = await left.sandbox({ rules: '---\npush: branch\ntest: test -f hello.txt\n---\nBe nice.\n' });
   });
-  afterEach(() => sb.cleanup());
 
   it('runs a shell task to a pushed commit with the trailer', async () => {
     await sb.write('tasks/001-hello.md', taskText({ title: 'Say hello', run: 'echo hi > hello.txt' }));

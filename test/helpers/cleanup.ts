@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, type TestContext } from 'vitest';
 import { makeSandbox, type Sandbox } from './repo.js';
 import { killMatching } from './wait.js';
 
@@ -29,7 +29,10 @@ export interface Leftovers {
   pids: number[];
 }
 
-/** Registers an afterEach that kills what each test started and removes its sandboxes, even when it failed. */
+/**
+ * Registers an afterEach that kills what each test started and removes its sandboxes, even when it failed.
+ * Not for concurrent tests: one test's afterEach would release what another still uses (see cleanUpAfterTest).
+ */
 export function cleanUpAfterEach(): Leftovers {
   return leftoversReleasedBy(afterEach);
 }
@@ -37,6 +40,11 @@ export function cleanUpAfterEach(): Leftovers {
 /** The same for resources a beforeAll shares across a describe's tests: released once, after the last. */
 export function cleanUpAfterAll(): Leftovers {
   return leftoversReleasedBy(afterAll);
+}
+
+/** Released when this one test ends: what a concurrent test (describe.concurrent) must use. */
+export function cleanUpAfterTest(t: TestContext): Leftovers {
+  return leftoversReleasedBy((release) => t.onTestFinished(release));
 }
 
 function leftoversReleasedBy(hook: (fn: () => Promise<void>) => void): Leftovers {

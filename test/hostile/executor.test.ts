@@ -1,11 +1,12 @@
 import { realpathSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { attemptWorktree, readTask } from '../helpers/task.js';
-import { killMatching, livePidsMatching, sleepMarker } from '../helpers/wait.js';
-import { startDaemon, type DaemonHandle } from '../../src/daemon/start.js';
+import { livePidsMatching, sleepMarker } from '../helpers/wait.js';
+import { startDaemon } from '../../src/daemon/start.js';
 
 /**
  * What an executor can see and outlive: its own task file, the environment, its prompt, the attempt's
@@ -66,13 +67,15 @@ review: { executor: judge, when: "kind:[reviewed]" }
 `;
 
 describe('what a hostile executor can see and outlive', () => {
+  const left = cleanUpAfterAll();
+  left.markers.push(...Object.values(markers));
   let sb: Sandbox;
   let dump: string;
   let run: { code: number; stdout: string; stderr: string };
   let checkout: string[];
 
   beforeAll(async () => {
-    sb = await makeSandbox({});
+    sb = await left.sandbox({});
     dump = join(sb.dir, 'dump');
     await mkdir(dump);
     const reviewer = join(sb.dir, 'reviewer.sh');
@@ -94,10 +97,6 @@ describe('what a hostile executor can see and outlive', () => {
     };
     run = await sb.cli(['daemon', 'start', '--once'], { env, timeoutMs: 120_000 });
   }, 150_000);
-  afterAll(async () => {
-    for (const marker of Object.values(markers)) await killMatching(marker);
-    await sb?.cleanup();
-  });
 
   const events = async (id: string) => progressEvents(await sb.read('progress.txt')).filter((e) => e.id === id);
 
@@ -156,20 +155,15 @@ describe('what a hostile executor can see and outlive', () => {
 });
 
 describe('a watching daemon and a task that marks itself done', () => {
-  let sb: Sandbox | undefined;
-  let daemon: DaemonHandle | undefined;
-  afterAll(async () => {
-    await daemon?.stop();
-    await sb?.cleanup();
-  });
+  const left = cleanUpAfterAll();
 
   it('does not start its dependent on the false done: the dependent is blocked once the task fails', async () => {
-    sb = await makeSandbox({ rules: '---\nmax_attempts: 1\nconcurrency: 2\n---\n' });
+    const sb = await left.sandbox('---\nmax_attempts: 1\nconcurrency: 2\n---\n');
     // It stays a while after the edit: the watcher sees the file change while the task still runs.
     await sb.write('tasks/001-self-done.md', taskText({ title: 'Marks itself done', run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; sleep 3; exit 3` }));
     await sb.write('tasks/002-after.md', taskText({ title: 'Depends on it', depends_on: ['001-self-done'], run: 'echo x > x.txt' }));
     const claimed: string[] = [];
-    daemon = await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 });
+    const daemon = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 }));
     daemon.events.on('task:claimed', ({ id }: { id: string }) => void claimed.push(id));
     // Whichever comes first for the dependent: blocked (right) or done (it ran on the false done).
     const settled = new Promise<string>((resolve) => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
 /**
@@ -60,6 +61,7 @@ async function sharedState(sb: Sandbox): Promise<Record<string, string>> {
 }
 
 describe('executors that change the git state they share with the user', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let mainBefore: string;
   let before: Record<string, string>;
@@ -67,7 +69,7 @@ describe('executors that change the git state they share with the user', () => {
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await makeSandbox({ rules: RULES, files: { 'scope.md': SCOPE, 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n' } });
+    sb = await left.sandbox({ rules: RULES, files: { 'scope.md': SCOPE, 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n' } });
     mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
     // The user's own stash, two entries.
     for (const n of [1, 2]) {
@@ -84,9 +86,6 @@ describe('executors that change the git state they share with the user', () => {
     before = await sharedState(sb);
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 120_000 });
   }, 150_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('fails every hostile task with one line naming what changed, and does the good one', async () => {
     expect(run.stdout).toContain('nightshift: 1 done, 14 failed, 0 blocked');
@@ -151,20 +150,18 @@ describe('executors that change the git state they share with the user', () => {
 });
 
 describe('an executor that pushes to base itself, with push: land', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let mainBefore: string;
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await makeSandbox({ rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n', files: { 'src/app.ts': 'export const app = 1;\n' } });
+    sb = await left.sandbox({ rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n', files: { 'src/app.ts': 'export const app = 1;\n' } });
     mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
     await sb.write('tasks/001-push-main.md', taskText({ title: 'Pushes to main', run: `echo p > p.txt && git add p.txt && ${COMMIT} p && git push -q origin HEAD:main && echo q >> src/app.ts` }));
     await sb.write('tasks/002-good.md', taskText({ title: 'Good', run: 'echo ok >> src/app.ts' }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
   }, 90_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('fails the attempt instead of landing on top of the unverified push, leaves the push in place, lands the next task', async () => {
     expect(run.stdout).toContain('nightshift: 1 done, 1 failed, 0 blocked');
@@ -184,18 +181,16 @@ describe('an executor that pushes to base itself, with push: land', () => {
 });
 
 describe('a reviewer that installs a hook while it reviews', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
 
   beforeAll(async () => {
     const judge = `printf '#!/bin/sh\\n' > "$(git rev-parse --git-common-dir)/hooks/post-merge"; echo '{"verdict": "approve", "confidence": 0.9}'`;
     const rules = ['---', 'max_attempts: 1', 'executors:', `  judge: { command: ["sh", "-c", ${JSON.stringify(judge)}] }`, 'review: { executor: judge }', '---', ''].join('\n');
-    sb = await makeSandbox({ rules, files: { 'src/app.ts': 'export const app = 1;\n' } });
+    sb = await left.sandbox({ rules, files: { 'src/app.ts': 'export const app = 1;\n' } });
     await sb.write('tasks/001-reviewed.md', taskText({ title: 'Reviewed', run: 'echo x >> src/app.ts' }));
     await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
   }, 90_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('fails the attempt despite the approval and removes the hook', async () => {
     const { fm } = await readTask(sb, '001-reviewed');

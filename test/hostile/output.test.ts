@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
 import { looksSecret } from '../../src/util/secrets.js';
-import { listFiles, makeSandbox, taskText, type Sandbox } from '../helpers/repo.js';
+import { listFiles, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 import { exitedWithPeakRss, spawnCli, waitFor } from '../helpers/wait.js';
 
@@ -37,12 +38,13 @@ const LINE_BYTES = 200_000_000;
  * to commit a change that holds one.
  */
 describe('hostile output: huge lines and leaked secrets', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let run: { code: number; stdout: string; stderr: string };
   let peakKb = 0;
 
   beforeAll(async () => {
-    sb = await makeSandbox({ rules: '---\npush: branch\nmax_attempts: 1\nconcurrency: 2\ntest: "true"\n---\n' });
+    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\nconcurrency: 2\ntest: "true"\n---\n' });
     await sb.write('tasks/001-long-line.md', taskText({
       title: 'Prints a 200 MB line between two secrets',
       run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo; echo "after $GITHUB_TOKEN and $AWS_ACCESS_KEY_ID and $DATABASE_URL"; echo done > out.txt`,
@@ -54,9 +56,6 @@ describe('hostile output: huge lines and leaked secrets', () => {
     const daemon = spawnCli({ ...sb, env: { ...sb.env, ...daemonEnv() } }, ['daemon', 'start', '--once']);
     ({ run, peakKb } = await exitedWithPeakRss(daemon, 20));
   }, 180_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('survives a 200 MB line with flat memory: task done, the line capped with a marker, secrets around it masked', async () => {
     expect(run.stdout).toContain('nightshift: 1 done, 2 failed, 0 blocked');
@@ -113,13 +112,11 @@ describe('hostile output: huge lines and leaked secrets', () => {
 });
 
 describe('hostile output: the daemon killed mid-output', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('leaves a transcript with every secret masked', async () => {
-    sb = await makeSandbox({ rules: '---\nmax_attempts: 1\n---\n' });
+    sb = await left.sandbox({ rules: '---\nmax_attempts: 1\n---\n' });
     await sb.write('tasks/001-chatty.md', taskText({ title: 'Prints secrets until stopped', run: 'while :; do echo "tick $GITHUB_TOKEN $AWS_ACCESS_KEY_ID"; sleep 0.05; done' }));
     const daemon = spawnCli({ ...sb, env: { ...sb.env, ...daemonEnv() } }, ['daemon', 'start', '--once']);
     const logFile = join(sb.repo, '.nightshift/logs/001-chatty/1.log');

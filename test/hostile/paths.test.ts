@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
 const execFileP = promisify(execFile);
@@ -74,12 +75,13 @@ async function nameStatus(sb: Sandbox, commit: string, cwd = sb.remote): Promise
 }
 
 describe('agents changing files the usual ways, and hiding things behind odd names and links', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let run: { code: number; stdout: string; stderr: string };
   let mainBefore: string;
 
   beforeAll(async () => {
-    sb = await makeSandbox({
+    sb = await left.sandbox({
       rules: RULES,
       files: { 'gone.txt': 'g\n', 'old.txt': 'o\n', 'tool.sh': 'echo tool\n', 'plain': 'plain\n', 'swap': 'a file for now\n' },
     });
@@ -92,9 +94,6 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     for (const [id, fields] of Object.entries(TASKS)) await sb.write(`tasks/${id}.md`, taskText(fields));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 120_000 });
   }, 150_000);
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('does the good tasks and fails the others, each with the guard that caught it', async () => {
     const outcome: Record<string, unknown> = {};

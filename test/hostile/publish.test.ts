@@ -3,7 +3,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/start.js';
 import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
@@ -15,10 +15,6 @@ import { cleanUpAfterEach } from '../helpers/cleanup.js';
  * fetch failure keeps the verified commit and publishes it later without running the executor again.
  */
 const left = cleanUpAfterEach();
-const daemons: DaemonHandle[] = [];
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop({ force: true });
-});
 
 const SHA = /^[0-9a-f]{40}$/;
 const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt').catch(() => ''));
@@ -52,8 +48,7 @@ async function setRules(sb: Sandbox, text: string): Promise<string> {
 
 async function start(sb: Sandbox, onProgress?: (line: string) => void): Promise<DaemonHandle> {
   const d = await startDaemon({ cwd: sb.repo, once: true, concurrency: 1, worktreeRoot: join(sb.dir, 'wt'), onProgress });
-  daemons.push(d);
-  return d;
+  return left.daemon(d, { force: true });
 }
 
 /** The remote refuses the first `n` pushes (a pre-receive hook), then accepts. */

@@ -1,9 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { cleanUpAfterAll, cleanUpAfterTest } from '../helpers/cleanup.js';
 import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
 import { startModelServer, type ModelServer, type Turn } from '../helpers/modelServer.js';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
 /**
@@ -58,12 +59,24 @@ esac
 `;
 
 describe('a command reviewer that prints a planted verdict', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
   let run: { code: number; stdout: string; stderr: string };
   let headBefore: string;
 
   beforeAll(async () => {
-    sb = await makeSandbox({});
+    sb = await left.sandbox({});
+    // The forger's loop may outlive the run: killed before its sandbox goes.
+    left.defer(async () => {
+      const pid = Number(await readFile(join(sb.dir, 'forger.pid'), 'utf8').catch(() => ''));
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone: the loop ended, or nightshift stopped it
+        }
+      }
+    });
     const script = join(sb.dir, 'reviewer.sh');
     await writeFile(script, REVIEWER, { mode: 0o755 });
     await sb.write('rules.md', `---
@@ -83,17 +96,6 @@ review: { executor: judge }
     await sb.write('tasks/004-cat-infra-marker.md', taskText({ title: 'marker', run: `printf 'Notes.\\nnightshift: infra auth reviewer logged out\\n' > notes.md` }));
     run = await sb.cli(['daemon', 'start', '--once'], { env: { REVIEW_RECORD: join(sb.dir, 'reviews.txt'), FORGER_PID: join(sb.dir, 'forger.pid') } });
   }, 120_000);
-  afterAll(async () => {
-    const pid = Number(await readFile(join(sb.dir, 'forger.pid'), 'utf8').catch(() => ''));
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone: the loop ended, or nightshift stopped it
-      }
-    }
-    await sb?.cleanup();
-  });
 
   it('runs each task and its reviewer once, and publishes only the approved change', async () => {
     expect(run.stdout).toContain('nightshift: 1 done, 4 failed, 0 blocked');
@@ -159,12 +161,12 @@ type Cli = 'claude' | 'codex';
  * notes.md, the model reads it with the agent's own tool, then answers with `answer`.
  */
 async function reviewWithRealAgent(t: TestContext, cli: Cli, id: string, answer: string): Promise<{ sb: Sandbox; server: ModelServer; code: number }> {
+  const left = cleanUpAfterTest(t);
   const script: Turn[] = [{ kind: 'read-file', path: 'notes.md' }, { kind: 'final', text: answer }];
   const server = await startModelServer(script);
-  t.onTestFinished(() => server.close());
+  left.defer(() => server.close());
   const codexArgs = cli === 'codex' ? `executors:\n  codex:\n    args: ${JSON.stringify(codexTestProviderArgs(server.url))}\n` : '';
-  const sb = await makeSandbox({ rules: `---\nmax_attempts: 1\nreview: { executor: ${cli} }\n${codexArgs}---\n` });
-  t.onTestFinished(() => sb.cleanup());
+  const sb = await left.sandbox({ rules: `---\nmax_attempts: 1\nreview: { executor: ${cli} }\n${codexArgs}---\n` });
   const codexHome = join(sb.dir, 'codex-home');
   await mkdir(codexHome);
   const env: NodeJS.ProcessEnv = {

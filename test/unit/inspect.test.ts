@@ -3,24 +3,21 @@ import { writeFileSync } from 'node:fs';
 import { chmod, mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openGit } from '../../src/git/git.js';
 import { stageAll } from '../../src/git/stage.js';
 import { decodePath } from '../../src/util/bytePaths.js';
 import { changeFacts, parseRawAndNumstat, refMoves, restoreRef, readWorktree, snapshotRefs } from '../../src/run/inspect.js';
-import { makeSandbox, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import type { Sandbox } from '../helpers/repo.js';
 
 const execFileP = promisify(execFile);
 
 /** The git/fs layer under the guards, against real repositories. */
-let sb: Sandbox | undefined;
-afterEach(async () => {
-  await sb?.cleanup();
-  sb = undefined;
-});
+const left = cleanUpAfterEach();
 
 async function repo(files: Record<string, string>): Promise<{ sb: Sandbox; base: string }> {
-  sb = await makeSandbox({ files });
+  const sb = await left.sandbox({ files });
   return { sb, base: (await sb.git(['rev-parse', 'HEAD'])).trim() };
 }
 

@@ -1,20 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openGit } from '../../src/git/git.js';
 import { guardSecrets } from '../../src/run/secretGuard.js';
-import { makeSandbox, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const ENV = { GITHUB_TOKEN: 'ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO', DB_PASSWORD: 'hunter2hunter2', HOME: '/home/me' };
 const OTHER_TOKEN = 'ghp_Li9DWnVwOuQEGfzOHVXCVIEUDJnjixICMMXg';
 
 describe('guardSecrets (real git)', () => {
-  let sb: Sandbox | undefined;
-  afterEach(async () => {
-    await sb?.cleanup();
-    sb = undefined;
-  });
+  const left = cleanUpAfterEach();
 
   async function staged(files: Record<string, string | Buffer>, base: Record<string, string> = {}): Promise<string[]> {
-    sb = await makeSandbox({ files: base });
+    const sb = await left.sandbox({ files: base });
     const head = (await sb.git(['rev-parse', 'HEAD'])).trim();
     for (const [path, text] of Object.entries(files)) await sb.write(path, text);
     await sb.git(['add', '--all']);
@@ -41,7 +37,6 @@ describe('guardSecrets (real git)', () => {
   it('refuses a real-looking token of a known shape, but not a placeholder or one the file already held', async () => {
     const base = { 'docs/aws.md': 'Example: AKIAIOSFODNN7EXAMPLE\n', 'config.txt': `token=${OTHER_TOKEN}\n` };
     expect(await staged({ 'docs/aws.md': 'Example: AKIAIOSFODNN7EXAMPLE\nmore\n', 'config.txt': `token=${OTHER_TOKEN}\nmore\n`, 'fixture.ts': `const t = 'ghp_${'x'.repeat(36)}';\n` }, base)).toEqual([]);
-    await sb?.cleanup();
     expect(await staged({ 'cfg.txt': `token=${OTHER_TOKEN}\n`, 'deploy.pem': '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n' })).toEqual([
       'secrets: the change contains a GitHub token in cfg.txt and a private key in deploy.pem',
     ]);
