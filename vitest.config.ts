@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+// `npm test`: test/unit (pure or one module), test/e2e (the CLI or the daemon end to end), test/agents (agent CLIs),
+// test/hostile (hostile executors) and test/chaos/short.test.ts; the long test/chaos/*.chaos.ts runs are not *.test.ts.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { makeSandbox, progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from '../helpers/cleanup.js';
+import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 import { exitedWithPeakRss, spawnCli } from '../helpers/wait.js';
 
@@ -12,13 +13,11 @@ const TOKEN = 'ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO';
 const LINE_BYTES = 1024 ** 3;
 
 describe('hostile output (chaos)', () => {
+  const left = cleanUpAfterAll();
   let sb: Sandbox;
-  afterAll(async () => {
-    await sb?.cleanup();
-  });
 
   it('survives 1 GB on one line with flat memory', async () => {
-    sb = await makeSandbox({ rules: '---\npush: branch\nmax_attempts: 1\ntest: "true"\n---\n' });
+    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\ntest: "true"\n---\n' });
     await sb.write('tasks/001-gigabyte.md', taskText({
       title: 'Prints 1 GB on one line',
       run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo "after $GITHUB_TOKEN"; echo done > out.txt`,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { expect } from 'vitest';
 import { defaultWorktreeRoot } from '../../src/paths.js';
-import { makeSandbox, progressEvents, runCli, taskText, type Sandbox } from './repo.js';
+import type { Leftovers } from './cleanup.js';
+import { progressEvents, runCli, taskText, type Sandbox } from './repo.js';
 import { poolAfterRun, readTask } from './task.js';
 import { killMatching, livePidsMatching, sleepMarker, spawnCli, waitFor } from './wait.js';
 
@@ -27,10 +28,9 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `${String(i + 1).
  * random number of progress lines, plus a random pause) and restarted each time, then checks the end
  * state: everything done exactly once, one trailer commit per branch, files intact, nothing left behind.
  */
-export async function chaosRun(sandboxes: Sandbox[], tasks: number, kills: number): Promise<ChaosFigures> {
+export async function chaosRun(left: Leftovers, tasks: number, kills: number): Promise<ChaosFigures> {
   const started = Date.now();
-  const sb = await makeSandbox({ rules: RULES });
-  sandboxes.push(sb);
+  const sb = await left.sandbox(RULES);
   // sleep 0.NNN: a fraction of a second, and a marker /proc can find.
   const marker = sleepMarker(0);
   const bodies = new Map<string, string>();
@@ -142,10 +142,9 @@ async function allDone(sb: Sandbox, tasks: number): Promise<boolean> {
  * Two daemons (--allow-multiple) on one checkout race through `tasks` tasks; every executor appends its
  * task id to a shared ledger. Each id must appear exactly once.
  */
-export async function raceRun(sandboxes: Sandbox[], tasks: number): Promise<{ tasks: number; seconds: number; byDaemon: Record<string, number> }> {
+export async function raceRun(left: Leftovers, tasks: number): Promise<{ tasks: number; seconds: number; byDaemon: Record<string, number> }> {
   const started = Date.now();
-  const sb = await makeSandbox({ rules: '---\nconcurrency: 3\n---\n' });
-  sandboxes.push(sb);
+  const sb = await left.sandbox('---\nconcurrency: 3\n---\n');
   const ledger = join(sb.dir, 'ledger');
   await writeFile(ledger, '');
   for (const id of ids(tasks)) {
