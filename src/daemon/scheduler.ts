@@ -18,6 +18,7 @@ import { DependencyWait } from './dependencyWait.js';
 import { recoverLeftRunning, tidyWorktrees } from './leftovers.js';
 import { countRecovered, countRun, emptySummary } from './runSummary.js';
 import { Shutdown, type DaemonControls } from './shutdown.js';
+import { ConcurrencySlots } from './slots.js';
 
 // The tests know the rescan's backoff by this module's name.
 export { nextRescanMs } from './taskWatch.js';
@@ -61,6 +62,8 @@ export class Scheduler {
   private plan: { entries: TaskEntry[]; readiness: Map<string, Readiness>; ready: Task[] } | undefined;
   private readonly invalid: InvalidFileReports;
   private readonly dependencies: DependencyWait;
+  /** Lent out while a run waits out a retry backoff (see slots.ts). */
+  readonly slots: ConcurrencySlots;
 
   constructor(
     private readonly ctx: RunContext,
@@ -68,6 +71,9 @@ export class Scheduler {
     private readonly controls: DaemonControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
+    this.slots = new ConcurrencySlots(opts.concurrency, () => this.running.size, () => this.scanSoon());
+    // Task runs reach the slots through their context: a run in retry backoff lends its slot.
+    ctx.slots = this.slots;
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
     this.invalid = new InvalidFileReports(ctx, opts.once ? undefined : (ms) => this.timers.once('invalid-settle', ms, () => this.kick()));
     this.dependencies = new DependencyWait((ms) => this.timers.once('dependency-settle', ms, () => this.kick()));
@@ -190,7 +196,7 @@ export class Scheduler {
     this.summary.parked = 0;
 
     for (const task of this.plan.ready) {
-      if (this.stopping || this.running.size >= this.opts.concurrency) break;
+      if (this.stopping || !this.slots.canStart()) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
       if (!hasUsableExecutor(ctx, task)) {
         this.summary.parked++;
@@ -241,6 +247,7 @@ export class Scheduler {
       .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))
       .finally(() => {
         this.running.delete(task.id);
+        this.slots.freed();
         this.controls.status.taskEnded(task.id);
         // The run rewrote its own task file; every other file is as the last scan left it (or the watcher says).
         this.kick(basename(task.file));

@@ -1,3 +1,5 @@
+import type { RunContext } from './context.js';
+
 /** Retries never wait longer than this, however many attempts came before. */
 export const MAX_RETRY_BACKOFF_MS = 5 * 60_000;
 
@@ -26,4 +28,13 @@ export function waitUnlessAborted(ms: number, signal?: AbortSignal): Promise<boo
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Waits out a retry backoff of task `id` without holding a concurrency slot: another ready task may run
+ * meanwhile, and the run takes a slot back before its next attempt. False: the daemon is stopping.
+ */
+export function waitOutBackoff(ctx: Pick<RunContext, 'slots' | 'drainSignal'>, id: string, ms: number): Promise<boolean> {
+  const wait = () => waitUnlessAborted(ms, ctx.drainSignal);
+  return ctx.slots ? ctx.slots.whileWaiting(id, wait) : wait();
 }

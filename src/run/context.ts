@@ -31,6 +31,8 @@ export interface RunContext {
   ownerId: string;
   /** Where attempts get their worktrees. */
   pool: WorktreePool;
+  /** The daemon's concurrency slots, lent out while a run waits out a retry backoff (absent: never lent). */
+  slots?: { whileWaiting(id: string, wait: () => Promise<boolean>): Promise<boolean> };
   /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
   health: ExecutorHealth;
 }

@@ -1,6 +1,6 @@
 import type { KeptCommit, TaskTransitions } from '../task/transitions.js';
 import type { AttemptOutcome, TaskRunResult } from './outcome.js';
-import { waitUnlessAborted } from './backoff.js';
+import { waitOutBackoff } from './backoff.js';
 import type { RunContext } from './context.js';
 import { pinBranch } from './publish.js';
 import type { RemoteRetries } from './remoteRetry.js';
@@ -31,7 +31,7 @@ export async function keepUnpublished(ctx: RunContext, input: UnpublishedInput):
   const delayMs = outcome.retry ? input.retries.next() : undefined;
   if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
     if (!(await t.retryScheduled({ attempt, delayMs, publishing: { kept, branch, error: outcome.reason } }))) return { kind: 'cancelled' };
-    if (await waitUnlessAborted(delayMs, ctx.drainSignal)) return 'retry';
+    if (await waitOutBackoff(ctx, t.id, delayMs)) return 'retry';
   }
   if (ctx.drainSignal?.aborted) {
     await t.requeued({ attempt, kept, branch, error: outcome.reason });

@@ -12,7 +12,7 @@ import { taskStart } from './startPoint.js';
 import { checkPlanDrift, driftBase } from './drift.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { RunContext } from './context.js';
-import { retryBackoffMs, waitUnlessAborted } from './backoff.js';
+import { retryBackoffMs, waitOutBackoff } from './backoff.js';
 import type { AttemptOutcome, AttemptReport, TaskRunResult } from './outcome.js';
 import { addUsage, attemptUsage, usageFields } from './usage.js';
 import { emitAttemptFinished } from './attemptStats.js';
@@ -95,7 +95,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         const delayMs = again.kind === 'unreachable' ? remoteRetries.next() : undefined;
         if (delayMs !== undefined && !ctx.drainSignal?.aborted) {
           await t.retryScheduled({ attempt, delayMs, reason: again.reason });
-          if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+          if (await waitOutBackoff(ctx, t.id, delayMs)) continue;
         }
         if (ctx.drainSignal?.aborted) continue; // back to the queue at the top of the loop
         const reason = again.kind === 'unreachable' ? `${again.reason}; fix access to ${ctx.rules.remote}, then requeue` : again.reason;
@@ -181,7 +181,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           if (!ctx.drainSignal?.aborted) {
             await t.retryScheduled({ attempt: attempt + 1, delayMs });
             previousFailure = outcome.detail;
-            if (await waitUnlessAborted(delayMs, ctx.drainSignal)) continue;
+            if (await waitOutBackoff(ctx, t.id, delayMs)) continue;
           }
           await t.requeued({ attempt, branch: kept, error: outcome.reason });
           return { kind: 'requeued' };
