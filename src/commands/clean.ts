@@ -2,7 +2,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/git.js';
 import { isPoolEntry, WorktreePool } from '../git/pool.js';
-import { isClaimed, removeAbandonedLockTemps } from '../state/locks.js';
+import { isClaimed, removeAbandonedLockTemps } from '../locks/claims.js';
 import { isValidId } from '../task/id.js';
 import type { Output } from './output.js';
 import { openRepo } from './repo.js';

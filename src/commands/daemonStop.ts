@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { loadRules } from '../config/rules.js';
-import { pidAlive } from '../state/pids.js';
+import { pidAlive } from '../locks/pids.js';
 import { formatDuration } from '../util/duration.js';
 import { liveDaemons } from './daemonStatus.js';
 import type { Output } from './output.js';

@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { UsageError, hasCode } from '../errors.js';
-import { ProgressLog, utcStamp } from '../state/progress.js';
+import { ProgressLog, utcStamp } from '../progress/log.js';
 import { loadTasks } from '../task/store.js';
 import { requeueOnRequest } from '../task/transitionsUnclaimed.js';
 import { taskLogDir } from '../paths.js';

@@ -1,4 +1,4 @@
-import type { Readiness } from '../queue/plan.js';
+import type { Readiness } from '../task/readiness.js';
 import type { TaskEntry } from '../task/task.js';
 import type { ToBlock } from './blockTasks.js';
 

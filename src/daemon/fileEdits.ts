@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { findTaskFile } from '../task/follow.js';
-import { withEditLock } from '../state/locks.js';
-import { ProgressHistory, type Reported } from '../state/progressHistory.js';
-import type { ProgressEvent, ProgressFields } from '../state/progress.js';
+import { withEditLock } from '../locks/claims.js';
+import { ProgressHistory, type Reported } from '../progress/history.js';
+import type { ProgressEvent, ProgressFields } from '../progress/log.js';
 import type { Status, TaskEntry } from '../task/task.js';
 import type { RunContext } from '../run/context.js';
 

@@ -1,7 +1,7 @@
 import { oneLine, toError } from '../errors.js';
 import { fetchBase, isAncestor, resolveCommit, taskBranch } from '../git/git.js';
 import { pushCommit } from '../git/publish.js';
-import type { Claim } from '../state/locks.js';
+import type { Claim } from '../locks/claims.js';
 import type { Task } from '../task/task.js';
 import { guardedTaskFile, taskTransitions, type KeptCommit } from '../task/transitions.js';
 import type { RunContext } from '../run/context.js';

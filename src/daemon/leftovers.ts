@@ -1,7 +1,7 @@
 import { toError } from '../errors.js';
 import { removeAbandonedWorktrees } from '../git/git.js';
 import type { RunContext } from '../run/context.js';
-import { isClaimed } from '../state/locks.js';
+import { isClaimed } from '../locks/claims.js';
 import { isLiveRun } from '../task/follow.js';
 import type { Task, TaskEntry } from '../task/task.js';
 import { recoverTask, type RecoverResult } from './recover.js';

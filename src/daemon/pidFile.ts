@@ -1,8 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { UsageError, hasCode } from '../errors.js';
 import type { Paths } from '../paths.js';
-import { withEditLock } from '../state/locks.js';
-import { nightshiftAlive } from '../state/pids.js';
+import { withEditLock } from '../locks/claims.js';
+import { nightshiftAlive } from '../locks/pids.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface PidFileHold {

@@ -1,5 +1,5 @@
 import type { TaskRunResult } from '../run/outcome.js';
-import type { ProgressFields } from '../state/progress.js';
+import type { ProgressFields } from '../progress/log.js';
 import type { RecoverResult } from './recover.js';
 import type { RunSummary } from './types.js';
 

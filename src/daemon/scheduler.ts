@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { toError } from '../errors.js';
 import { TaskCache } from '../task/cache.js';
 import type { Task, TaskEntry } from '../task/task.js';
-import { assessQueue, readyInOrder, type Readiness } from '../queue/plan.js';
+import { assessQueue, readyInOrder, type Readiness } from '../task/readiness.js';
 import { runTask } from '../run/runTask.js';
 import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';

@@ -8,8 +8,8 @@ import { currentBranch, openGit, remoteExists, repoRoot, type Git } from '../git
 import { readIdentity } from '../git/identity.js';
 import { WorktreePool } from '../git/pool.js';
 import { pathsFor, type Paths } from '../paths.js';
-import { ownerId } from '../state/locks.js';
-import { ProgressLog } from '../state/progress.js';
+import { ownerId } from '../locks/claims.js';
+import { ProgressLog } from '../progress/log.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
 import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';

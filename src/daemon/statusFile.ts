@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import type { Paths } from '../paths.js';
 import type { AttemptFinished, DaemonEvents, ParkedExecutor } from '../run/events.js';
-import { nightshiftAlive } from '../state/pids.js';
+import { nightshiftAlive } from '../locks/pids.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface ExecutorFigures {

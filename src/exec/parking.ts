@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { oneLine } from '../errors.js';
 import type { DaemonEvents } from '../run/events.js';
-import type { ProgressLog } from '../state/progress.js';
+import type { ProgressLog } from '../progress/log.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { AgentVerdict, InfraCause } from './agents/types.js';
 import type { ExecutorHealth } from './health.js';

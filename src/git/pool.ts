@@ -3,7 +3,7 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { killProcessesIn } from '../exec/orphans.js';
 import { ATTEMPT_FILES_DIR } from '../run/attemptFiles.js';
-import { claimTask, type Claim } from '../state/locks.js';
+import { claimTask, type Claim } from '../locks/claims.js';
 import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
 import { gitCommonDir } from './repoLock.js';
 
@@ -39,7 +39,7 @@ export interface PooledWorktree {
 /**
  * Worktrees reused across tasks, so that isolating a task costs the files that differ between two
  * commits, not a checkout of the whole repository. A slot is held through a lease (a claim lock, see
- * state/locks.ts): never two running tasks in one slot, in this process or any other, and a slot whose
+ * locks/claims.ts): never two running tasks in one slot, in this process or any other, and a slot whose
  * holder died is taken over like a dead claim. The number of slots in use is at most the number of tasks
  * running at once. A slot is reset and cleaned when leased, then checked: only a slot found clean, on the
  * right commit, with no half-done git operation, is handed on; any other is removed and made anew. The

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { claimTask } from '../state/locks.js';
+import { claimTask } from '../locks/claims.js';
 
 /**
  * What the lock needs of a Git handle: any Git handle has it. Declared here, not imported from git.ts,

@@ -5,7 +5,7 @@ import { buildPrompt } from '../exec/prompt.js';
 import { loadSkills } from '../exec/skills.js';
 import { openGit } from '../git/git.js';
 import { taskLogDir } from '../paths.js';
-import type { Claim } from '../state/locks.js';
+import type { Claim } from '../locks/claims.js';
 import type { Task } from '../task/task.js';
 import type { RunContext } from './context.js';
 import { guardAndStage, guardRefs, withRefViolations } from './guardChange.js';

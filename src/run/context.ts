@@ -4,7 +4,7 @@ import type { ExecutorHealth } from '../exec/health.js';
 import type { Git, GitIdentity } from '../git/git.js';
 import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
-import type { ProgressLog } from '../state/progress.js';
+import type { ProgressLog } from '../progress/log.js';
 import type { DaemonEvents } from './events.js';
 
 /** Everything a task run needs from the daemon, passed explicitly (no globals, no process.cwd()). */

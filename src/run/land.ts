@@ -1,9 +1,9 @@
 import { oneLine } from '../errors.js';
 import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
 import { pushCommit, pushWithLease } from '../git/publish.js';
-import type { Claim } from '../state/locks.js';
+import type { Claim } from '../locks/claims.js';
 import { checkoutClean } from '../git/reset.js';
-import { withLandLock } from '../state/landLock.js';
+import { withLandLock } from '../locks/landLock.js';
 import type { Task } from '../task/task.js';
 import type { Git } from '../git/git.js';
 import type { AttemptOutcome } from './outcome.js';

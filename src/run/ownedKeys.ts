@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ProgressLog } from '../state/progress.js';
+import type { ProgressLog } from '../progress/log.js';
 import { updateTask, type UpdateResult } from '../task/store.js';
 import { OWNED_KEYS, type OwnedChanges, type OwnedKey, type OwnedValue, type Task, type TaskEntry } from '../task/task.js';
 

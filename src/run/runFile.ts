@@ -1,5 +1,5 @@
 import { InternalError } from '../errors.js';
-import type { Claim } from '../state/locks.js';
+import type { Claim } from '../locks/claims.js';
 import { FollowedTask } from '../task/follow.js';
 import type { TaskFile } from '../task/transitions.js';
 import type { OwnedChanges, Task } from '../task/task.js';

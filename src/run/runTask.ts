@@ -3,7 +3,7 @@ import { chooseExecutor } from '../exec/executors.js';
 import { dropEmptyBranch, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
 import { countGitProcesses, currentGitCounter, GitProcessCounter } from '../git/count.js';
-import { claimTask, type Claim } from '../state/locks.js';
+import { claimTask, type Claim } from '../locks/claims.js';
 import { readTaskEntry } from '../task/store.js';
 import type { Task } from '../task/task.js';
 import { taskTransitions } from '../task/transitions.js';

@@ -1,6 +1,6 @@
 import type { SpawnOutcome } from '../exec/spawn.js';
 import type { StepRequest } from '../exec/stepRequest.js';
-import type { Claim } from '../state/locks.js';
+import type { Claim } from '../locks/claims.js';
 import { spawnBounded } from './boundedStep.js';
 import type { AttemptDeadline } from './deadline.js';
 import type { AttemptOutcome, StepRunner } from './outcome.js';

@@ -1,6 +1,6 @@
 import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { withEditLock } from '../state/locks.js';
+import { withEditLock } from '../locks/claims.js';
 import { parseTask } from './parse.js';
 import { updateTaskText } from './update.js';
 import { TaskCache } from './cache.js';

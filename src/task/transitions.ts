@@ -1,6 +1,6 @@
 import { InternalError } from '../errors.js';
 import type { DaemonEvents } from '../run/events.js';
-import { utcStamp, type ProgressEvent, type ProgressFields, type ProgressLog } from '../state/progress.js';
+import { utcStamp, type ProgressEvent, type ProgressFields, type ProgressLog } from '../progress/log.js';
 import { formatDuration } from '../util/duration.js';
 import { updateTask } from './store.js';
 import type { OwnedChanges, Status, Task } from './task.js';

@@ -1,4 +1,4 @@
-import { utcStamp } from '../state/progress.js';
+import { utcStamp } from '../progress/log.js';
 import { updateTasksInBulk } from './bulkUpdate.js';
 import { updateTask } from './store.js';
 import type { OwnedChanges, Status, Task } from './task.js';

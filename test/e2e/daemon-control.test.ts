@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { progressEvents, runCli, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
-import { pidAlive } from '../../src/state/pids.js';
+import { pidAlive } from '../../src/locks/pids.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wait.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DependencyWait, DEPENDENCY_SETTLE_MS } from '../../src/daemon/dependencyWait.js';
 import { Timers } from '../../src/daemon/timers.js';
-import type { Readiness } from '../../src/queue/plan.js';
+import type { Readiness } from '../../src/task/readiness.js';
 import type { TaskEntry } from '../../src/task/task.js';
 
 // The clock is the subject here: fake timers make each deadline exact without waiting for it.

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { claimTask, isClaimed, readLockOwner } from '../../src/state/locks.js';
+import { claimTask, isClaimed, readLockOwner } from '../../src/locks/claims.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -40,7 +40,7 @@ describe('claim locks', () => {
 
   it('of several processes claiming one task at the same instant, exactly one gets it', async () => {
     const dir = await locksDir();
-    const module = resolve(import.meta.dirname, '../../dist/state/locks.js');
+    const module = resolve(import.meta.dirname, '../../dist/locks/claims.js');
     // Each process says it is ready, waits for the go, claims, holds the claim a while (so a slow starter
     // meets a live lock, not a released one), and prints what it got.
     const script = `const { claimTask } = await import(${JSON.stringify(module)});

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProgressLine, ProgressLog, utcStamp, type ProgressFields } from '../../src/state/progress.js';
+import { formatProgressLine, ProgressLog, utcStamp, type ProgressFields } from '../../src/progress/log.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { progressEvents } from '../helpers/repo.js';
 

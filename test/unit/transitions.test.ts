@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
 import { DaemonEvents, type DaemonEventMap } from '../../src/run/events.js';
-import { ProgressLog } from '../../src/state/progress.js';
+import { ProgressLog } from '../../src/progress/log.js';
 import { readTaskEntry } from '../../src/task/store.js';
 import { OWNED_KEYS, STATUSES, type Status, type Task } from '../../src/task/task.js';
 import { assertLegal, isLegal, LEGAL, type Transition } from '../../src/task/transitionTable.js';

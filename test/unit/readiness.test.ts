@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessQueue, readyInOrder, type Readiness } from '../../src/queue/plan.js';
+import { assessQueue, readyInOrder, type Readiness } from '../../src/task/readiness.js';
 import { parseTaskText } from '../../src/task/parse.js';
 import type { TaskEntry } from '../../src/task/task.js';
 

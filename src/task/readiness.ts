@@ -1,4 +1,4 @@
-import type { Task, TaskEntry } from '../task/task.js';
+import type { Task, TaskEntry } from './task.js';
 
 export type Readiness =
   | { kind: 'ready' }
