@@ -38,7 +38,10 @@ function parseArgs(argv) {
     else if (a === '--markdown') opts.markdown = true;
     else if (a === '--help' || a === '-h') usage();
     else if (a.startsWith('--only')) {
-      const picked = value().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+      const picked = value()
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean);
       const bad = picked.filter((p) => !ALL.includes(p));
       if (bad.length > 0 || picked.length === 0) usage(`--only takes letters from ${ALL.join(',')}; got ${bad.join(',') || 'nothing'}`);
       opts.only = new Set(picked);
@@ -65,7 +68,9 @@ async function main() {
   const log = (msg) => process.stderr.write(`  ${msg}\n`);
   const machine = machineInfo();
   const nightshift = nightshiftInfo();
-  process.stderr.write(`nightshift bench: ${[...want].join(',')}${opts.quick ? ' (quick)' : ''} on ${machineLine(machine)}; nightshift ${nightshift.commit}${nightshift.dirty ? ' (dirty)' : ''}\n`);
+  process.stderr.write(
+    `nightshift bench: ${[...want].join(',')}${opts.quick ? ' (quick)' : ''} on ${machineLine(machine)}; nightshift ${nightshift.commit}${nightshift.dirty ? ' (dirty)' : ''}\n`,
+  );
 
   const plan = [
     ['a', () => overhead({ quick: opts.quick, runs: runsFor(3), log })],
@@ -88,7 +93,9 @@ async function main() {
   }
   const totalS = Math.round((performance.now() - started) / 1000);
 
-  process.stdout.write(`\n${textTable(rows)}\n\nmachine: ${machineLine(machine)}; nightshift ${nightshift.commit}; bench took ${totalS} s\n`);
+  process.stdout.write(
+    `\n${textTable(rows)}\n\nmachine: ${machineLine(machine)}; nightshift ${nightshift.commit}; bench took ${totalS} s\n`,
+  );
   if (opts.markdown) process.stdout.write(`\n${markdownTable(rows)}\n`);
 
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -112,7 +119,7 @@ async function main() {
 main().then(
   () => releaseAll(),
   (err) => {
-    process.stderr.write(`\nbench FAILED: ${err instanceof BenchError ? err.message : err?.stack ?? err}\n`);
+    process.stderr.write(`\nbench FAILED: ${err instanceof BenchError ? err.message : (err?.stack ?? err)}\n`);
     releaseAll();
     process.exit(1);
   },

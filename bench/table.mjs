@@ -8,4 +8,6 @@ import { machineLine, markdownTable } from './lib/report.mjs';
 const file = resolve(process.argv[2] ?? resolve(import.meta.dirname, 'results/latest.json'));
 const result = JSON.parse(readFileSync(file, 'utf8'));
 const load = `load average ${result.machine.loadavg_at_start.join(' ')} at the start`;
-process.stdout.write(`${markdownTable(result.figures)}\n\n${result.date}, nightshift ${result.nightshift.commit}, ${machineLine(result.machine)}; ${load}; the bench took ${Math.round(result.duration_s.total / 60)} min.\n`);
+process.stdout.write(
+  `${markdownTable(result.figures)}\n\n${result.date}, nightshift ${result.nightshift.commit}, ${machineLine(result.machine)}; ${load}; the bench took ${Math.round(result.duration_s.total / 60)} min.\n`,
+);

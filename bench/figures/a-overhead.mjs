@@ -46,8 +46,10 @@ export async function overhead({ quick, runs, log }) {
     // Rotate the order so a machine that slows down (or warms up) over the run favours no side.
     for (let i = 0; i < sides.length; i++) await sides[(i + r) % sides.length]();
     const last = (xs) => xs.at(-1).toFixed(1);
-    log(`a run ${r + 1}/${runs}: nightshift ${last(ms.nightshift)} ms/task (${last(gitPerTask)} git processes), `
-      + `fresh-worktree script ${last(ms.fresh)}, re-pointed-worktree script ${last(ms.reuse)}`);
+    log(
+      `a run ${r + 1}/${runs}: nightshift ${last(ms.nightshift)} ms/task (${last(gitPerTask)} git processes), ` +
+        `fresh-worktree script ${last(ms.fresh)}, re-pointed-worktree script ${last(ms.reuse)}`,
+    );
     await ns.remove();
     await fresh.remove();
     await reuse.remove();
@@ -55,11 +57,20 @@ export async function overhead({ quick, runs, log }) {
   const note = `${runs} runs x ${tasks} tasks, 200-file repo`;
   const ratio = (floorMs) => ms.nightshift.map((v, i) => v / floorMs[i]);
   const row = (key, label, xs, extra = {}) => ({
-    key, label, value: round(median(xs), 1), runs: note, raw: xs.map((v) => round(v, 1)), ...extra,
+    key,
+    label,
+    value: round(median(xs), 1),
+    runs: note,
+    raw: xs.map((v) => round(v, 1)),
+    ...extra,
   });
   const ratioRow = (key, label, xs, target) => ({
-    key, label, value: round(median(xs), 2), target: { op: '<=', value: target },
-    runs: 'median of per-run ratios', raw: xs.map((v) => round(v, 2)),
+    key,
+    label,
+    value: round(median(xs), 2),
+    target: { op: '<=', value: target },
+    runs: 'median of per-run ratios',
+    raw: xs.map((v) => round(v, 2)),
   });
   return [
     row('a.nightshift', 'a. per task, nightshift --once -c 1 (ms)', ms.nightshift),

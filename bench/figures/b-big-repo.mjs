@@ -33,7 +33,9 @@ export async function bigRepo({ quick, runs, log }) {
       ];
       if (r % 2 === 1) sides.reverse();
       for (const side of sides) await side();
-      log(`b run ${r + 1}/${runs}: nightshift ${ns.at(-1).toFixed(2)} s/task, script fresh ${fresh.at(-1).toFixed(2)} s/task, script reused ${reused.at(-1).toFixed(2)} s/task`);
+      log(
+        `b run ${r + 1}/${runs}: nightshift ${ns.at(-1).toFixed(2)} s/task, script fresh ${fresh.at(-1).toFixed(2)} s/task, script reused ${reused.at(-1).toFixed(2)} s/task`,
+      );
     }
   } finally {
     progress.close();
@@ -42,10 +44,36 @@ export async function bigRepo({ quick, runs, log }) {
   const speedups = ns.map((v, i) => fresh[i] / v);
   const note = `${runs} runs x ${tasks} tasks (+1 warm-up), ${files} files`;
   return [
-    { key: 'b.nightshift', label: `b. per task, nightshift, ${files / 1000}k files (s)`, value: round(median(ns), 3), target: { op: '<=', value: 0.5 }, runs: note, raw: ns.map((v) => round(v, 3)) },
-    { key: 'b.script_fresh', label: 'b. per task, script, fresh worktree (s)', value: round(median(fresh), 3), runs: note, raw: fresh.map((v) => round(v, 3)) },
-    { key: 'b.script_reused', label: 'b. per task, script, reused worktree (floor) (s)', value: round(median(reused), 3), runs: note, raw: reused.map((v) => round(v, 3)) },
-    { key: 'b.speedup', label: 'b. speed-up vs fresh-worktree script (x)', value: round(median(speedups), 2), target: { op: '>=', value: 5 }, runs: 'median of per-run ratios', raw: speedups.map((v) => round(v, 2)) },
+    {
+      key: 'b.nightshift',
+      label: `b. per task, nightshift, ${files / 1000}k files (s)`,
+      value: round(median(ns), 3),
+      target: { op: '<=', value: 0.5 },
+      runs: note,
+      raw: ns.map((v) => round(v, 3)),
+    },
+    {
+      key: 'b.script_fresh',
+      label: 'b. per task, script, fresh worktree (s)',
+      value: round(median(fresh), 3),
+      runs: note,
+      raw: fresh.map((v) => round(v, 3)),
+    },
+    {
+      key: 'b.script_reused',
+      label: 'b. per task, script, reused worktree (floor) (s)',
+      value: round(median(reused), 3),
+      runs: note,
+      raw: reused.map((v) => round(v, 3)),
+    },
+    {
+      key: 'b.speedup',
+      label: 'b. speed-up vs fresh-worktree script (x)',
+      value: round(median(speedups), 2),
+      target: { op: '>=', value: 5 },
+      runs: 'median of per-run ratios',
+      raw: speedups.map((v) => round(v, 2)),
+    },
   ];
 }
 
@@ -58,12 +86,20 @@ async function nightshiftRun(sb, progress, r, tasks) {
   const from = progress.mark();
   const running = cli(sb, ['daemon', 'start', '--once', '--concurrency', '1'], { phase, timeoutMs: 600_000 });
   let exited;
-  running.then((res) => (exited = res), () => (exited = { code: 'error' }));
+  running.then(
+    (res) => (exited = res),
+    () => (exited = { code: 'error' }),
+  );
   const alive = () => (exited ? `nightshift exited (${exited.code}) before the tasks were done\n${tail(exited.stderr ?? '')}` : undefined);
   const warmDone = await progress.waitFor((l) => l.id === warm && l.event === 'done', { from, timeoutMs: 300_000, phase, alive });
   let last = warmDone;
   for (const id of taskIds) {
-    const line = await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), { from, timeoutMs: 300_000, phase, alive });
+    const line = await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), {
+      from,
+      timeoutMs: 300_000,
+      phase,
+      alive,
+    });
     if (line.t > last.t) last = line;
   }
   const res = await running;

@@ -27,9 +27,19 @@ export async function claimLatency({ quick, log }) {
       const from = progress.mark();
       dropTask(sb, id, noopTask(id));
       const dropped = performance.now();
-      const claimed = await progress.waitFor((l) => l.id === id && l.event === 'claimed', { from, timeoutMs: 60_000, phase: `c: claim of ${id}`, alive });
+      const claimed = await progress.waitFor((l) => l.id === id && l.event === 'claimed', {
+        from,
+        timeoutMs: 60_000,
+        phase: `c: claim of ${id}`,
+        alive,
+      });
       latencies.push(claimed.t - dropped);
-      await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), { from, timeoutMs: 60_000, phase: `c: ${id} to finish`, alive });
+      await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), {
+        from,
+        timeoutMs: 60_000,
+        phase: `c: ${id} to finish`,
+        alive,
+      });
       await sleep(300);
     }
     const exit = await daemon.stop();
@@ -43,7 +53,21 @@ export async function claimLatency({ quick, log }) {
   log(`c: claim latencies (ms): ${latencies.map((v) => Math.round(v)).join(' ')}`);
   const raw = latencies.map((v) => round(v, 1));
   return [
-    { key: 'c.median', label: 'c. claim latency, median (ms)', value: round(median(latencies), 1), target: { op: '<=', value: 200 }, runs: `${drops} drops`, raw },
-    { key: 'c.p95', label: 'c. claim latency, p95 (ms)', value: round(percentile(latencies, 95), 1), target: { op: '<=', value: 500 }, runs: `${drops} drops`, raw },
+    {
+      key: 'c.median',
+      label: 'c. claim latency, median (ms)',
+      value: round(median(latencies), 1),
+      target: { op: '<=', value: 200 },
+      runs: `${drops} drops`,
+      raw,
+    },
+    {
+      key: 'c.p95',
+      label: 'c. claim latency, p95 (ms)',
+      value: round(percentile(latencies, 95), 1),
+      target: { op: '<=', value: 500 },
+      runs: `${drops} drops`,
+      raw,
+    },
   ];
 }

@@ -20,21 +20,33 @@ export async function manyTasks({ quick, runs, log, want }) {
   const idleMs = quick ? 10_000 : 60_000;
   const sb = await makeSandbox({ name: 'd-many', fileCount: 200, rules: RULES });
   const { ready, counts } = await writeBigQueue(sb.repo, { total, ready: starts + 2 });
-  log(`d: ${total} task files (${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')})`);
+  log(
+    `d: ${total} task files (${Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')})`,
+  );
   const rows = [];
 
   const listMs = [];
   for (let i = 0; i < listRuns; i++) {
     const res = await cli(sb, ['list'], { phase: 'd: nightshift list', timeoutMs: 120_000 });
     const lines = res.stdout.split('\n').filter(Boolean).length;
-    if (res.code !== 0 || lines < total) throw new BenchError(`d: nightshift list exited ${res.code} with ${lines} lines for ${total} tasks\n${tail(res.stderr)}`);
+    if (res.code !== 0 || lines < total)
+      throw new BenchError(`d: nightshift list exited ${res.code} with ${lines} lines for ${total} tasks\n${tail(res.stderr)}`);
     listMs.push(res.ms);
     // A slow list is slow either way: three runs say so as well as five, and keep the bench short.
     if (i === 0 && res.ms > 4000) listRuns = Math.min(listRuns, 3);
   }
   if (listRuns > 0) {
     log(`d: list (ms): ${listMs.map((v) => Math.round(v)).join(' ')}`);
-    rows.push({ key: 'd.list', label: `d. nightshift list, ${total / 1000}k tasks (ms)`, value: round(median(listMs), 1), target: { op: '<=', value: 1500 }, runs: `${listRuns} runs`, raw: listMs.map((v) => round(v, 1)) });
+    rows.push({
+      key: 'd.list',
+      label: `d. nightshift list, ${total / 1000}k tasks (ms)`,
+      value: round(median(listMs), 1),
+      target: { op: '<=', value: 1500 },
+      runs: `${listRuns} runs`,
+      raw: listMs.map((v) => round(v, 1)),
+    });
   }
 
   const progress = new ProgressWatch(join(sb.repo, 'progress.txt'));
@@ -47,7 +59,12 @@ export async function manyTasks({ quick, runs, log, want }) {
       daemon = startDaemonProcess(sb, ['--concurrency', '1']);
       const d = daemon;
       const alive = () => (d.exit ? `the daemon exited (${d.exit.code ?? d.exit.signal})\n${d.stderr()}` : undefined);
-      const claimed = await progress.waitFor((l) => l.event === 'claimed', { from, timeoutMs: 120_000, phase: 'd: daemon start -> first claim', alive });
+      const claimed = await progress.waitFor((l) => l.event === 'claimed', {
+        from,
+        timeoutMs: 120_000,
+        phase: 'd: daemon start -> first claim',
+        alive,
+      });
       claimMs.push(claimed.t - started);
       if (k < starts - 1) {
         const exit = await daemon.stop();
@@ -60,10 +77,20 @@ export async function manyTasks({ quick, runs, log, want }) {
     const d = daemon;
     const alive = () => (d.exit ? `the daemon exited (${d.exit.code ?? d.exit.signal})\n${d.stderr()}` : undefined);
     for (const id of ready) {
-      await progress.waitFor((l) => l.id === id && l.event === 'done', { timeoutMs: 120_000, phase: `d: ready task ${id} to be done`, alive });
+      await progress.waitFor((l) => l.id === id && l.event === 'done', {
+        timeoutMs: 120_000,
+        phase: `d: ready task ${id} to be done`,
+        alive,
+      });
     }
     const invalid = progress.lines.filter((l) => l.event === 'invalid' || l.event === 'failed');
-    if (invalid.length > 0) throw new BenchError(`d: unexpected progress lines:\n${invalid.slice(0, 5).map((l) => l.text).join('\n')}`);
+    if (invalid.length > 0)
+      throw new BenchError(
+        `d: unexpected progress lines:\n${invalid
+          .slice(0, 5)
+          .map((l) => l.text)
+          .join('\n')}`,
+      );
 
     const settledAfter = await settle(daemon.pid);
     const hz = clockTicks();
@@ -85,7 +112,9 @@ export async function manyTasks({ quick, runs, log, want }) {
     const self = t1.utime + t1.stime - t0.utime - t0.stime;
     const kids = t1.cutime + t1.cstime - t0.cutime - t0.cstime;
     const idleLines = progress.mark() - linesBefore;
-    log(`e: idle ${round(wall / 1000, 1)} s after settling ${round(settledAfter / 1000, 1)} s: daemon ${self} ticks, its children ${kids} ticks (CLK_TCK ${hz}), ${idleLines} progress lines; ticks per second: ${perSecond.join(' ')}`);
+    log(
+      `e: idle ${round(wall / 1000, 1)} s after settling ${round(settledAfter / 1000, 1)} s: daemon ${self} ticks, its children ${kids} ticks (CLK_TCK ${hz}), ${idleLines} progress lines; ticks per second: ${perSecond.join(' ')}`,
+    );
     const rss = peakRssMb(daemon.pid);
 
     const exit = await daemon.stop();
@@ -93,11 +122,38 @@ export async function manyTasks({ quick, runs, log, want }) {
     await verifyDone(sb, ready, { pushed: false, phase: 'd' });
 
     if (want.has('d')) {
-      rows.push({ key: 'd.first_claim', label: 'd. daemon start -> first claim (ms)', value: round(median(claimMs), 1), target: { op: '<=', value: 2000 }, runs: `${starts} starts`, raw: claimMs.map((v) => round(v, 1)) });
-      rows.push({ key: 'd.peak_rss', label: 'd. daemon peak RSS, VmHWM (MB)', value: round(rss, 1), target: { op: '<=', value: 200 }, runs: 'after the idle minute', raw: [round(rss, 1)] });
+      rows.push({
+        key: 'd.first_claim',
+        label: 'd. daemon start -> first claim (ms)',
+        value: round(median(claimMs), 1),
+        target: { op: '<=', value: 2000 },
+        runs: `${starts} starts`,
+        raw: claimMs.map((v) => round(v, 1)),
+      });
+      rows.push({
+        key: 'd.peak_rss',
+        label: 'd. daemon peak RSS, VmHWM (MB)',
+        value: round(rss, 1),
+        target: { op: '<=', value: 200 },
+        runs: 'after the idle minute',
+        raw: [round(rss, 1)],
+      });
     }
     if (want.has('e')) {
-      rows.push({ key: 'e.idle_cpu', label: `e. idle CPU, ${total / 1000}k tasks (s per minute)`, value: perMinute(self + kids), target: { op: '<=', value: 0.5 }, runs: `${round(wall / 1000, 0)} s, children incl.`, raw: { self_s: perMinute(self), children_s: perMinute(kids), idle_ms: round(wall, 0), progress_lines: idleLines, ticks_per_second: perSecond } });
+      rows.push({
+        key: 'e.idle_cpu',
+        label: `e. idle CPU, ${total / 1000}k tasks (s per minute)`,
+        value: perMinute(self + kids),
+        target: { op: '<=', value: 0.5 },
+        runs: `${round(wall / 1000, 0)} s, children incl.`,
+        raw: {
+          self_s: perMinute(self),
+          children_s: perMinute(kids),
+          idle_ms: round(wall, 0),
+          progress_lines: idleLines,
+          ticks_per_second: perSecond,
+        },
+      });
     }
   } finally {
     await daemon?.stop();

@@ -10,9 +10,24 @@ export async function version({ quick }) {
   const expected = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')).version;
   const times = [];
   for (let i = 0; i <= runs; i++) {
-    const res = await runTimed(process.execPath, [BIN, '--version'], { cwd: benchRoot(), env: process.env, timeoutMs: 30_000, phase: 'f: nightshift --version' });
-    if (res.code !== 0 || !res.stdout.includes(expected)) throw new BenchError(`f: nightshift --version exited ${res.code} printing ${JSON.stringify(res.stdout)}`);
+    const res = await runTimed(process.execPath, [BIN, '--version'], {
+      cwd: benchRoot(),
+      env: process.env,
+      timeoutMs: 30_000,
+      phase: 'f: nightshift --version',
+    });
+    if (res.code !== 0 || !res.stdout.includes(expected))
+      throw new BenchError(`f: nightshift --version exited ${res.code} printing ${JSON.stringify(res.stdout)}`);
     if (i > 0) times.push(res.ms);
   }
-  return [{ key: 'f.version', label: 'f. nightshift --version (ms)', value: round(median(times), 1), target: { op: '<=', value: 250 }, runs: `${runs} runs`, raw: times.map((v) => round(v, 1)) }];
+  return [
+    {
+      key: 'f.version',
+      label: 'f. nightshift --version (ms)',
+      value: round(median(times), 1),
+      target: { op: '<=', value: 250 },
+      runs: `${runs} runs`,
+      raw: times.map((v) => round(v, 1)),
+    },
+  ];
 }

@@ -43,7 +43,13 @@ export async function scaling({ quick, runs, log }) {
       extra: `speedup ${round(speedup, 2)}x, efficiency ${round(speedup / c, 2)}, CPU floor ${round(cpuFloor, 1)} s`,
       target: { text: c === 1 ? '-' : 'eff >= 0.75 or CPU-bound', pass: c === 1 ? undefined : pass },
       runs: `${runs} run${runs > 1 ? 's' : ''}`,
-      raw: { wall_s: wall.get(c).map((v) => round(v, 2)), cpu_s: cpu.get(c).map((v) => round(v, 2)), speedup: round(speedup, 2), efficiency: round(speedup / c, 2), cpu_floor_s: round(cpuFloor, 2) },
+      raw: {
+        wall_s: wall.get(c).map((v) => round(v, 2)),
+        cpu_s: cpu.get(c).map((v) => round(v, 2)),
+        speedup: round(speedup, 2),
+        efficiency: round(speedup / c, 2),
+        cpu_floor_s: round(cpuFloor, 2),
+      },
     };
   });
 }
@@ -60,7 +66,11 @@ async function oneRun(c, tasks, r) {
   try {
     let last = 0;
     for (const id of taskIds) {
-      const line = await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), { timeoutMs: 180_000, phase, alive });
+      const line = await progress.waitFor((l) => l.id === id && (l.event === 'done' || l.event === 'failed'), {
+        timeoutMs: 180_000,
+        phase,
+        alive,
+      });
       last = Math.max(last, line.t);
     }
     const t = cpuTicks(daemon.pid);

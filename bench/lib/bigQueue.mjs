@@ -51,27 +51,58 @@ export async function writeBigQueue(repo, { total, ready }) {
       const fm = [`title: "${kind} task ${i}: refactor module ${i % 97}"`];
       switch (kind) {
         case 'done':
-          fm.push('status: done', 'attempts: 1', `claimed_by: "bench-host:${1000 + (i % 50)}"`, 'started_at: "2026-11-20T01:00:00Z"', 'finished_at: "2026-11-20T01:04:12Z"', `base_commit: "${sha(i)}"`, `branch: "nightshift/${id}"`, `commit: "${sha(i + 1)}"`, 'cost_usd: 0.42', 'tokens: 18342');
+          fm.push(
+            'status: done',
+            'attempts: 1',
+            `claimed_by: "bench-host:${1000 + (i % 50)}"`,
+            'started_at: "2026-11-20T01:00:00Z"',
+            'finished_at: "2026-11-20T01:04:12Z"',
+            `base_commit: "${sha(i)}"`,
+            `branch: "nightshift/${id}"`,
+            `commit: "${sha(i + 1)}"`,
+            'cost_usd: 0.42',
+            'tokens: 18342',
+          );
           if (i > 0 && i % 5 === 0) fm.push(`depends_on: [${byKind.done[i - 1]}]`);
           break;
         case 'failed':
-          fm.push('status: failed', 'attempts: 3', 'started_at: "2026-11-20T02:00:00Z"', 'finished_at: "2026-11-20T02:09:00Z"', `base_commit: "${sha(i)}"`, 'error: "tests failed (exit 1): 3 failing"');
+          fm.push(
+            'status: failed',
+            'attempts: 3',
+            'started_at: "2026-11-20T02:00:00Z"',
+            'finished_at: "2026-11-20T02:09:00Z"',
+            `base_commit: "${sha(i)}"`,
+            'error: "tests failed (exit 1): 3 failing"',
+          );
           break;
         case 'cancelled':
           fm.push('status: cancelled', 'attempts: 0');
           break;
         case 'blocked':
-          fm.push('status: blocked', `depends_on: [${byKind.failed[i % byKind.failed.length]}]`, `error: "dependency ${byKind.failed[i % byKind.failed.length]} is failed"`);
+          fm.push(
+            'status: blocked',
+            `depends_on: [${byKind.failed[i % byKind.failed.length]}]`,
+            `error: "dependency ${byKind.failed[i % byKind.failed.length]} is failed"`,
+          );
           break;
         case 'draft':
           fm.push('status: draft', 'run: "echo draft"');
           break;
         case 'waiting':
           // Chains hanging off drafts: queued, with dependencies that will not be done tonight.
-          fm.push('status: queued', `depends_on: [${i % 4 === 0 ? byKind.draft[i % byKind.draft.length] : byKind.waiting[i - 1]}]`, `run: "echo ${id} > bench-${id}.txt"`);
+          fm.push(
+            'status: queued',
+            `depends_on: [${i % 4 === 0 ? byKind.draft[i % byKind.draft.length] : byKind.waiting[i - 1]}]`,
+            `run: "echo ${id} > bench-${id}.txt"`,
+          );
           break;
         case 'ready':
-          fm.push('status: queued', 'priority: 1', `depends_on: [${byKind.done[i]}, ${byKind.done[i + 1]}]`, `run: "echo ${id} > bench-${id}.txt"`);
+          fm.push(
+            'status: queued',
+            'priority: 1',
+            `depends_on: [${byKind.done[i]}, ${byKind.done[i + 1]}]`,
+            `run: "echo ${id} > bench-${id}.txt"`,
+          );
           break;
       }
       files.push([id, `---\n${fm.join('\n')}\n---\n${BODY}`]);

@@ -23,7 +23,11 @@ export function runTimed(cmd, args, { cwd, env, timeoutMs, phase }) {
     child.stderr.on('data', (b) => err.push(b));
     const timer = setTimeout(() => {
       killGroup(child.pid, 'SIGKILL');
-      fail(new BenchError(`${phase}: timed out after ${Math.round(timeoutMs / 1000)} s (${cmd} ${args.join(' ')})\n${tail(Buffer.concat(err).toString())}`));
+      fail(
+        new BenchError(
+          `${phase}: timed out after ${Math.round(timeoutMs / 1000)} s (${cmd} ${args.join(' ')})\n${tail(Buffer.concat(err).toString())}`,
+        ),
+      );
     }, timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -40,7 +44,12 @@ export function runTimed(cmd, args, { cwd, env, timeoutMs, phase }) {
 }
 
 export function cli(sb, args, { timeoutMs = 600_000, phase }) {
-  return runTimed(process.execPath, [BIN, ...args], { cwd: sb.repo, env: sb.env, timeoutMs, phase: phase ?? `nightshift ${args.join(' ')}` });
+  return runTimed(process.execPath, [BIN, ...args], {
+    cwd: sb.repo,
+    env: sb.env,
+    timeoutMs,
+    phase: phase ?? `nightshift ${args.join(' ')}`,
+  });
 }
 
 /** Like runTimed, but a non-zero exit is an error: the figure would be a fast wrong result. */
@@ -55,7 +64,12 @@ export async function mustRun(cmd, args, opts) {
  * that runs the daemon (no npx or shell in between), so /proc/<pid> figures are the daemon's own.
  */
 export function startDaemonProcess(sb, args) {
-  const child = spawn(process.execPath, [BIN, 'daemon', 'start', ...args], { cwd: sb.repo, env: sb.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'daemon', 'start', ...args], {
+    cwd: sb.repo,
+    env: sb.env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const err = [];
   child.stderr.on('data', (b) => err.push(b));
   let exit;

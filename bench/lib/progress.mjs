@@ -88,7 +88,11 @@ export class ProgressWatch {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         clearInterval(aliveTimer);
-        fail(new BenchError(`${phase}: timed out after ${Math.round(timeoutMs / 1000)} s waiting for a progress line\nlast lines of progress.txt:\n${this.lastLines()}`));
+        fail(
+          new BenchError(
+            `${phase}: timed out after ${Math.round(timeoutMs / 1000)} s waiting for a progress line\nlast lines of progress.txt:\n${this.lastLines()}`,
+          ),
+        );
       }, timeoutMs);
       const aliveTimer = setInterval(() => {
         this.read();
@@ -112,7 +116,10 @@ export class ProgressWatch {
   }
 
   lastLines(n = 10) {
-    return this.lines.slice(-n).map((l) => `  ${l.text}`).join('\n');
+    return this.lines
+      .slice(-n)
+      .map((l) => `  ${l.text}`)
+      .join('\n');
   }
 
   close() {

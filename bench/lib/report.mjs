@@ -19,7 +19,9 @@ export function machineInfo() {
     cpu_count: c.length,
     total_mem_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
-    git: execFileSync('git', ['--version'], { encoding: 'utf8' }).trim().replace(/^git version /, ''),
+    git: execFileSync('git', ['--version'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^git version /, ''),
     os: osName,
     loadavg_at_start: loadavg().map((v) => Math.round(v * 100) / 100),
   };
@@ -67,14 +69,19 @@ export function textTable(rows) {
   const head = ['figure', 'value', 'target', 'result', 'runs'];
   const body = rows.map((r) => [r.label, valueText(r), targetText(r), resultText(r), r.runs ?? '']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
 export function markdownTable(rows) {
   const esc = (s) => s.replace(/\|/g, '\\|');
   const out = ['| figure | value | target | result | runs |', '| --- | --- | --- | --- | --- |'];
-  for (const r of rows) out.push(`| ${esc(r.label)} | ${esc(valueText(r))} | ${esc(targetText(r))} | ${resultText(r)} | ${esc(r.runs ?? '')} |`);
+  for (const r of rows)
+    out.push(`| ${esc(r.label)} | ${esc(valueText(r))} | ${esc(targetText(r))} | ${resultText(r)} | ${esc(r.runs ?? '')} |`);
   return out.join('\n');
 }
 

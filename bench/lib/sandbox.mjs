@@ -52,7 +52,12 @@ export async function makeSandbox({ name, fileCount, rules }) {
 
   await git(['init', '--quiet', '--bare', '--initial-branch=main', remote], dir);
   await git(['init', '--quiet', '--initial-branch=main']);
-  for (const [k, v] of [['user.name', 'Bench User'], ['user.email', 'bench@example.invalid'], ['gc.auto', '0'], ['commit.gpgsign', 'false']]) {
+  for (const [k, v] of [
+    ['user.name', 'Bench User'],
+    ['user.email', 'bench@example.invalid'],
+    ['gc.auto', '0'],
+    ['commit.gpgsign', 'false'],
+  ]) {
     await git(['config', k, v]);
   }
   writeFileSync(join(repo, '.gitignore'), '.nightshift/\nprogress.txt\n');
@@ -64,7 +69,15 @@ export async function makeSandbox({ name, fileCount, rules }) {
   await git(['remote', 'add', 'origin', remote]);
   await git(['push', '--quiet', 'origin', 'main']);
   await mkdir(join(repo, 'tasks'), { recursive: true });
-  return { dir, repo, remote, worktrees, env, git, remove: async () => KEEP || (await rm(dir, { recursive: true, force: true, maxRetries: 3 })) };
+  return {
+    dir,
+    repo,
+    remote,
+    worktrees,
+    env,
+    git,
+    remove: async () => KEEP || (await rm(dir, { recursive: true, force: true, maxRetries: 3 })),
+  };
 }
 
 /** Files of a few lines each, `src/dNN/dNN/fNNN.txt`: 20 x 20 folders, the rest spread over them. */

@@ -13,7 +13,9 @@ export async function verifyDone(sb, taskIds, { pushed, phase }) {
     if (!/^status: done$/m.test(text)) notDone.push(`${id} (${/^status: (.*)$/m.exec(text)?.[1] ?? 'no status'}${errorOf(text)})`);
   }
   if (notDone.length > 0) {
-    throw new BenchError(`${phase}: ${notDone.length} of ${taskIds.length} tasks are not done: ${notDone.slice(0, 5).join(', ')}${notDone.length > 5 ? ', ...' : ''}`);
+    throw new BenchError(
+      `${phase}: ${notDone.length} of ${taskIds.length} tasks are not done: ${notDone.slice(0, 5).join(', ')}${notDone.length > 5 ? ', ...' : ''}`,
+    );
   }
   if (pushed) await verifyBranches(sb, taskIds, { prefix: 'nightshift', phase });
 }

@@ -45,7 +45,13 @@ function integer(value: string): number {
 }
 
 function idList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 /**
@@ -68,10 +74,14 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
       outputError: (s, write) => write(s.replace(/^error: /, 'nightshift: ')),
     });
 
-  program.command('init').description('scaffold rules.md, scope.md, tasks/ and .gitignore entries')
+  program
+    .command('init')
+    .description('scaffold rules.md, scope.md, tasks/ and .gitignore entries')
     .action(run(async () => (await commands.init()).initRepo({ cwd }, io)));
 
-  program.command('add').description('add a task file to tasks/')
+  program
+    .command('add')
+    .description('add a task file to tasks/')
     .argument('<title>', 'what the task does')
     .option('--body <text>', 'the spec (markdown)')
     .option('--file <path>', 'read the spec from a file')
@@ -80,60 +90,103 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .option('--executor <name>', 'executor to use')
     .option('--priority <n>', 'higher runs first', integer)
     .option('--run <command>', 'shell command for the shell executor')
-    .action((title: string, o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string }) =>
-      run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))());
+    .action(
+      (
+        title: string,
+        o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string },
+      ) => run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
+    );
 
-  program.command('list').description('every task: id, status, attempts, branch, error; invalid files too')
+  program
+    .command('list')
+    .description('every task: id, status, attempts, branch, error; invalid files too')
     .option('--status <status>', 'only tasks with this status')
     .option('--json', 'one JSON array')
     .action((o: { status?: string; json?: boolean }) => run(async () => (await commands.list()).listTasks({ cwd, ...o }, io))());
 
-  program.command('show').description('one task in full').argument('<id>').option('--json', 'JSON object')
+  program
+    .command('show')
+    .description('one task in full')
+    .argument('<id>')
+    .option('--json', 'JSON object')
     .action((id: string, o: { json?: boolean }) => run(async () => (await commands.show()).showTask({ cwd, id, ...o }, io))());
 
-  program.command('requeue').description('put failed, blocked, cancelled or done tasks back in the queue')
-    .argument('[ids...]').option('--failed', 'every failed task')
+  program
+    .command('requeue')
+    .description('put failed, blocked, cancelled or done tasks back in the queue')
+    .argument('[ids...]')
+    .option('--failed', 'every failed task')
     .action((ids: string[], o: { failed?: boolean }) => run(async () => (await commands.requeue()).requeueTasks({ cwd, ids, ...o }, io))());
 
-  program.command('cancel').description('cancel tasks; a running one has its executor stopped')
+  program
+    .command('cancel')
+    .description('cancel tasks; a running one has its executor stopped')
     .argument('<ids...>')
     .action((ids: string[]) => run(async () => (await commands.cancel()).cancelTasks({ cwd, ids }, io))());
 
   const daemon = program.command('daemon').description('run the queue');
-  daemon.command('start').description('claim and run ready tasks')
+  daemon
+    .command('start')
+    .description('claim and run ready tasks')
     .option('--once', 'drain every task that can run, then exit')
     .addOption(new Option('--concurrency <n>', 'tasks at once (default: rules.md, else 3)').argParser(positiveInt))
     .option('--detach', 'run in the background (pid in .nightshift/daemon.pid, log in .nightshift/daemon.log)')
     .option('--allow-multiple', 'run beside a daemon already running on this checkout')
     .addOption(new Option('--detached-child').hideHelp())
-    .action((o: { once?: boolean; concurrency?: number; detach?: boolean; allowMultiple?: boolean; detachedChild?: boolean }) => run(async () => {
-      if (o.detach) return (await commands.detach()).startDetached({ cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple }, io);
-      return (await commands.daemon()).runDaemon({ cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple, detachedChild: o.detachedChild }, io);
-    })());
-  daemon.command('stop').description('stop the daemons of this checkout: running attempts get a grace period, then are requeued')
+    .action((o: { once?: boolean; concurrency?: number; detach?: boolean; allowMultiple?: boolean; detachedChild?: boolean }) =>
+      run(async () => {
+        if (o.detach)
+          return (await commands.detach()).startDetached(
+            { cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple },
+            io,
+          );
+        return (await commands.daemon()).runDaemon(
+          { cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple, detachedChild: o.detachedChild },
+          io,
+        );
+      })(),
+    );
+  daemon
+    .command('stop')
+    .description('stop the daemons of this checkout: running attempts get a grace period, then are requeued')
     .option('--force', 'stop running attempts now')
     .action((o: { force?: boolean }) => run(async () => (await commands.daemonStop()).stopDaemons({ cwd, ...o }, io))());
-  daemon.command('status').description('running tasks, counts per status, per-executor figures')
+  daemon
+    .command('status')
+    .description('running tasks, counts per status, per-executor figures')
     .option('--json', 'one JSON object')
     .action((o: { json?: boolean }) => run(async () => (await commands.daemonStatus()).showStatus({ cwd, ...o }, io))());
 
-  program.command('tail').description('show progress.txt')
+  program
+    .command('tail')
+    .description('show progress.txt')
     .option('-f, --follow', 'keep printing new lines')
     .addOption(new Option('-n, --lines <n>', 'how many lines').argParser(positiveInt).default(20))
     .action((o: { follow?: boolean; lines: number }) => run(async () => (await commands.tail()).tailProgress({ cwd, ...o }, io))());
 
-  program.command('logs').description("one task's executor transcript").argument('<id>')
+  program
+    .command('logs')
+    .description("one task's executor transcript")
+    .argument('<id>')
     .addOption(new Option('--attempt <n>', 'which attempt (default: the latest)').argParser(positiveInt))
     .option('-f, --follow', 'keep printing new output')
-    .action((id: string, o: { attempt?: number; follow?: boolean }) => run(async () => (await commands.logs()).showLogs({ cwd, id, ...o }, io))());
+    .action((id: string, o: { attempt?: number; follow?: boolean }) =>
+      run(async () => (await commands.logs()).showLogs({ cwd, id, ...o }, io))(),
+    );
 
-  program.command('doctor').description('readiness: git, rules.md, and every executor the rules route to')
+  program
+    .command('doctor')
+    .description('readiness: git, rules.md, and every executor the rules route to')
     .action(run(async () => (await commands.doctor()).runDoctor({ cwd }, io)));
 
-  program.command('clean').description("remove nightshift's worktrees and stale locks; keeps branches")
+  program
+    .command('clean')
+    .description("remove nightshift's worktrees and stale locks; keeps branches")
     .action(run(async () => (await commands.clean()).cleanRepo({ cwd }, io)));
 
-  program.command('demo').description('scratch repo + sample tasks, run to completion with the shell executor')
+  program
+    .command('demo')
+    .description('scratch repo + sample tasks, run to completion with the shell executor')
     .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')
     .action((o: { dir?: string }) => run(async () => (await commands.demo()).runDemo({ cwd, ...o }, io))());
 

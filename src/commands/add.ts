@@ -37,7 +37,8 @@ export async function addTask(opts: AddOptions, io: Output): Promise<number> {
   }
   for (const dep of opts.dependsOn ?? []) {
     const problem = idProblem(dep);
-    if (problem) throw new UsageError(`--depends-on: ${problem}`, 'list task ids separated by commas, like --depends-on 001-setup,002-schema');
+    if (problem)
+      throw new UsageError(`--depends-on: ${problem}`, 'list task ids separated by commas, like --depends-on 001-setup,002-schema');
   }
   const fm: Record<string, unknown> = { title: opts.title.trim(), status: 'queued' };
   if (opts.priority !== undefined) fm.priority = opts.priority;

@@ -41,7 +41,12 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
   } catch (err) {
     if (opts.detachedChild) {
       const e = toError(err);
-      tellParent({ kind: 'error', message: e.message, hint: err instanceof UsageError ? err.hint : undefined, usage: err instanceof UsageError });
+      tellParent({
+        kind: 'error',
+        message: e.message,
+        hint: err instanceof UsageError ? err.hint : undefined,
+        usage: err instanceof UsageError,
+      });
     }
     throw err;
   }
@@ -60,7 +65,9 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
   const onStop = () => {
     stops++;
     if (stops > 1) return stopNow();
-    io.err('stopping: no new tasks; running attempts may finish within the grace period, then are stopped and requeued (signal again to stop now)\n');
+    io.err(
+      'stopping: no new tasks; running attempts may finish within the grace period, then are stopped and requeued (signal again to stop now)\n',
+    );
     void handle.stop();
   };
   process.on('SIGINT', onStop);

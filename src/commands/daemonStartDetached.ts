@@ -15,7 +15,10 @@ const BIN = fileURLToPath(new URL('../../bin/nightshift.js', import.meta.url));
  * pid and returns. Its stderr (a crash's stack) goes to .nightshift/daemon.log with the JSON log; progress
  * lines are in progress.txt as always.
  */
-export async function startDetached(opts: { cwd: string; once?: boolean; concurrency?: number; allowMultiple?: boolean }, io: Output): Promise<number> {
+export async function startDetached(
+  opts: { cwd: string; once?: boolean; concurrency?: number; allowMultiple?: boolean },
+  io: Output,
+): Promise<number> {
   const paths = await openRepo(opts.cwd);
   await mkdir(paths.state, { recursive: true });
   const args = [BIN, 'daemon', 'start', '--detached-child'];
@@ -27,7 +30,12 @@ export async function startDetached(opts: { cwd: string; once?: boolean; concurr
   let code: number | null;
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { cwd: paths.root, detached: true, stdio: ['ignore', 'ignore', log.fd, 'ipc'], env: process.env });
+    child = spawn(process.execPath, args, {
+      cwd: paths.root,
+      detached: true,
+      stdio: ['ignore', 'ignore', log.fd, 'ipc'],
+      env: process.env,
+    });
     code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
       child.on('message', (m: DetachMessage) => {

@@ -38,13 +38,17 @@ export async function showStatus(opts: { cwd: string; json?: boolean }, io: Outp
   if (!report.running) io.out('nightshift daemon: not running\n');
   for (const d of report.daemons) {
     const up = formatDuration(Date.now() - Date.parse(d.startedAt));
-    io.out(`nightshift daemon: ${d.state} (pid ${d.pid}${d.host !== hostname() ? ` on ${d.host}` : ''}, up ${up}, ${d.mode}, concurrency ${d.concurrency})\n`);
+    io.out(
+      `nightshift daemon: ${d.state} (pid ${d.pid}${d.host !== hostname() ? ` on ${d.host}` : ''}, up ${up}, ${d.mode}, concurrency ${d.concurrency})\n`,
+    );
   }
   if (report.runningTasks.length > 0) {
     io.out('running:\n');
     for (const r of report.runningTasks) io.out(`  ${r.id}  attempt ${r.attempt}  ${formatDuration(r.elapsedMs)}\n`);
   }
-  const counts = Object.entries(report.tasks).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+  const counts = Object.entries(report.tasks)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
   io.out(`tasks: ${counts.length > 0 ? counts.join(', ') : 'none'}\n`);
   if (report.parked.length > 0) {
     io.out('parked executors (no new tasks):\n');
@@ -59,7 +63,9 @@ export async function showStatus(opts: { cwd: string; json?: boolean }, io: Outp
     for (const [name, f] of executors) {
       const cost = f.costUsd > 0 ? `  cost $${f.costUsd.toFixed(2)}` : '';
       const tokens = f.tokens > 0 ? `  tokens ${f.tokens}` : '';
-      io.out(`  ${name}  attempts ${f.attempts}  successes ${f.successes}  task failures ${f.taskFailures}  infra failures ${f.infraFailures}${tokens}${cost}\n`);
+      io.out(
+        `  ${name}  attempts ${f.attempts}  successes ${f.successes}  task failures ${f.taskFailures}  infra failures ${f.infraFailures}${tokens}${cost}\n`,
+      );
     }
   }
   return 0;
@@ -75,16 +81,40 @@ function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntr
   const executors: Record<string, ExecutorFigures> = {};
   for (const s of statuses) {
     for (const [name, f] of Object.entries(s.executors)) {
-      const sum = (executors[name] ??= { attempts: 0, successes: 0, taskFailures: 0, infraFailures: 0, interrupted: 0, tokens: 0, costUsd: 0 });
+      const sum = (executors[name] ??= {
+        attempts: 0,
+        successes: 0,
+        taskFailures: 0,
+        infraFailures: 0,
+        interrupted: 0,
+        tokens: 0,
+        costUsd: 0,
+      });
       for (const key of Object.keys(sum) as Array<keyof ExecutorFigures>) sum[key] += f[key] ?? 0;
     }
   }
   return {
     running: pids.length > 0 || statuses.length > 0,
-    daemons: statuses.map(({ pid, host, startedAt, state, mode, concurrency, primary }) => ({ pid, host, startedAt, state, mode, concurrency, primary })),
+    daemons: statuses.map(({ pid, host, startedAt, state, mode, concurrency, primary }) => ({
+      pid,
+      host,
+      startedAt,
+      state,
+      mode,
+      concurrency,
+      primary,
+    })),
     tasks,
     runningTasks: statuses
-      .flatMap((s) => s.running.map((r) => ({ id: r.id, attempt: r.attempt, claimedAt: r.claimedAt, elapsedMs: now - Date.parse(r.claimedAt), daemon: s.pid })))
+      .flatMap((s) =>
+        s.running.map((r) => ({
+          id: r.id,
+          attempt: r.attempt,
+          claimedAt: r.claimedAt,
+          elapsedMs: now - Date.parse(r.claimedAt),
+          daemon: s.pid,
+        })),
+      )
       .sort((a, b) => a.id.localeCompare(b.id)),
     executors,
     parked: statuses.flatMap((s) => (s.parked ?? []).map((p) => ({ ...p, daemon: s.pid }))),

@@ -20,7 +20,10 @@ export async function stopDaemons(opts: { cwd: string; force?: boolean }, io: Ou
     io.out('nightshift: no daemon is running on this checkout\n');
     return 0;
   }
-  const grace = await loadRules(paths.rules).then((r) => r.stopGraceMs, () => 10_000);
+  const grace = await loadRules(paths.rules).then(
+    (r) => r.stopGraceMs,
+    () => 10_000,
+  );
   for (const pid of pids) {
     const stopping = statuses.find((s) => s.pid === pid)?.state === 'stopping';
     const now = opts.force || stopping;
@@ -29,12 +32,18 @@ export async function stopDaemons(opts: { cwd: string; force?: boolean }, io: Ou
     } catch {
       continue; // exited meanwhile
     }
-    io.out(now ? `nightshift: stopping daemon ${pid} now\n` : `nightshift: stopping daemon ${pid} (running attempts get ${formatDuration(grace)} to finish)\n`);
+    io.out(
+      now
+        ? `nightshift: stopping daemon ${pid} now\n`
+        : `nightshift: stopping daemon ${pid} (running attempts get ${formatDuration(grace)} to finish)\n`,
+    );
   }
   const deadline = Date.now() + (opts.force ? 0 : grace) + STOP_MARGIN_MS;
   while (pids.some(pidAlive)) {
     if (Date.now() > deadline) {
-      io.err(`nightshift: still stopping: ${pids.filter(pidAlive).join(', ')}\n  hint: nightshift daemon stop --force stops running attempts at once\n`);
+      io.err(
+        `nightshift: still stopping: ${pids.filter(pidAlive).join(', ')}\n  hint: nightshift daemon stop --force stops running attempts at once\n`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, 100));

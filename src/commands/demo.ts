@@ -105,17 +105,33 @@ export async function runDemo(opts: { cwd: string; dir?: string }, io: Output): 
 
   io.out('\n4. the queue afterwards (nightshift list):\n\n');
   const rows = (await loadTasks(join(project, 'tasks'))).map((e) => listed(handle.paths, e));
-  io.out(indent(table(['ID', 'STATUS', 'TRIES', 'COMMIT', 'ERROR'], rows.map((r) => [r.id, r.status, String(r.attempts), r.commit?.slice(0, 7) ?? '-', r.error ?? '']))));
+  io.out(
+    indent(
+      table(
+        ['ID', 'STATUS', 'TRIES', 'COMMIT', 'ERROR'],
+        rows.map((r) => [r.id, r.status, String(r.attempts), r.commit?.slice(0, 7) ?? '-', r.error ?? '']),
+      ),
+    ),
+  );
   const heads = await branchList(remote);
   io.out(`\n5. branches on the remote (git ls-remote):\n\n${indent(heads)}`);
   const cli = `node ${process.argv[1] ?? 'bin/nightshift.js'}`;
-  io.out(`\nLook around:\n   cd ${project}\n   ${cli} list\n   ${cli} logs 004-break-the-build\n   ${cli} tail -n 50\n   git log --format='%h %s%n%(trailers)' nightshift/002-add-farewell\n`);
+  io.out(
+    `\nLook around:\n   cd ${project}\n   ${cli} list\n   ${cli} logs 004-break-the-build\n   ${cli} tail -n 50\n   git log --format='%h %s%n%(trailers)' nightshift/002-add-farewell\n`,
+  );
 
   const expected = summary.done === 3 && summary.failed === 1 && summary.blocked === 0;
-  io.out(expected ? '\ndemo finished as designed: 3 done, 1 failed with its reason, branches pushed\n' : `\ndemo did not go as designed: ${JSON.stringify(summary)}\n`);
+  io.out(
+    expected
+      ? '\ndemo finished as designed: 3 done, 1 failed with its reason, branches pushed\n'
+      : `\ndemo did not go as designed: ${JSON.stringify(summary)}\n`,
+  );
   return expected ? 0 : 1;
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => (l ? `   ${l}` : l)).join('\n');
+  return text
+    .split('\n')
+    .map((l) => (l ? `   ${l}` : l))
+    .join('\n');
 }

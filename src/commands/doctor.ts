@@ -39,8 +39,18 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
 
   const { path: git, version: gitVersion } = await probeGit(env, opts.cwd);
   const root = git ? await repoRoot(opts.cwd).catch(() => undefined) : undefined;
-  if (!git || gitVersion?.kind !== 'ok') print({ state: git ? 'failed' : 'missing', what: 'git', detail: git ? `cannot run: ${gitVersion?.kind === 'failed' ? gitVersion.reason : ''}` : 'not found on PATH; install git' });
-  else if (!root) print({ state: 'failed', what: 'git', detail: `${gitVersion.version}, but ${opts.cwd} is not inside a git repository (git init first)` });
+  if (!git || gitVersion?.kind !== 'ok')
+    print({
+      state: git ? 'failed' : 'missing',
+      what: 'git',
+      detail: git ? `cannot run: ${gitVersion?.kind === 'failed' ? gitVersion.reason : ''}` : 'not found on PATH; install git',
+    });
+  else if (!root)
+    print({
+      state: 'failed',
+      what: 'git',
+      detail: `${gitVersion.version}, but ${opts.cwd} is not inside a git repository (git init first)`,
+    });
   else print({ state: 'ok', what: 'git', detail: `${gitVersion.version}, repository ${root}` });
   if (!root) return 1;
 
@@ -54,10 +64,19 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
   }
   // Tasks waiting to run may name executors of their own; those must work too.
   const fromTasks = (await loadTasks(pathsFor(root).tasks)).flatMap((e) =>
-    e.kind === 'task' && e.task.executor !== undefined && (e.task.status === 'queued' || e.task.status === 'running') ? [e.task.executor] : [],
+    e.kind === 'task' && e.task.executor !== undefined && (e.task.status === 'queued' || e.task.status === 'running')
+      ? [e.task.executor]
+      : [],
   );
   const routed = [...new Set([...routedExecutors(rules), ...fromTasks])];
-  print({ state: 'ok', what: 'rules.md', detail: routed.length > 0 ? `valid; executors used: ${routed.join(', ')}` : 'valid; no executor set (tasks need run: for the shell executor, or executor:)' });
+  print({
+    state: 'ok',
+    what: 'rules.md',
+    detail:
+      routed.length > 0
+        ? `valid; executors used: ${routed.join(', ')}`
+        : 'valid; no executor set (tasks need run: for the shell executor, or executor:)',
+  });
 
   for (const name of routed) print(await checkExecutor(name, rules, env, root));
   return checks.every((c) => c.state === 'ok') ? 0 : 1;
@@ -65,7 +84,9 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
 
 /** Every executor rules.md can send work to: the default, each route, each fallback, the reviewer; once each, in that order. */
 export function routedExecutors(rules: Rules): string[] {
-  const names = [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor].filter((n): n is string => n !== undefined);
+  const names = [rules.executor, ...Object.values(rules.routes), ...rules.fallback, rules.review?.executor].filter(
+    (n): n is string => n !== undefined,
+  );
   return [...new Set(names)];
 }
 
@@ -73,20 +94,35 @@ async function checkExecutor(name: string, rules: Rules, env: NodeJS.ProcessEnv,
   const what = name;
   if (name === 'shell') {
     const sh = await findProgram('sh', env, cwd);
-    return sh ? { state: 'ok', what, detail: `built in: runs a task's run: command with ${sh}` } : { state: 'missing', what, detail: 'sh not found on PATH' };
+    return sh
+      ? { state: 'ok', what, detail: `built in: runs a task's run: command with ${sh}` }
+      : { state: 'missing', what, detail: 'sh not found on PATH' };
   }
   const custom = Object.hasOwn(rules.executors, name) ? rules.executors[name] : undefined;
   if (custom) {
     const program = custom.command[0] as string;
     const path = await findProgram(program, env, cwd);
     // A custom command has no known version flag; finding it is all doctor can check without running a task.
-    return path ? { state: 'ok', what, detail: `command ${program} (${path})` } : { state: 'missing', what, detail: `command ${program} not found on PATH` };
+    return path
+      ? { state: 'ok', what, detail: `command ${program} (${path})` }
+      : { state: 'missing', what, detail: `command ${program} not found on PATH` };
   }
-  if (!isAgentName(name)) return { state: 'missing', what, detail: 'not an executor: name a built-in agent, shell, or define it under executors: in rules.md' };
+  if (!isAgentName(name))
+    return { state: 'missing', what, detail: 'not an executor: name a built-in agent, shell, or define it under executors: in rules.md' };
   const adapter = agentNamed(name);
-  if (!adapter) return { state: 'missing', what, detail: 'built in, but this nightshift version has no adapter for it; define it under executors: with a command' };
+  if (!adapter)
+    return {
+      state: 'missing',
+      what,
+      detail: 'built in, but this nightshift version has no adapter for it; define it under executors: with a command',
+    };
   const path = await findProgram(adapter.program, env, cwd);
-  if (!path) return { state: 'missing', what, detail: `${adapter.program} not found on PATH${adapter.installHint ? `; install it: ${adapter.installHint}` : ''}` };
+  if (!path)
+    return {
+      state: 'missing',
+      what,
+      detail: `${adapter.program} not found on PATH${adapter.installHint ? `; install it: ${adapter.installHint}` : ''}`,
+    };
   const probe = await probeVersion(path, adapter.versionArgs, env, cwd);
   if (probe.kind === 'failed') return { state: 'failed', what, detail: `${path} does not start: ${probe.reason}` };
   const authProblem = name === 'gemini' ? await geminiAuthProblem(env, cwd) : undefined;

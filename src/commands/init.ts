@@ -11,7 +11,7 @@ import { openRepo } from './repo.js';
 /** What each kind of built-in executor is, for the comments of a new rules.md. */
 const EXECUTOR_KINDS = [
   `#   ${AGENT_NAMES.join(', ')}: coding-agent CLIs nightshift drives itself (install the ones you use)`,
-  '#   shell: runs the task\'s run: command',
+  "#   shell: runs the task's run: command",
   '#   or a command of your own, defined under executors: below',
 ].join('\n');
 

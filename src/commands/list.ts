@@ -22,7 +22,17 @@ export interface ListedTask {
 export function listed(paths: Paths, entry: TaskEntry): ListedTask {
   if (entry.kind === 'invalid') {
     const { id, file, reason } = entry.invalid;
-    return { id, file: relative(paths.root, file), status: 'invalid', title: null, attempts: 0, branch: null, commit: null, error: reason, depends_on: [] };
+    return {
+      id,
+      file: relative(paths.root, file),
+      status: 'invalid',
+      title: null,
+      attempts: 0,
+      branch: null,
+      commit: null,
+      error: reason,
+      depends_on: [],
+    };
   }
   const t = entry.task;
   return {
@@ -44,7 +54,9 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
   if (opts.status !== undefined && opts.status !== 'invalid' && !(STATUSES as readonly string[]).includes(opts.status)) {
     throw new UsageError(`unknown status "${opts.status}"`, `use one of ${[...STATUSES, 'invalid'].join(', ')}`);
   }
-  const rows = (await loadTasks(paths.tasks)).map((e) => listed(paths, e)).filter((r) => opts.status === undefined || r.status === opts.status);
+  const rows = (await loadTasks(paths.tasks))
+    .map((e) => listed(paths, e))
+    .filter((r) => opts.status === undefined || r.status === opts.status);
   if (opts.json) {
     io.out(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
@@ -53,19 +65,30 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
     io.out(opts.status ? `no ${opts.status} tasks\n` : 'no tasks in tasks/ (add one with: nightshift add "<title>")\n');
     return 0;
   }
-  io.out(table(['ID', 'STATUS', 'TRIES', 'BRANCH', 'TITLE / ERROR'], rows.map((r) => [
-    r.id,
-    r.status,
-    String(r.attempts),
-    r.branch ?? '-',
-    r.status === 'invalid' || r.status === 'failed' || r.status === 'blocked' ? `${r.title ? `${r.title}: ` : ''}${r.error ?? ''}` : (r.title ?? ''),
-  ])));
+  io.out(
+    table(
+      ['ID', 'STATUS', 'TRIES', 'BRANCH', 'TITLE / ERROR'],
+      rows.map((r) => [
+        r.id,
+        r.status,
+        String(r.attempts),
+        r.branch ?? '-',
+        r.status === 'invalid' || r.status === 'failed' || r.status === 'blocked'
+          ? `${r.title ? `${r.title}: ` : ''}${r.error ?? ''}`
+          : (r.title ?? ''),
+      ]),
+    ),
+  );
   return 0;
 }
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
   return `${[fmt(header), ...rows.map(fmt)].join('\n')}\n`;
 }

@@ -8,7 +8,10 @@ import { openRepo } from './repo.js';
 import { printFile } from './tail.js';
 
 /** `logs`: prints one attempt's transcript (default: the latest). */
-export async function showLogs(opts: { cwd: string; id: string; attempt?: number; follow?: boolean; signal?: AbortSignal }, io: Output): Promise<number> {
+export async function showLogs(
+  opts: { cwd: string; id: string; attempt?: number; follow?: boolean; signal?: AbortSignal },
+  io: Output,
+): Promise<number> {
   const paths = await openRepo(opts.cwd);
   const dir = taskLogDir(paths, checkId(opts.id));
   let attempts: number[] = [];
@@ -17,8 +20,10 @@ export async function showLogs(opts: { cwd: string; id: string; attempt?: number
   } catch (err) {
     if (!hasCode(err, 'ENOENT')) throw err;
   }
-  if (attempts.length === 0) throw new UsageError(`no logs for task ${opts.id} yet`, 'logs appear once the daemon has started an attempt of the task');
+  if (attempts.length === 0)
+    throw new UsageError(`no logs for task ${opts.id} yet`, 'logs appear once the daemon has started an attempt of the task');
   const attempt = opts.attempt ?? (attempts[attempts.length - 1] as number);
-  if (!attempts.includes(attempt)) throw new UsageError(`task ${opts.id} has no attempt ${attempt}`, `attempts with logs: ${attempts.join(', ')}`);
+  if (!attempts.includes(attempt))
+    throw new UsageError(`task ${opts.id} has no attempt ${attempt}`, `attempts with logs: ${attempts.join(', ')}`);
   return printFile(join(dir, `${attempt}.log`), Number.POSITIVE_INFINITY, opts.follow ?? false, io, opts.signal, () => undefined);
 }

@@ -27,7 +27,10 @@ export function entryFor(entries: TaskEntry[], id: string): TaskEntry {
 
 export function requireValid(entry: TaskEntry): Task {
   if (entry.kind === 'invalid') {
-    throw new UsageError(`task ${entry.invalid.id} is invalid: ${entry.invalid.reason}`, `fix ${entry.invalid.file}; nightshift never rewrites a file it cannot parse`);
+    throw new UsageError(
+      `task ${entry.invalid.id} is invalid: ${entry.invalid.reason}`,
+      `fix ${entry.invalid.file}; nightshift never rewrites a file it cannot parse`,
+    );
   }
   return entry.task;
 }

@@ -4,7 +4,10 @@ import type { Output } from './output.js';
 import { openRepo } from './repo.js';
 
 /** `tail`: prints the last n lines of progress.txt; with follow, keeps printing what is appended. */
-export async function tailProgress(opts: { cwd: string; lines?: number; follow?: boolean; signal?: AbortSignal }, io: Output): Promise<number> {
+export async function tailProgress(
+  opts: { cwd: string; lines?: number; follow?: boolean; signal?: AbortSignal },
+  io: Output,
+): Promise<number> {
   const paths = await openRepo(opts.cwd);
   return printFile(paths.progress, opts.lines ?? 20, opts.follow ?? false, io, opts.signal, () => {
     io.err('no progress.txt yet: it appears when the daemon first runs (nightshift daemon start --once)\n');

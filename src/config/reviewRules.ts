@@ -6,7 +6,7 @@ export function readReview(fields: FrontmatterFields, rules: Rules): void {
   const { problems } = fields;
   if (fields.has('review')) rules.review = parseReview(fields.fm.review, problems);
   if (rules.review?.executor === 'shell') {
-    problems.push('review.executor: the shell executor cannot review (it runs a task\'s run: command); name an agent or a custom executor');
+    problems.push("review.executor: the shell executor cannot review (it runs a task's run: command); name an agent or a custom executor");
   }
 }
 
@@ -50,7 +50,10 @@ function parseWhen(value: unknown): ReviewWhen | undefined {
   if (typeof value === 'string') {
     const m = /^\s*kinds?\s*:\s*\[([^\]]*)\]\s*$/.exec(value);
     if (!m) return undefined;
-    kinds = (m[1] as string).split(',').map((k) => k.trim()).filter(Boolean);
+    kinds = (m[1] as string)
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
   } else if (typeof value === 'object' && !Array.isArray(value)) {
     const map = value as Record<string, unknown>;
     kinds = map.kind ?? map.kinds;

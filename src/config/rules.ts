@@ -15,9 +15,28 @@ export { DEFAULT_MIN_CONFIDENCE, DEFAULT_RULES } from './types.js';
 export type { CommandExecutor, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
 
 const KNOWN_KEYS = new Set([
-  'base', 'concurrency', 'executor', 'routes', 'fallback', 'setup', 'test', 'test_timeout', 'timeout', 'stall_timeout',
-  'max_attempts', 'push', 'remote', 'protect', 'tests', 'executors', 'max_changed_lines', 'max_file_size', 'review',
-  'retry_backoff', 'stop_grace', 'keep_ignored',
+  'base',
+  'concurrency',
+  'executor',
+  'routes',
+  'fallback',
+  'setup',
+  'test',
+  'test_timeout',
+  'timeout',
+  'stall_timeout',
+  'max_attempts',
+  'push',
+  'remote',
+  'protect',
+  'tests',
+  'executors',
+  'max_changed_lines',
+  'max_file_size',
+  'review',
+  'retry_backoff',
+  'stop_grace',
+  'keep_ignored',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {

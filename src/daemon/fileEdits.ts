@@ -59,9 +59,18 @@ export class FileEdits {
       const file = e.kind === 'task' ? e.task.file : e.invalid.file;
       const id = e.kind === 'task' ? e.task.id : e.invalid.id;
       const claim = e.kind === 'task' && e.task.status === 'running' ? `${e.task.claimedBy} ${e.task.startedAt}` : undefined;
-      now.set(id, { status: e.kind === 'task' ? e.task.status : 'invalid', name: basename(file), ino: this.inodeOf(basename(file)), claim });
+      now.set(id, {
+        status: e.kind === 'task' ? e.task.status : 'invalid',
+        name: basename(file),
+        ino: this.inodeOf(basename(file)),
+        claim,
+      });
     }
-    const before = this.seen ?? new Map([...this.history.ids()].filter(([, s]) => s !== 'gone').map(([id, s]) => [id, { status: s as Status, name: '', ino: undefined }]));
+    const before =
+      this.seen ??
+      new Map(
+        [...this.history.ids()].filter(([, s]) => s !== 'gone').map(([id, s]) => [id, { status: s as Status, name: '', ino: undefined }]),
+      );
     this.seen = now;
 
     for (const [id, was] of before) {
@@ -79,7 +88,8 @@ export class FileEdits {
       const { id, status } = e.task;
       const known = this.known(id, before.get(id)?.status);
       const event = editEvent(known, status);
-      if (event) await this.once(id, event, { from: known, by: 'edit' }, () => editEvent(this.history.get(id) ?? known, status) !== undefined);
+      if (event)
+        await this.once(id, event, { from: known, by: 'edit' }, () => editEvent(this.history.get(id) ?? known, status) !== undefined);
     }
   }
 

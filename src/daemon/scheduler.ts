@@ -71,7 +71,11 @@ export class Scheduler {
     private readonly controls: DaemonControls,
   ) {
     this.tasks = new TaskCache(ctx.paths.tasks);
-    this.slots = new ConcurrencySlots(opts.concurrency, () => this.running.size, () => this.scanSoon());
+    this.slots = new ConcurrencySlots(
+      opts.concurrency,
+      () => this.running.size,
+      () => this.scanSoon(),
+    );
     // Task runs reach the slots through their context: a run in retry backoff lends its slot.
     ctx.slots = this.slots;
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
@@ -240,8 +244,7 @@ export class Scheduler {
         if (result.kind === 'skipped') {
           this.skipped.set(task.id, task.text);
           this.retrySoon();
-        }
-        else this.skipped.delete(task.id);
+        } else this.skipped.delete(task.id);
         countRun(this.summary, result);
       })
       .catch((err: unknown) => this.ctx.logger.error({ err: toError(err), task: task.id }, 'task run crashed'))

@@ -26,14 +26,18 @@ export type { DaemonHandle, RunSummary, StartOptions, StopOptions } from './type
 /** Sets up the daemon for one repository. Configuration errors throw UsageError before anything starts. */
 export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const root = await repoRoot(opts.cwd);
-  if (!root) throw new UsageError(`${opts.cwd} is not inside a git repository`, 'run nightshift in your project (git init first if it is new)');
+  if (!root)
+    throw new UsageError(`${opts.cwd} is not inside a git repository`, 'run nightshift in your project (git init first if it is new)');
   const paths = pathsFor(root, opts.worktreeRoot);
   const rules = await loadRules(paths.rules);
   const git = openGit(root);
   const base = rules.base ?? (await currentBranch(git));
   if (!base) throw new UsageError('cannot tell which branch tasks start from: HEAD is detached', 'set base: <branch> in rules.md');
   if (rules.push !== 'none' && !(await remoteExists(git, rules.remote))) {
-    throw new UsageError(`rules.md says push: ${rules.push}, but there is no remote named "${rules.remote}"`, `add it (git remote add ${rules.remote} <url>), set remote: in rules.md, or set push: none`);
+    throw new UsageError(
+      `rules.md says push: ${rules.push}, but there is no remote named "${rules.remote}"`,
+      `add it (git remote add ${rules.remote} <url>), set remote: in rules.md, or set push: none`,
+    );
   }
   const concurrency = checkConcurrency(opts.concurrency ?? rules.concurrency, opts.concurrency !== undefined);
   await mkdir(paths.locks, { recursive: true });
@@ -61,7 +65,10 @@ async function startHolding(
   if (opts.onProgress) events.on('progress', opts.onProgress);
   // Log records can quote executor output and errors: secrets are masked on the way to the file.
   const mask = secretMasker();
-  const logger = pino({ base: { pid: process.pid }, hooks: { streamWrite: mask } }, pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }));
+  const logger = pino(
+    { base: { pid: process.pid }, hooks: { streamWrite: mask } },
+    pino.destination({ dest: paths.daemonLog, sync: true, mkdir: true }),
+  );
   const progress = new ProgressLog(paths.progress, (line) => events.emit('progress', line));
   const stopController = new AbortController();
   const drainController = new AbortController();
@@ -104,4 +111,3 @@ async function readScope(file: string): Promise<string> {
     throw err;
   }
 }
-

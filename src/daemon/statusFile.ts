@@ -55,7 +55,16 @@ export class StatusFile {
   ) {
     this.file = join(paths.daemons, `${process.pid}.json`);
     const now = new Date().toISOString();
-    this.status = { pid: process.pid, host: hostname(), startedAt: now, updatedAt: now, state: 'running', running: [], executors: {}, ...init };
+    this.status = {
+      pid: process.pid,
+      host: hostname(),
+      startedAt: now,
+      updatedAt: now,
+      state: 'running',
+      running: [],
+      executors: {},
+      ...init,
+    };
     events.on('task:claimed', ({ id, attempt }) => {
       const at = new Date().toISOString();
       const known = this.status.running.find((r) => r.id === id);
@@ -98,7 +107,15 @@ export class StatusFile {
   }
 
   private count(a: AttemptFinished): void {
-    const f = (this.status.executors[a.executor] ??= { attempts: 0, successes: 0, taskFailures: 0, infraFailures: 0, interrupted: 0, tokens: 0, costUsd: 0 });
+    const f = (this.status.executors[a.executor] ??= {
+      attempts: 0,
+      successes: 0,
+      taskFailures: 0,
+      infraFailures: 0,
+      interrupted: 0,
+      tokens: 0,
+      costUsd: 0,
+    });
     f.attempts++;
     switch (a.result) {
       case 'success':

@@ -59,13 +59,17 @@ export class TaskWatch {
   /** Starts watching, and the rescan after each interval from now on, until the daemon stops. */
   start(): void {
     this.watcher.check();
-    this.timers.repeat('rescan', () => this.currentMs, () => {
-      // The folder may have been removed and re-created since: watch the new one.
-      this.watcher.check();
-      this.hooks.rescan();
-      // A stopping daemon books no further rescan.
-      if (this.hooks.stopping()) this.timers.clear('rescan');
-    });
+    this.timers.repeat(
+      'rescan',
+      () => this.currentMs,
+      () => {
+        // The folder may have been removed and re-created since: watch the new one.
+        this.watcher.check();
+        this.hooks.rescan();
+        // A stopping daemon books no further rescan.
+        if (this.hooks.stopping()) this.timers.clear('rescan');
+      },
+    );
   }
 
   close(): void {

@@ -88,11 +88,16 @@ export class Timers {
   private armRepeating(name: TimerName): void {
     const r = this.repeating.get(name);
     if (!r) return;
-    this.arm(name, r.everyMs(), () => {
-      r.fn();
-      // Cleared by fn (or replaced by another repeat under this name): that one decides what comes next.
-      if (this.repeating.get(name) === r && !this.armed.has(name)) this.armRepeating(name);
-    }, {});
+    this.arm(
+      name,
+      r.everyMs(),
+      () => {
+        r.fn();
+        // Cleared by fn (or replaced by another repeat under this name): that one decides what comes next.
+        if (this.repeating.get(name) === r && !this.armed.has(name)) this.armRepeating(name);
+      },
+      {},
+    );
   }
 
   private arm(name: TimerName, ms: number, fn: () => void, opts: TimerOptions): void {

@@ -76,7 +76,9 @@ export function pathInWorktree(path: string, spellings: string[], worktree: stri
   return path
     .split(delimiter)
     .map((entry) => {
-      const inside = spellings.map((root) => relative(root, entry)).find((rel) => rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)));
+      const inside = spellings
+        .map((root) => relative(root, entry))
+        .find((rel) => rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)));
       return inside === undefined ? entry : join(worktree, inside);
     })
     .join(delimiter);

@@ -81,7 +81,11 @@ export function planNamed(name: string | undefined, task: Task, rules: Rules, ct
     if (!executorKnown(rules, name)) return { kind: 'unavailable', name, reason: unknownExecutorReason(name) };
     const adapter = agentNamed(name);
     if (!adapter || !isAgentName(name)) {
-      return { kind: 'unavailable', name, reason: `executor "${name}" is built in but has no adapter in this nightshift version; define it under executors: with a command` };
+      return {
+        kind: 'unavailable',
+        name,
+        reason: `executor "${name}" is built in but has no adapter in this nightshift version; define it under executors: with a command`,
+      };
     }
     return { kind: 'agent', name, adapter, options: rules.agents[name] ?? { args: [] } };
   }

@@ -36,7 +36,10 @@ export async function loadSkills(names: readonly string[], worktree: string): Pr
       }
     }
     if (text === undefined) {
-      return { kind: 'missing', reason: `skill "${name}" not found: looked for ${tried.join(' and ')} in the task's base commit; add one of them or remove the skill from the task` };
+      return {
+        kind: 'missing',
+        reason: `skill "${name}" not found: looked for ${tried.join(' and ')} in the task's base commit; add one of them or remove the skill from the task`,
+      };
     }
     const split = splitFrontmatter(text);
     skills.push({ name, body: split.kind === 'ok' ? split.file.body : text.replace(/^\uFEFF/, '') });

@@ -56,16 +56,24 @@ const PIPE_GRACE_MS = 1000;
 export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
   const started = Date.now();
   const transcript = await Transcript.open(req.logFile, [process.env, req.env ?? {}], req.limits);
-  const input = req.stdinFile === undefined ? undefined : await open(req.stdinFile, 'r').catch(async (err: unknown) => {
-    await transcript.close();
-    throw err;
-  });
+  const input =
+    req.stdinFile === undefined
+      ? undefined
+      : await open(req.stdinFile, 'r').catch(async (err: unknown) => {
+          await transcript.close();
+          throw err;
+        });
   let stop: { reason: 'timeout' | 'stall' | 'abort'; at: number } | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     const [file, ...args] = req.argv;
     // stdin is a pipe fed from the file too: a descriptor of the file itself would name its path in /proc/self/fd.
-    const child = spawn(file, args, { cwd: req.cwd, env: req.env ?? process.env, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, {
+      cwd: req.cwd,
+      env: req.env ?? process.env,
+      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     if (input && child.stdin) {
       const feed = input.createReadStream({ autoClose: false });
       // A child that exits (or closes stdin) without reading it all is no error of ours.
@@ -121,7 +129,12 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
 
     if (stop) {
       if (stop.reason === 'abort') return { kind: 'aborted', durationMs };
-      return { kind: 'timed-out', limit: stop.reason, afterMs: stop.reason === 'timeout' ? req.timeoutMs : (req.stallTimeoutMs ?? 0), durationMs };
+      return {
+        kind: 'timed-out',
+        limit: stop.reason,
+        afterMs: stop.reason === 'timeout' ? req.timeoutMs : (req.stallTimeoutMs ?? 0),
+        durationMs,
+      };
     }
     if ('error' in result) {
       if (hasCode(result.error, 'ENOENT')) return { kind: 'not-found', message: `command not found: ${file}`, durationMs };

@@ -150,7 +150,11 @@ export class Transcript {
   private async write(entries: Entry[], state: MaskState): Promise<void> {
     if (!this.tailing && this.written >= this.budget) {
       this.tailing = true;
-      await this.append(marker(`transcript over its ${size(this.limits.attemptCap)} cap: from here on only the last ${size(this.limits.tailBytes)} of output are kept`));
+      await this.append(
+        marker(
+          `transcript over its ${size(this.limits.attemptCap)} cap: from here on only the last ${size(this.limits.tailBytes)} of output are kept`,
+        ),
+      );
     }
     if (!this.tailing) {
       const bytes = Buffer.concat(entries.map((e) => (e.masked ? e.bytes : this.mask(e.bytes, state))));
@@ -174,7 +178,7 @@ export class Transcript {
     this.writing = this.writing.then(async () => {
       if (this.error) return;
       try {
-        for (let at = 0; at < bytes.length; ) at += (await this.handle.write(bytes, at, bytes.length - at)).bytesWritten;
+        for (let at = 0; at < bytes.length;) at += (await this.handle.write(bytes, at, bytes.length - at)).bytesWritten;
       } catch (err) {
         this.error = err instanceof Error ? err : new Error(String(err));
       }

@@ -18,7 +18,11 @@ export function streamBlobs(dir: string, ids: string[], sink: BlobSink): Promise
   if (ids.length === 0) return Promise.resolve();
   noteGitProcess();
   return new Promise((resolve, reject) => {
-    const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], { cwd: dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', [...SAFE_CONFIG, 'cat-file', '--batch'], {
+      cwd: dir,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let header = Buffer.alloc(0);
     let current: { id: string; left: number } | undefined;
     /** The newline after a blob's content. */

@@ -21,7 +21,11 @@ export interface BytesResult {
 export function gitBytes(git: Git, args: string[], input?: Buffer): Promise<BytesResult> {
   noteGitProcess();
   return new Promise((resolve, reject) => {
-    const child = spawn('git', [...SAFE_CONFIG, ...args], { cwd: git.dir, env: { ...process.env, ...GIT_ENV }, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', [...SAFE_CONFIG, ...args], {
+      cwd: git.dir,
+      env: { ...process.env, ...GIT_ENV },
+      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -33,7 +37,11 @@ export function gitBytes(git: Git, args: string[], input?: Buffer): Promise<Byte
       child.stdin.end(input);
     }
     child.on('close', (code, signal) => {
-      resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: code ?? 128 + (signal ? constants.signals[signal] : 0),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }

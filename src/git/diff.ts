@@ -25,7 +25,6 @@ export async function indexAndHead(wt: Git): Promise<string> {
   return `${(await wt.raw(['write-tree'])).trim()} ${await headCommit(wt)}`;
 }
 
-
 /** The staged change's `--raw -z` records alone (blob ids and paths: no content is read, no driver runs). */
 export async function stagedRawRecords(wt: Git, base: string): Promise<string> {
   return wt.raw(['diff', '--cached', '--raw', '-z', '-M', '--no-abbrev', '--no-ext-diff', '--no-textconv', base, '--']);

@@ -60,7 +60,13 @@ export function openGit(dir: string, options: { identity?: GitIdentity } = {}): 
 function runGit(cwd: string, args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
   noteGitProcess();
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn('git', args, {
+      cwd,
+      env: { ...process.env, ...GIT_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -221,20 +227,22 @@ export type FetchResult = { kind: 'ok'; commit: string } | { kind: 'missing' } |
 export async function fetchBase(git: Git, remote: string, base: string): Promise<FetchResult> {
   const tracking = `refs/remotes/${remote}/${base}`;
   // Across processes too: two daemons fetching into one repository fight over the same ref locks.
-  return serialisedFetch(() => withRepoLock(git, async (): Promise<FetchResult> => {
-    let message = '';
-    for (let tries = 0; tries < 3; tries++) {
-      const r = await git.status(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${base}:${tracking}`]);
-      if (r.code === 0) {
-        const commit = await resolveCommit(git, tracking);
-        return commit ? { kind: 'ok', commit } : { kind: 'missing' };
+  return serialisedFetch(() =>
+    withRepoLock(git, async (): Promise<FetchResult> => {
+      let message = '';
+      for (let tries = 0; tries < 3; tries++) {
+        const r = await git.status(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${base}:${tracking}`]);
+        if (r.code === 0) {
+          const commit = await resolveCommit(git, tracking);
+          return commit ? { kind: 'ok', commit } : { kind: 'missing' };
+        }
+        if (/couldn't find remote ref/.test(r.stderr)) return { kind: 'missing' };
+        message = r.stderr.trim() || `git fetch exited ${r.code}`;
+        if (!/cannot lock ref|unable to update local ref|\.lock/.test(r.stderr)) break;
       }
-      if (/couldn't find remote ref/.test(r.stderr)) return { kind: 'missing' };
-      message = r.stderr.trim() || `git fetch exited ${r.code}`;
-      if (!/cannot lock ref|unable to update local ref|\.lock/.test(r.stderr)) break;
-    }
-    return { kind: 'failed', message };
-  }));
+      return { kind: 'failed', message };
+    }),
+  );
 }
 
 let fetchQueue: Promise<unknown> = Promise.resolve();
@@ -255,7 +263,16 @@ export type RebaseResult = { kind: 'rebased'; head: string } | { kind: 'conflict
  */
 export async function rebaseOnto(git: Git, onto: string, upstream: string): Promise<RebaseResult> {
   const r = await git.status([
-    'rebase', '--quiet', '--no-verify', '--no-autostash', '--no-autosquash', '--no-update-refs', '--no-rebase-merges', '--onto', onto, upstream,
+    'rebase',
+    '--quiet',
+    '--no-verify',
+    '--no-autostash',
+    '--no-autosquash',
+    '--no-update-refs',
+    '--no-rebase-merges',
+    '--onto',
+    onto,
+    upstream,
   ]);
   if (r.code === 0) return { kind: 'rebased', head: await headCommit(git) };
   const unmerged = await git.status(['diff', '--name-only', '--diff-filter=U', '-z']);
@@ -291,7 +308,10 @@ export async function setBranch(git: Git, branch: string, commit: string): Promi
 /** Paths of every worktree git knows for this repository, the main checkout included. */
 export async function listWorktrees(git: Git): Promise<string[]> {
   const out = await git.raw(['worktree', 'list', '--porcelain']);
-  return out.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice('worktree '.length));
 }
 
 /** Forgets worktrees whose folders are gone. */

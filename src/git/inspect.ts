@@ -61,7 +61,8 @@ export async function readWorktree(git: Git): Promise<WorktreeChange> {
       // A folder with a .git of its own where the index has a gitlink (a submodule the executor changed) is
       // a repository; any other folder where the index has a file: its removal is staged, its files are
       // listed on their own.
-      else if (info.isDirectory()) entries.push({ path, kind: lstatSync(fsPath(git.dir, `${path}/.git`), { throwIfNoEntry: false }) ? 'repository' : 'missing' });
+      else if (info.isDirectory())
+        entries.push({ path, kind: lstatSync(fsPath(git.dir, `${path}/.git`), { throwIfNoEntry: false }) ? 'repository' : 'missing' });
       else entries.push({ path, kind: 'file', size: info.size });
     } catch (err) {
       if (!hasCode(err, 'ENOENT') && !hasCode(err, 'ENOTDIR')) throw err;
@@ -120,7 +121,10 @@ export async function changeFacts(git: Git, base: string, tests: string[], stage
   const addedLines = await addedLinesOfSuspects(git, changes, blobs);
   let testFiles = { before: 0, after: 0 };
   if (tests.length > 0) {
-    const count = (out: Buffer) => decodePath(out).split('\0').filter((p) => p && matchesAny(p, tests)).length;
+    const count = (out: Buffer) =>
+      decodePath(out)
+        .split('\0')
+        .filter((p) => p && matchesAny(p, tests)).length;
     testFiles = {
       before: count(await rawBytes(git, ['ls-tree', '-r', '--name-only', '-z', base])),
       after: count(await rawBytes(git, ['ls-files', '--cached', '-z'])),
@@ -179,7 +183,7 @@ export function rawRecordsOf(out: string): string {
 export function parseRawDiff(out: string): Change[] {
   const fields = out.split('\0');
   const changes: Change[] = [];
-  for (let i = 0; i < fields.length; ) {
+  for (let i = 0; i < fields.length;) {
     const meta = fields[i++] as string;
     if (!meta.startsWith(':')) continue;
     const [, newMode, , , statusField] = meta.slice(1).split(' ');
@@ -211,8 +215,17 @@ export async function snapshotRefs(git: Git): Promise<Map<string, string>> {
  * How the refs differ between two snapshots. `executorHead` is the worktree's HEAD after the executor ran:
  * commits between `baseCommit` and it are the executor's own.
  */
-export async function refMoves(git: Git, before: Map<string, string>, after: Map<string, string>, baseCommit: string, executorHead: string): Promise<RefMove[]> {
-  const own = executorHead === baseCommit ? [] : (await git.raw(['rev-list', '--max-count=20', executorHead, `^${baseCommit}`, '--'])).split('\n').filter(Boolean);
+export async function refMoves(
+  git: Git,
+  before: Map<string, string>,
+  after: Map<string, string>,
+  baseCommit: string,
+  executorHead: string,
+): Promise<RefMove[]> {
+  const own =
+    executorHead === baseCommit
+      ? []
+      : (await git.raw(['rev-list', '--max-count=20', executorHead, `^${baseCommit}`, '--'])).split('\n').filter(Boolean);
   const moves: RefMove[] = [];
   for (const ref of new Set([...before.keys(), ...after.keys()])) {
     const was = before.get(ref);
@@ -232,6 +245,13 @@ export async function refMoves(git: Git, before: Map<string, string>, after: Map
  */
 export async function restoreRef(git: Git, move: RefMove): Promise<boolean> {
   if (move.before === undefined) return false;
-  const { code } = await git.status(['update-ref', '-m', 'nightshift: undo a ref move by an executor', move.ref, move.before, move.after ?? '']);
+  const { code } = await git.status([
+    'update-ref',
+    '-m',
+    'nightshift: undo a ref move by an executor',
+    move.ref,
+    move.before,
+    move.after ?? '',
+  ]);
   return code === 0;
 }

@@ -18,7 +18,16 @@ const LEASES = '_leases';
 /** More slots than any sane number of daemons times their concurrency: a bug, not a busy night. */
 export const MAX_SLOTS = 256;
 /** Left in a worktree's git dir by an operation an executor started and never finished. */
-const UNFINISHED = ['rebase-merge', 'rebase-apply', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'BISECT_LOG', 'sequencer', 'index.lock'];
+const UNFINISHED = [
+  'rebase-merge',
+  'rebase-apply',
+  'MERGE_HEAD',
+  'CHERRY_PICK_HEAD',
+  'REVERT_HEAD',
+  'BISECT_LOG',
+  'sequencer',
+  'index.lock',
+];
 
 export interface PoolOptions {
   /** Where the slots live (Paths.worktrees). */
@@ -144,7 +153,14 @@ export class WorktreePool {
       const wt = openGit(path);
       const checkout = ['checkout', '--quiet', '--force', '--ignore-other-worktrees', '--no-recurse-submodules', '-B', branch, commit];
       if ((await wt.status(checkout)).code !== 0) return false;
-      const status = ['status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all', ...(this.opts.keepIgnored ? [] : ['--ignored'])];
+      const status = [
+        'status',
+        '--porcelain=v2',
+        '-z',
+        '--branch',
+        '--untracked-files=all',
+        ...(this.opts.keepIgnored ? [] : ['--ignored']),
+      ];
       // Index entries flagged assume-unchanged or skip-worktree hide changes from status: such a slot is unfit.
       const [flags, first] = await Promise.all([wt.status(['ls-files', '-v', '-z']), wt.status(status)]);
       if (flags.code !== 0 || flags.stdout.split('\0').some((entry) => /^[a-zS]/.test(entry))) return false;

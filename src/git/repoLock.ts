@@ -47,7 +47,8 @@ export async function withRepoLock<T>(git: RepoHandle, fn: () => Promise<T>): Pr
         await got.claim.release();
       }
     }
-    if (Date.now() > deadline) throw new Error(`waited ${WAIT_MS / 60_000} minutes for ${join(dir, 'nightshift-git.lock')}; another nightshift process holds it`);
+    if (Date.now() > deadline)
+      throw new Error(`waited ${WAIT_MS / 60_000} minutes for ${join(dir, 'nightshift-git.lock')}; another nightshift process holds it`);
     await new Promise((r) => setTimeout(r, delay + Math.floor(Math.random() * delay)));
   }
 }

@@ -25,7 +25,8 @@ export async function stageAll(git: Git, staging: Staging): Promise<void> {
   if (staging.remove.length > 0) await rawBytes(git, ['update-index', '--force-remove', '-z', '--stdin'], nulList(staging.remove));
   // --remove: a listed path with nothing there any more leaves the index; --replace drops an entry in the
   // way of a new one, as git add does (what that drops shows in the staged diff the guards check).
-  if (staging.update.length > 0) await rawBytes(git, ['update-index', '--add', '--remove', '--replace', '-z', '--stdin'], nulList(staging.update));
+  if (staging.update.length > 0)
+    await rawBytes(git, ['update-index', '--add', '--remove', '--replace', '-z', '--stdin'], nulList(staging.update));
 }
 
 function nulList(paths: string[]): Buffer {

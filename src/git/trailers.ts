@@ -10,6 +10,9 @@ export async function taskTrailers(git: Git, commit: string): Promise<{ parents:
   const [parents = '', trailer = ''] = out.stdout.split('\0');
   return {
     parents: parents.trim().split(' ').filter(Boolean),
-    tasks: trailer.split('\n').map((l) => l.trim()).filter(Boolean),
+    tasks: trailer
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
   };
 }

@@ -167,7 +167,9 @@ async function tryClaim(locksDir: string, id: string): Promise<ClaimResult> {
   };
   // The heartbeat: other hosts judge the lock by the owner file's age. It also notices a takeover.
   const heartbeat = setInterval(() => {
-    void verify().then((ours) => (ours ? utimes(ownerFile, new Date(), new Date()) : undefined)).catch(() => undefined);
+    void verify()
+      .then((ours) => (ours ? utimes(ownerFile, new Date(), new Date()) : undefined))
+      .catch(() => undefined);
   }, UPDATE_MS);
   heartbeat.unref();
   return {

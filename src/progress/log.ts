@@ -78,7 +78,14 @@ export class ProgressLog {
   async appendAll(lines: Array<{ id: string | undefined; event: ProgressEvent; fields?: ProgressFields }>): Promise<void> {
     if (lines.length === 0) return;
     const now = new Date();
-    const text = lines.map(({ id, event, fields = {} }) => formatProgressLine(now, id, event, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? this.mask(v) : v]))));
+    const text = lines.map(({ id, event, fields = {} }) =>
+      formatProgressLine(
+        now,
+        id,
+        event,
+        Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? this.mask(v) : v])),
+      ),
+    );
     await appendFile(this.file, `${text.join('\n')}\n`, { flag: 'a' });
     for (const line of text) this.onLine?.(line);
   }

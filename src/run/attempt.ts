@@ -108,19 +108,21 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const refsBefore = await snapshotRefs(ctx.git);
   // Nor HEAD, the git state shared with the user's checkout, rules.md, scope.md or the remote's base.
   const watch = await watchAttempt(ctx, { taskId: task.id, attempt, branch, baseCommit, worktree, wt });
-  const [execFailed, sharedChanges] = await watch.executor(() => runExecutors(ctx, {
-    task,
-    attempt,
-    baseCommit,
-    worktree,
-    wt,
-    promptFile: shownPrompt,
-    taskFile: files.taskFile,
-    promptBytes: Buffer.byteLength(masked),
-    logFile,
-    report: input.report ?? { runs: [] },
-    steps,
-  }));
+  const [execFailed, sharedChanges] = await watch.executor(() =>
+    runExecutors(ctx, {
+      task,
+      attempt,
+      baseCommit,
+      worktree,
+      wt,
+      promptFile: shownPrompt,
+      taskFile: files.taskFile,
+      promptBytes: Buffer.byteLength(masked),
+      logFile,
+      report: input.report ?? { runs: [] },
+      steps,
+    }),
+  );
   // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
   const ours = await ctx.pool.owns(worktree);
   // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.

@@ -30,7 +30,11 @@ export interface AttemptWatch {
    * exactly at base_commit) and the remote's base is unmoved since the executor's check: both only when a
    * test command or a reviewer ran since.
    */
-  commit(tree: string, messageFile: string, logFile: string): Promise<{ kind: 'committed'; commit: string } | { kind: 'failed'; outcome: AttemptOutcome }>;
+  commit(
+    tree: string,
+    messageFile: string,
+    logFile: string,
+  ): Promise<{ kind: 'committed'; commit: string } | { kind: 'failed'; outcome: AttemptOutcome }>;
 }
 
 export async function watchAttempt(

@@ -17,7 +17,10 @@ export async function checkPlanDrift(git: Git, task: Task, baseHead: string | un
   // planned_at was validated as 7-40 hex digits, so it cannot read as an option or a range.
   const from = await resolveCommit(git, planned);
   if (!from) {
-    return { kind: 'drifted', reason: `plan drift: planned_at ${planned} is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)` };
+    return {
+      kind: 'drifted',
+      reason: `plan drift: planned_at ${planned} is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)`,
+    };
   }
   if (from === baseHead) return { kind: 'ok' };
   const changed = driftedPaths(await pathsChangedBetween(git, from, baseHead), task.files);

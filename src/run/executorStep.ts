@@ -80,7 +80,12 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
         input.report.runs.push({ executor: name, result: 'task-failure', usage });
         const reason = `executor ${name} failed: ${verdict.reason}`;
         await logHeader(logFile, reason);
-        return { kind: 'failure', reason: oneLine(reason), detail: await failureDetail(reason, verdict.message, logFile, from), retry: true };
+        return {
+          kind: 'failure',
+          reason: oneLine(reason),
+          detail: await failureDetail(reason, verdict.message, logFile, from),
+          retry: true,
+        };
       }
       case 'infra-failure': {
         input.report.runs.push({ executor: name, result: 'infra-failure', usage });
@@ -120,7 +125,11 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   if (outcome === 'cancelled') return { kind: 'done', outcome: { kind: 'lost', why: 'cancelled' } };
   if (outcome.kind === 'aborted' || ctx.stopSignal.aborted) return { kind: 'done', outcome: { kind: 'interrupted' } };
   if (outcome.kind === 'not-found') {
-    return { kind: 'verdict', from, verdict: { kind: 'infra-failure', cause: 'not-installed', reason: `${request.argv[0]} is not installed (not found on PATH)` } };
+    return {
+      kind: 'verdict',
+      from,
+      verdict: { kind: 'infra-failure', cause: 'not-installed', reason: `${request.argv[0]} is not installed (not found on PATH)` },
+    };
   }
   if (outcome.kind === 'timed-out' || (plan.kind === 'run' && outcome.kind === 'signalled')) {
     input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
@@ -141,7 +150,11 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   try {
     return { kind: 'verdict', from, verdict: plan.adapter.interpret(await readSince(logFile, from), exit) };
   } catch (err) {
-    return { kind: 'verdict', from, verdict: { kind: 'task-failure', reason: `its output could not be read: ${oneLine(toError(err).message, 200)}` } };
+    return {
+      kind: 'verdict',
+      from,
+      verdict: { kind: 'task-failure', reason: `its output could not be read: ${oneLine(toError(err).message, 200)}` },
+    };
   }
 }
 

@@ -16,7 +16,11 @@ const UNPARSABLE_POLL_MS = 1000;
  * meanwhile, and the run keeps its claim, so nobody runs the task again) and gives up only when the daemon
  * is asked to stop.
  */
-export async function writeFollowed(ctx: RunContext, follow: FollowedTask, decide: (task: Task) => OwnedChanges | undefined): Promise<UpdateResult> {
+export async function writeFollowed(
+  ctx: RunContext,
+  follow: FollowedTask,
+  decide: (task: Task) => OwnedChanges | undefined,
+): Promise<UpdateResult> {
   let warned = false;
   for (;;) {
     const file = follow.currentFile;

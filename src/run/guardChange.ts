@@ -44,13 +44,14 @@ export async function guardRefs(input: {
   // Without a worktree to read (its .git points elsewhere), no commit counts as the executor's own. HEAD's
   // ref is read in the same process: the HEAD guard after the executor looks at this very reading.
   const [headRead, refsAfter] = await Promise.all([input.worktree ? readHead(input.worktree) : undefined, snapshotRefs(repo)]);
-  if (headRead && headRead.commit === undefined) throw new Error('the worktree\'s HEAD names no commit');
+  if (headRead && headRead.commit === undefined) throw new Error("the worktree's HEAD names no commit");
   const executorHead = headRead?.commit ?? baseCommit;
   const moves = await refMoves(repo, input.refsBefore, refsAfter, baseCommit, executorHead);
   const violations: string[] = [...(input.earlier ?? [])];
   for (const finding of checkRefs(moves, input.base)) {
     if (!finding.restore) violations.push(`${finding.message} (left in place)`);
-    else violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
+    else
+      violations.push(`${finding.message} (${(await restoreRef(repo, finding.move)) ? 'restored' : 'changed again since, not restored'})`);
   }
   return { violations, head: executorHead, headRead };
 }

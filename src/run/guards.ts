@@ -53,7 +53,11 @@ export function checkGuards(facts: ChangeFacts, rules: GuardRules): string[] {
   }
   if (rules.tests.length > 0) {
     const removed = changes
-      .filter((c) => (c.status === 'D' && matchesAny(c.path, rules.tests)) || (c.status === 'R' && c.from && matchesAny(c.from, rules.tests) && !matchesAny(c.path, rules.tests)))
+      .filter(
+        (c) =>
+          (c.status === 'D' && matchesAny(c.path, rules.tests)) ||
+          (c.status === 'R' && c.from && matchesAny(c.from, rules.tests) && !matchesAny(c.path, rules.tests)),
+      )
       .map((c) => c.from ?? c.path);
     if (removed.length > 0) violations.push(`tests: deleted or renamed away test files: ${names(removed)}`);
     else if (facts.testFiles.after < facts.testFiles.before) {
@@ -61,9 +65,13 @@ export function checkGuards(facts: ChangeFacts, rules: GuardRules): string[] {
     }
   }
   if (rules.maxChangedLines !== undefined && facts.changedLines > rules.maxChangedLines) {
-    violations.push(`max_changed_lines: the change adds and removes ${facts.changedLines} lines, more than ${rules.maxChangedLines}; split the task or make a smaller change`);
+    violations.push(
+      `max_changed_lines: the change adds and removes ${facts.changedLines} lines, more than ${rules.maxChangedLines}; split the task or make a smaller change`,
+    );
   }
-  const marked = Object.entries(facts.addedLines).filter(([, lines]) => hasConflictMarkers(lines)).map(([path]) => path);
+  const marked = Object.entries(facts.addedLines)
+    .filter(([, lines]) => hasConflictMarkers(lines))
+    .map(([path]) => path);
   if (marked.length > 0) violations.push(`conflict markers: unresolved <<<<<<< / >>>>>>> lines in ${names(marked)}`);
   const gitlinks = changes.filter((c) => c.mode === '160000').map((c) => c.path);
   if (gitlinks.length > 0) violations.push(`.git: embedded repositories (gitlinks) added: ${names(gitlinks)}`);
@@ -99,7 +107,9 @@ export function checkWorktree(entries: WorktreeEntry[], limits: { maxFileSize: n
   const violations: string[] = [];
   const big = entries.filter((e): e is Extract<WorktreeEntry, { kind: 'file' }> => e.kind === 'file' && e.size > limits.maxFileSize);
   if (big.length > 0) {
-    violations.push(`max_file_size: files over ${formatBytes(limits.maxFileSize)}: ${list(big.map((e) => `${showPath(e.path)} (${formatBytes(e.size)})`))}`);
+    violations.push(
+      `max_file_size: files over ${formatBytes(limits.maxFileSize)}: ${list(big.map((e) => `${showPath(e.path)} (${formatBytes(e.size)})`))}`,
+    );
   }
   const repos = entries.filter((e) => e.kind === 'repository').map((e) => e.path);
   if (repos.length > 0) violations.push(`.git: embedded repositories (folders with their own .git): ${names(repos)}`);
@@ -152,7 +162,11 @@ export function checkRefs(moves: RefMove[], base: string): RefFinding[] {
     if (move.before === undefined) findings.push({ move, message: `refs: the executor created ${name}`, restore: false });
     else if (move.after === undefined) findings.push({ move, message: `refs: the executor deleted ${name}`, restore: true });
     else {
-      findings.push({ move, message: `refs: the executor moved ${name} from ${short(move.before)} to ${short(move.after)}`, restore: !move.fastForward });
+      findings.push({
+        move,
+        message: `refs: the executor moved ${name} from ${short(move.before)} to ${short(move.after)}`,
+        restore: !move.fastForward,
+      });
     }
   }
   return findings;

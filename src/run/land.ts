@@ -63,7 +63,13 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
   let from = input.baseCommit;
   let rebased = false;
   // Kept on failure: the newest commit that passed the checks, on top of `from`.
-  const unpublished = (reason: string, retry: boolean): AttemptOutcome => ({ kind: 'unpublished', reason, commit: head, baseCommit: from, retry });
+  const unpublished = (reason: string, retry: boolean): AttemptOutcome => ({
+    kind: 'unpublished',
+    reason,
+    commit: head,
+    baseCommit: from,
+    retry,
+  });
   for (let round = 1; round <= MAX_LAND_ROUNDS; round++) {
     if (ctx.stopSignal.aborted) return { kind: 'interrupted' };
     const fetched = await fetchBase(wt, remote, base);

@@ -91,5 +91,10 @@ async function addedLinesOf(git: Git, blob: BlobPair): Promise<string[]> {
   }
   const patch = await blobPatchLines(git, blob.before, blob.after);
   const hunks = patch.findIndex((l) => l.startsWith('@@'));
-  return hunks === -1 ? [] : patch.slice(hunks).filter((l) => l.startsWith('+')).map((l) => l.slice(1));
+  return hunks === -1
+    ? []
+    : patch
+        .slice(hunks)
+        .filter((l) => l.startsWith('+'))
+        .map((l) => l.slice(1));
 }

@@ -26,7 +26,8 @@ export class OwnedKeys {
     changes: OwnedChanges,
     guard: (onDisk: Task) => boolean,
     // How to write: by default the task's file; a run that follows a renamed file passes its own writer.
-    writer: (decide: (onDisk: Task) => OwnedChanges | undefined) => Promise<UpdateResult> = (decide) => updateTask(this.need().locksDir, task.file, task.id, decide),
+    writer: (decide: (onDisk: Task) => OwnedChanges | undefined) => Promise<UpdateResult> = (decide) =>
+      updateTask(this.need().locksDir, task.file, task.id, decide),
   ): Promise<UpdateResult> {
     const store = this.need();
     let restored: OwnedKey[] = [];
@@ -38,7 +39,10 @@ export class OwnedKeys {
     });
     if (result.kind === 'updated') this.record(result.task);
     if (result.kind === 'updated' && restored.length > 0) {
-      await store.progress.append(result.task.id, 'task-file-restored', { keys: restored.join(','), reason: 'changed by someone else while running' });
+      await store.progress.append(result.task.id, 'task-file-restored', {
+        keys: restored.join(','),
+        reason: 'changed by someone else while running',
+      });
     }
     return result;
   }

@@ -47,7 +47,6 @@ export async function watchRemoteBase(ctx: RunContext, input: { worktree: string
   };
 }
 
-
 /** The worktree's own HEAD reflog, found through its .git file (read before the executor ran). */
 async function headReflog(worktree: string): Promise<string | undefined> {
   const pointer = /^gitdir: (.+)\n?$/.exec(await readFile(join(worktree, '.git'), 'utf8').catch(() => ''))?.[1];
@@ -57,7 +56,12 @@ async function headReflog(worktree: string): Promise<string | undefined> {
 /** Whether `tip` is, or descends from, a commit this attempt's worktree made during the watch. */
 async function holdsOwnWork(input: { wt: Git; baseCommit: string }, reflog: string, from: number, tip: string): Promise<boolean> {
   const added = (await readFile(reflog).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
-  const own = new Set(added.split('\n').map((l) => l.split(' ')[1]).filter((c): c is string => !!c && /^[0-9a-f]{40,64}$/.test(c)));
+  const own = new Set(
+    added
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((c): c is string => !!c && /^[0-9a-f]{40,64}$/.test(c)),
+  );
   own.delete(input.baseCommit);
   for (const commit of [...own].slice(-20)) if (await isAncestor(input.wt, commit, tip)) return true;
   return false;

@@ -52,7 +52,10 @@ export async function restoreShared(input: RestoreInput): Promise<string[]> {
         const now = after.hooks.get(change.name);
         if (now) {
           await mkdir(input.quarantine, { recursive: true });
-          await cp(join(dir, change.name), join(input.quarantine, `${stamp}-hooks-${change.name}`), { recursive: true, verbatimSymlinks: true }).catch(() => undefined);
+          await cp(join(dir, change.name), join(input.quarantine, `${stamp}-hooks-${change.name}`), {
+            recursive: true,
+            verbatimSymlinks: true,
+          }).catch(() => undefined);
           await rm(join(dir, change.name), { recursive: true, force: true });
         }
         const was = before.hooks.get(change.name);
@@ -68,7 +71,10 @@ export async function restoreShared(input: RestoreInput): Promise<string[]> {
         await keep('stash.reflog', after.stash.log);
         await keepAddedStashes(input, stamp);
         await restoreStash(input);
-        const did = [change.dropped > 0 ? `dropped ${entries(change.dropped)}` : '', change.added > 0 ? `added ${entries(change.added)}` : '']
+        const did = [
+          change.dropped > 0 ? `dropped ${entries(change.dropped)}` : '',
+          change.added > 0 ? `added ${entries(change.added)}` : '',
+        ]
           .filter(Boolean)
           .join(' and ');
         lines.push(`stash: ${who} ${did || 'changed refs/stash'} (restored)`);
@@ -78,7 +84,9 @@ export async function restoreShared(input: RestoreInput): Promise<string[]> {
         const kept = await keep(basename(change.path), after.userFiles.get(change.path) ?? null);
         await putBack(change.path, before.userFiles.get(change.path) ?? null);
         const name = relative(input.root, change.path);
-        lines.push(`${name} changed while ${who} ran; restored${kept ? `, the changed copy is kept at ${relative(input.root, kept)}` : ''}`);
+        lines.push(
+          `${name} changed while ${who} ran; restored${kept ? `, the changed copy is kept at ${relative(input.root, kept)}` : ''}`,
+        );
         break;
       }
       default: {

@@ -42,7 +42,12 @@ export interface ReviewInput {
  * A reviewer that could not run is parked like any executor, so a reviewer outage at night holds reviewed
  * tasks in the queue until it is back (no attempt used), instead of blocking them one by one.
  */
-async function parkReviewer(ctx: RunContext, name: string, verdict: Extract<AgentVerdict, { kind: 'infra-failure' }>, taskId: string): Promise<ReviewResult> {
+async function parkReviewer(
+  ctx: RunContext,
+  name: string,
+  verdict: Extract<AgentVerdict, { kind: 'infra-failure' }>,
+  taskId: string,
+): Promise<ReviewResult> {
   const until = await parkExecutor(ctx, name, verdict, taskId);
   const reason = `reviewer ${name} could not run (${verdict.cause}): ${oneLine(verdict.reason, 200)}`;
   return until ? { kind: 'waiting', reason, until } : { kind: 'blocked', reason };
@@ -59,7 +64,14 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const full = await stagedPatch(worktree, input.baseCommit);
   const cut = Buffer.byteLength(full) > MAX_DIFF_BYTES;
   const diff = cut ? Buffer.from(full).subarray(0, MAX_DIFF_BYTES).toString('utf8') : full;
-  const prompt = buildReviewPrompt({ task, attempt, rulesBody: ctx.rules.body, baseCommit: input.baseCommit, diff, truncatedAt: cut ? MAX_DIFF_BYTES : undefined });
+  const prompt = buildReviewPrompt({
+    task,
+    attempt,
+    rulesBody: ctx.rules.body,
+    baseCommit: input.baseCommit,
+    diff,
+    truncatedAt: cut ? MAX_DIFF_BYTES : undefined,
+  });
   const masked = maskSecrets(prompt);
   await writeFile(kept, masked);
   const promptFile = input.files ? await input.files.expose(basename(kept), masked) : kept;
@@ -74,7 +86,12 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
     const reason = `reviewer ${plan.name} is parked (${parked.reason})`;
     return parked.until ? { kind: 'waiting', reason, until: parked.until } : { kind: 'blocked', reason };
   }
-  const request = stepRequest(plan, { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir }, ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
+  const request = stepRequest(
+    plan,
+    { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir },
+    ctx.rules.timeoutMs,
+    ctx.rules.stallTimeoutMs,
+  );
   request.env = { ...request.env, NIGHTSHIFT_PROMPT_FILE: promptFile, NIGHTSHIFT_REVIEW: '1' };
 
   const treeBefore = await indexAndHead(worktree);
@@ -91,7 +108,11 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   // `nightshift: infra <cause> ...`).
   const infra = plan.kind === 'run' && outcome.kind === 'exited' && outcome.code !== 0 ? commandVerdict(tail, outcome.code) : undefined;
   if (infra?.kind === 'infra-failure') return parkReviewer(ctx, plan.name, infra, task.id);
-  if (outcome.kind === 'aborted' || outcome.kind === 'timed-out' || (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))) {
+  if (
+    outcome.kind === 'aborted' ||
+    outcome.kind === 'timed-out' ||
+    (plan.kind === 'run' && !(outcome.kind === 'exited' && outcome.code === 0))
+  ) {
     return { kind: 'step-failed', step: `reviewer ${plan.name}`, outcome, from };
   }
   // An agent's own reading of its run comes first: an infra failure is nobody's verdict. Its verdict is
@@ -127,7 +148,12 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const { verdict } = parsed;
   const judgement = judge(verdict, review.minConfidence);
   await writeVerdict(verdictFile, { ...record, ...verdict, result: judgement.pass ? 'pass' : 'fail' });
-  await ctx.progress.append(task.id, 'reviewed', { attempt, executor: plan.name, verdict: verdict.verdict, confidence: verdict.confidence });
+  await ctx.progress.append(task.id, 'reviewed', {
+    attempt,
+    executor: plan.name,
+    verdict: verdict.verdict,
+    confidence: verdict.confidence,
+  });
   if (judgement.pass) return { kind: 'approved', verdict };
   await logHeader(input.logFile, judgement.reason);
   const detail = `${judgement.reason.split(':')[0]}. The reviewer's comments:\n\n${verdict.comments.trim() || '(none)'}`;

@@ -124,7 +124,18 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
         await claim.setWorktree(worktree.path);
         log.info({ worktree: worktree.path, how: worktree.how, branch }, 'attempt started');
         const task = file.task;
-        const input = { task, attempt, baseCommit, branch, worktree: worktree.path, claim, previousFailure, report, publishOnly: pending, stillOurs };
+        const input = {
+          task,
+          attempt,
+          baseCommit,
+          branch,
+          worktree: worktree.path,
+          claim,
+          previousFailure,
+          report,
+          publishOnly: pending,
+          stillOurs,
+        };
         outcome = await runAttempt(ctx, input);
       }
     } catch (err) {
@@ -138,10 +149,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
-    if (outcome.kind === 'unpublished' || outcome.kind === 'blocked' || outcome.kind === 'waiting') outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
+    if (outcome.kind === 'unpublished' || outcome.kind === 'blocked' || outcome.kind === 'waiting')
+      outcome = { ...outcome, reason: maskSecrets(outcome.reason) };
     // Whatever an executor of this attempt may have written there goes; a kept commit keeps its record until
     // it is published or dropped (an interrupted publish-only attempt still has it to publish).
-    const keepRecord = outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
+    const keepRecord =
+      outcome.kind === 'unpublished' || (pending !== undefined && outcome.kind !== 'success' && outcome.kind !== 'failure');
     if (!keepRecord) await forgetVerified(ctx.paths, file.task.id);
     // Since the previous attempt finished (the first: since the claim): summed, a task's git processes.
     const gitProcesses = currentGitCounter()?.sinceLastLook();

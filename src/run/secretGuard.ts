@@ -45,7 +45,9 @@ export async function guardSecrets(
   const groups = new Map<string, string[]>();
   for (const b of blobs) {
     const before = b.before ? (scanners.get(b.before)?.found ?? new Map<string, string>()) : new Map<string, string>();
-    const items = [...(scanners.get(b.after)?.found ?? new Map<string, string>())].filter(([key]) => !before.has(key)).map(([, what]) => what);
+    const items = [...(scanners.get(b.after)?.found ?? new Map<string, string>())]
+      .filter(([key]) => !before.has(key))
+      .map(([, what]) => what);
     if (items.length === 0) continue;
     const what = describe([...new Set(items)]);
     groups.set(what, [...(groups.get(what) ?? []), b.path]);
@@ -73,7 +75,7 @@ function describe(items: string[]): string {
 function changedBlobs(raw: string): ChangedBlob[] {
   const fields = raw.split('\0');
   const out: ChangedBlob[] = [];
-  for (let i = 0; i < fields.length; ) {
+  for (let i = 0; i < fields.length;) {
     const meta = fields[i++] as string;
     if (!meta.startsWith(':')) continue;
     const [, newMode = '', oldId = '', newId = '', status = '?'] = meta.slice(1).split(' ');

@@ -57,7 +57,8 @@ export function diffShared(before: SharedSnapshot, after: SharedSnapshot): Share
     const was = before.gitFiles.get(file) ?? null;
     const now = after.gitFiles.get(file) ?? null;
     if (sameBytes(was, now)) continue;
-    if (file === 'config' || file.endsWith('config.worktree')) changes.push({ kind: 'config', file, keys: configChanges(text(was), text(now)) });
+    if (file === 'config' || file.endsWith('config.worktree'))
+      changes.push({ kind: 'config', file, keys: configChanges(text(was), text(now)) });
     else changes.push({ kind: 'git-file', file });
   }
   for (const name of union(before.hooks, after.hooks).sort()) {
@@ -101,17 +102,21 @@ async function readHooks(dir: string): Promise<Map<string, HookEntry>> {
     throw err;
   }
   // git never runs a *.sample hook, and a repository has a dozen of them: not worth reading every step.
-  await Promise.all(names.filter((name) => !name.endsWith('.sample')).map(async (name) => {
-    const full = join(dir, name);
-    try {
-      const info = await lstat(full);
-      if (info.isSymbolicLink()) hooks.set(name, { kind: 'link', target: await readlink(full) });
-      else if (info.isDirectory()) hooks.set(name, { kind: 'dir' });
-      else hooks.set(name, { kind: 'file', mode: info.mode & 0o777, bytes: await readFile(full) });
-    } catch (err) {
-      if (!hasCode(err, 'ENOENT')) throw err;
-    }
-  }));
+  await Promise.all(
+    names
+      .filter((name) => !name.endsWith('.sample'))
+      .map(async (name) => {
+        const full = join(dir, name);
+        try {
+          const info = await lstat(full);
+          if (info.isSymbolicLink()) hooks.set(name, { kind: 'link', target: await readlink(full) });
+          else if (info.isDirectory()) hooks.set(name, { kind: 'dir' });
+          else hooks.set(name, { kind: 'file', mode: info.mode & 0o777, bytes: await readFile(full) });
+        } catch (err) {
+          if (!hasCode(err, 'ENOENT')) throw err;
+        }
+      }),
+  );
   return hooks;
 }
 

@@ -19,19 +19,28 @@ export async function taskStart(ctx: RunContext, task: Task): Promise<StartPoint
   return startPoint(ctx.git, ctx.base, head.commit, task, ctx.paths.tasks);
 }
 
-async function baseHead(ctx: RunContext, id: string): Promise<{ kind: 'ok'; commit: string } | { kind: 'blocked'; reason: string } | Unreachable> {
+async function baseHead(
+  ctx: RunContext,
+  id: string,
+): Promise<{ kind: 'ok'; commit: string } | { kind: 'blocked'; reason: string } | Unreachable> {
   const local = `refs/heads/${ctx.base}`;
   if (ctx.rules.push === 'land') {
     const { remote } = ctx.rules;
     const fetched = await fetchBase(ctx.git, remote, ctx.base);
     if (fetched.kind === 'ok') return fetched;
     if (fetched.kind === 'missing') {
-      return { kind: 'blocked', reason: `push: land needs branch ${ctx.base} on ${remote}; push it once (git push ${remote} ${ctx.base}), then requeue` };
+      return {
+        kind: 'blocked',
+        reason: `push: land needs branch ${ctx.base} on ${remote}; push it once (git push ${remote} ${ctx.base}), then requeue`,
+      };
     }
     // No executor starts on a base it could not land on: its work would wait for the remote anyway, and
     // the local base may hold the user's unpushed commits.
     ctx.logger.warn({ task: id, remote, base: ctx.base }, `fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}`);
-    return { kind: 'unreachable', reason: `cannot reach ${remote}: fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}` };
+    return {
+      kind: 'unreachable',
+      reason: `cannot reach ${remote}: fetching ${remote}/${ctx.base} failed: ${oneLine(fetched.message, 200)}`,
+    };
   }
   const commit = await resolveCommit(ctx.git, local);
   return commit ? { kind: 'ok', commit } : { kind: 'blocked', reason: `base branch ${ctx.base} does not exist; set base: in rules.md` };
@@ -63,7 +72,12 @@ export async function startPoint(git: Git, base: string, baseCommit: string, tas
     for (const other of pending) if (other !== c && (await isAncestor(git, c, other))) contained = true;
     if (!contained) tips.push(c);
   }
-  const merged = tips.length === 1 ? tips[0] : await mergeCommits(git, tips, `nightshift: start ${task.id} on its dependencies ${names.join(', ')}`);
-  if (!merged) return { kind: 'blocked', reason: `the changes of dependencies ${names.join(', ')} conflict with each other; land them on ${base} first, then requeue` };
+  const merged =
+    tips.length === 1 ? tips[0] : await mergeCommits(git, tips, `nightshift: start ${task.id} on its dependencies ${names.join(', ')}`);
+  if (!merged)
+    return {
+      kind: 'blocked',
+      reason: `the changes of dependencies ${names.join(', ')} conflict with each other; land them on ${base} first, then requeue`,
+    };
   return { kind: 'ok', commit: merged, on: names };
 }

@@ -29,9 +29,11 @@ export async function stepFailure(
       reason = `${step} was killed by ${outcome.signal}${last ? `: ${last}` : ''}`;
       break;
     case 'timed-out':
-      reason = AttemptDeadline.over(outcome)?.reason(step) ?? (outcome.limit === 'stall'
-        ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
-        : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
+      reason =
+        AttemptDeadline.over(outcome)?.reason(step) ??
+        (outcome.limit === 'stall'
+          ? `${step} stalled: no output for ${formatDuration(outcome.afterMs)}, stopped`
+          : `${step} timed out after ${formatDuration(outcome.afterMs)}, stopped`);
       break;
     case 'not-found':
       reason = `${step}: ${outcome.message}`;

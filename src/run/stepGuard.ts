@@ -41,7 +41,11 @@ const watches = new Map<string, Promise<Watch>>();
 function watchFor(ctx: RunContext): Promise<Watch> {
   let watch = watches.get(ctx.paths.root);
   if (!watch) {
-    watch = gitCommonDir(ctx.git).then((commonDir) => ({ places: { commonDir, userFiles: [ctx.paths.rules, ctx.paths.scope] }, active: 0, queue: Promise.resolve() }));
+    watch = gitCommonDir(ctx.git).then((commonDir) => ({
+      places: { commonDir, userFiles: [ctx.paths.rules, ctx.paths.scope] },
+      active: 0,
+      queue: Promise.resolve(),
+    }));
     watch.catch(() => watches.delete(ctx.paths.root));
     watches.set(ctx.paths.root, watch);
   }
@@ -86,7 +90,10 @@ export function openStepGuard(ctx: RunContext, attempt: { taskId: string; attemp
           root: ctx.paths.root,
           who,
         });
-        ctx.logger.warn({ task: attempt.taskId, attempt: attempt.attempt, who, changes: lines }, 'shared git state changed by a step; restored');
+        ctx.logger.warn(
+          { task: attempt.taskId, attempt: attempt.attempt, who, changes: lines },
+          'shared git state changed by a step; restored',
+        );
         return lines;
       });
     },
@@ -117,7 +124,13 @@ export function openStepGuard(ctx: RunContext, attempt: { taskId: string; attemp
 export function withGuardLines(outcome: AttemptOutcome | undefined, lines: string[]): AttemptOutcome | undefined {
   if (lines.length === 0) return outcome;
   const also = `guard failed: ${lines.join('; ')}`;
-  if (outcome === undefined || outcome.kind === 'success') return { kind: 'failure', reason: oneLine(also), detail: `${also}\nLeave the repository's shared git state, rules.md and scope.md alone.`, retry: true };
+  if (outcome === undefined || outcome.kind === 'success')
+    return {
+      kind: 'failure',
+      reason: oneLine(also),
+      detail: `${also}\nLeave the repository's shared git state, rules.md and scope.md alone.`,
+      retry: true,
+    };
   if (outcome.kind !== 'failure') return outcome;
   return { ...outcome, reason: oneLine(`${outcome.reason}; ${also}`), detail: `${outcome.detail}\n\n${also}` };
 }

@@ -46,9 +46,12 @@ export class AttemptSteps implements StepRunner {
     // Also look now and then: a cancel from another host, or an executor that ignores SIGTERM, is still
     // stopped (the abort escalates to SIGKILL).
     const watch = setInterval(() => {
-      void input.stillOurs().then((ours) => {
-        if (!ours) this.cancelled.abort();
-      }, () => undefined);
+      void input.stillOurs().then(
+        (ours) => {
+          if (!ours) this.cancelled.abort();
+        },
+        () => undefined,
+      );
     }, CANCEL_POLL_MS);
     const outcome = await spawnBounded(input.deadline, input.worktree, {
       ...req,

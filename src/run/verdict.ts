@@ -97,14 +97,19 @@ export function parseVerdict(answer: string, source: AnswerSource = 'output'): V
   }
   const found = lastVerdictObject(answer);
   if (!found) {
-    return { kind: 'invalid', reason: `the reviewer gave no verdict: its ${source} has no JSON object with a "verdict" key (see the verdict format in the README)` };
+    return {
+      kind: 'invalid',
+      reason: `the reviewer gave no verdict: its ${source} has no JSON object with a "verdict" key (see the verdict format in the README)`,
+    };
   }
   const { verdict, confidence, comments } = found;
-  if (verdict !== 'approve' && verdict !== 'reject') return { kind: 'invalid', reason: `the reviewer's verdict must be "approve" or "reject", got ${short(verdict)}` };
+  if (verdict !== 'approve' && verdict !== 'reject')
+    return { kind: 'invalid', reason: `the reviewer's verdict must be "approve" or "reject", got ${short(verdict)}` };
   if (typeof confidence !== 'number' || !Number.isFinite(confidence) || confidence < 0 || confidence > 1) {
     return { kind: 'invalid', reason: `the reviewer's confidence must be a number from 0 to 1, got ${short(confidence)}` };
   }
-  if (comments !== undefined && comments !== null && typeof comments !== 'string') return { kind: 'invalid', reason: `the reviewer's comments must be text, got ${short(comments)}` };
+  if (comments !== undefined && comments !== null && typeof comments !== 'string')
+    return { kind: 'invalid', reason: `the reviewer's comments must be text, got ${short(comments)}` };
   return { kind: 'ok', verdict: { verdict, confidence, comments: typeof comments === 'string' ? comments : '' } };
 }
 
@@ -121,7 +126,8 @@ function lastVerdictObject(text: string): Record<string, unknown> | undefined {
   // Each candidate is ranked by where it ends: a line inside a fenced block ends before the block does,
   // and both hold the same object.
   const candidates: Array<{ end: number; json: string }> = [];
-  for (const m of text.matchAll(/```[ \t]*(?:json)?[ \t]*\r?\n([\s\S]*?)\r?\n[ \t]*```/gi)) candidates.push({ end: m.index + m[0].length, json: m[1] as string });
+  for (const m of text.matchAll(/```[ \t]*(?:json)?[ \t]*\r?\n([\s\S]*?)\r?\n[ \t]*```/gi))
+    candidates.push({ end: m.index + m[0].length, json: m[1] as string });
   let offset = 0;
   for (const line of text.split('\n')) {
     offset += line.length + 1;

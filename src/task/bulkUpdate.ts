@@ -115,4 +115,3 @@ async function parallel<T>(items: T[], width: number, fn: (item: T) => Promise<v
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
-

@@ -188,7 +188,9 @@ export class TaskCache {
       const known = this.files.get(name) as Known;
       if (twins.has(known.id)) {
         const others = names.filter((n) => n !== name && this.files.get(n)?.id === known.id);
-        out.push(invalidEntry(known.id, known.file, `duplicate id "${known.id}": ${others.join(', ')} has the same id; rename one of them`));
+        out.push(
+          invalidEntry(known.id, known.file, `duplicate id "${known.id}": ${others.join(', ')} has the same id; rename one of them`),
+        );
         continue;
       }
       const entry = known.seen?.entry ?? this.look(known);

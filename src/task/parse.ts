@@ -105,7 +105,10 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
   const statusRaw = fm.status;
   if (statusRaw !== undefined && statusRaw !== null) {
     if (typeof statusRaw === 'string' && (STATUSES as readonly string[]).includes(statusRaw)) status = statusRaw as Status;
-    else problems.push(`unknown status ${typeof statusRaw === 'string' ? JSON.stringify(statusRaw) : describe(statusRaw)}: use one of ${STATUSES.join(', ')}`);
+    else
+      problems.push(
+        `unknown status ${typeof statusRaw === 'string' ? JSON.stringify(statusRaw) : describe(statusRaw)}: use one of ${STATUSES.join(', ')}`,
+      );
   }
 
   const priority = fm.priority === undefined || fm.priority === null ? 0 : fm.priority;
@@ -122,7 +125,9 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
 
   const executor = str('executor');
   if (executor !== undefined && !EXECUTOR_NAME.test(executor)) {
-    problems.push(`executor ${JSON.stringify(executor)} is not an executor name; use lowercase letters, digits, '-' and '_', like executor: codex`);
+    problems.push(
+      `executor ${JSON.stringify(executor)} is not an executor name; use lowercase letters, digits, '-' and '_', like executor: codex`,
+    );
   }
   const kind = str('kind');
   if (kind !== undefined && !EXECUTOR_NAME.test(kind)) {
@@ -139,12 +144,15 @@ export function parseTaskText(id: string, file: string, text: string): ParseResu
   }
   const skills = list('skills', '[upgrade-deps]');
   for (const skill of skills ?? []) {
-    if (!EXECUTOR_NAME.test(skill)) problems.push(`skills: ${JSON.stringify(skill)} is not a skill name; use lowercase letters, digits, '-' and '_'`);
+    if (!EXECUTOR_NAME.test(skill))
+      problems.push(`skills: ${JSON.stringify(skill)} is not a skill name; use lowercase letters, digits, '-' and '_'`);
   }
 
   const plannedAt = str('planned_at');
   if (plannedAt !== undefined && !/^[0-9a-f]{7,40}$/i.test(plannedAt)) {
-    problems.push(`planned_at ${JSON.stringify(plannedAt)} is not a commit id; write the 7 to 40 hex digits of the commit the plan was written against (git rev-parse HEAD), in quotes`);
+    problems.push(
+      `planned_at ${JSON.stringify(plannedAt)} is not a commit id; write the 7 to 40 hex digits of the commit the plan was written against (git rev-parse HEAD), in quotes`,
+    );
   }
 
   const task: Task = {
@@ -204,10 +212,16 @@ export function loadYamlMapWithLibrary(yaml: string, firstLine: number): YamlMap
       const lineText = yamlLine === undefined ? '' : (yaml.split('\n')[yamlLine - 1] ?? '');
       const key = /^\s*([A-Za-z0-9_.-]+)\s*:/.exec(lineText)?.[1];
       const which = key === undefined ? 'a key' : `key "${key}"`;
-      return { kind: 'invalid', reason: `duplicate ${which} in frontmatter${where}: each key may appear once; remove or merge the repeated one` };
+      return {
+        kind: 'invalid',
+        reason: `duplicate ${which} in frontmatter${where}: each key may appear once; remove or merge the repeated one`,
+      };
     }
     if (error.code === 'MULTIPLE_DOCS') {
-      return { kind: 'invalid', reason: `invalid YAML in frontmatter${where}: a line starts with "---" inside it; the frontmatter ends at the first plain "---" line` };
+      return {
+        kind: 'invalid',
+        reason: `invalid YAML in frontmatter${where}: a line starts with "---" inside it; the frontmatter ends at the first plain "---" line`,
+      };
     }
     return {
       kind: 'invalid',
@@ -236,10 +250,16 @@ export function loadYamlMapWithLibrary(yaml: string, firstLine: number): YamlMap
   } catch (err) {
     const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
     if (/excessive alias count/i.test(message)) {
-      return { kind: 'invalid', reason: 'refused: the frontmatter expands too many YAML aliases (an alias bomb?); remove the * references' };
+      return {
+        kind: 'invalid',
+        reason: 'refused: the frontmatter expands too many YAML aliases (an alias bomb?); remove the * references',
+      };
     }
     if (/unresolved alias/i.test(message)) {
-      return { kind: 'invalid', reason: 'invalid YAML in frontmatter: a *alias refers to no &anchor defined before it; quote values that start with "*"' };
+      return {
+        kind: 'invalid',
+        reason: 'invalid YAML in frontmatter: a *alias refers to no &anchor defined before it; quote values that start with "*"',
+      };
     }
     // Never throw on user input: anything else the YAML library refuses is an invalid file too.
     return { kind: 'invalid', reason: `invalid YAML in frontmatter: ${message}; fix or simplify the frontmatter` };

@@ -40,7 +40,8 @@ export function invalidEntry(id: string, file: string, reason: string): TaskEntr
 }
 
 function refusedByStat(id: string, file: string, info: Stats): TaskEntry | undefined {
-  if (info.isSymbolicLink()) return invalidEntry(id, file, 'the task file is a symlink; nightshift rewrites task files in place, so copy the file instead');
+  if (info.isSymbolicLink())
+    return invalidEntry(id, file, 'the task file is a symlink; nightshift rewrites task files in place, so copy the file instead');
   if (!info.isFile()) return invalidEntry(id, file, 'not a regular file');
   if (info.size > MAX_TASK_BYTES) return invalidEntry(id, file, tooBig(info.size));
   return undefined;
@@ -60,7 +61,8 @@ function fromBytes(id: string, file: string, bytes: Buffer): TaskEntry {
 let scratch: Buffer = Buffer.alloc(0);
 
 function fromBytesSync(id: string, file: string, size: number, fd: number): TaskEntry {
-  if (scratch.length < Math.min(size, MAX_TASK_BYTES) + 1) scratch = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 64 * 1024), MAX_TASK_BYTES + 1));
+  if (scratch.length < Math.min(size, MAX_TASK_BYTES) + 1)
+    scratch = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 64 * 1024), MAX_TASK_BYTES + 1));
   let buffer = scratch;
   let length = 0;
   for (;;) {

@@ -18,7 +18,8 @@ export async function loadTasks(tasksDir: string, ids?: Iterable<string>): Promi
   return new TaskCache(tasksDir).scan(ids === undefined ? undefined : new Set(ids));
 }
 
-export type UpdateResult = { kind: 'updated'; task: Task } | { kind: 'unchanged'; task: Task } | { kind: 'gone' } | { kind: 'invalid'; reason: string };
+export type UpdateResult =
+  { kind: 'updated'; task: Task } | { kind: 'unchanged'; task: Task } | { kind: 'gone' } | { kind: 'invalid'; reason: string };
 
 /**
  * Read-modify-write of one task file under its edit lock. `decide` sees the task as it is on disk now

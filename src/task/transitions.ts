@@ -44,8 +44,7 @@ export interface Publishing {
 
 /** How recovery finished a dead run's commit: published (done), or its push failed and it waits in the queue. */
 export type Finalization =
-  | { kind: 'done'; commit: string; branch: string }
-  | { kind: 'requeued'; commit: string; branch: string; reason: string };
+  { kind: 'done'; commit: string; branch: string } | { kind: 'requeued'; commit: string; branch: string; reason: string };
 
 /** A task file written under its edit lock when `owns` accepts it as it is on disk (recovery's writes). */
 export function guardedTaskFile(locksDir: string, task: Task, owns: (onDisk: Task) => boolean): TaskFile {

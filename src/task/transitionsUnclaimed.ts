@@ -82,12 +82,17 @@ export async function blockedInBulk(locksDir: string, sinks: TransitionSinks, it
   if (items.length === 0) return [];
   const reasons = new Map(items.map((i) => [i.task.id, i.reason]));
   const finishedAt = utcStamp();
-  const decide = (reason: string) => (t: Task): OwnedChanges | undefined => {
-    if (t.status !== 'queued') return undefined;
-    assertLegal('blocked', t.status, 'blocked');
-    return { status: 'blocked', error: reason, finished_at: finishedAt };
-  };
-  const written = await updateTasksInBulk(locksDir, items.map(({ task, reason }) => ({ task, decide: decide(reason) })));
+  const decide =
+    (reason: string) =>
+    (t: Task): OwnedChanges | undefined => {
+      if (t.status !== 'queued') return undefined;
+      assertLegal('blocked', t.status, 'blocked');
+      return { status: 'blocked', error: reason, finished_at: finishedAt };
+    };
+  const written = await updateTasksInBulk(
+    locksDir,
+    items.map(({ task, reason }) => ({ task, decide: decide(reason) })),
+  );
   const blocked = written.map((task) => ({ task, reason: reasons.get(task.id) as string }));
   await sinks.progress.appendAll(blocked.map(({ task, reason }) => ({ id: task.id, event: 'blocked', fields: { reason } })));
   for (const { task, reason } of blocked) sinks.events?.emit('task:blocked', { id: task.id, reason });

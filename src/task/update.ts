@@ -174,7 +174,8 @@ function sameExceptChanges(old: Record<string, unknown>, neu: Record<string, unk
   for (const key of new Set([...Object.keys(old), ...Object.keys(neu)])) {
     const change = owned.has(key) ? changes[key as OwnedKey] : undefined;
     // Only the values we wrote are flattened to one line; a user's multi-line value must come back as it was.
-    const expected = change === undefined ? old[key] : change === null ? undefined : typeof change === 'string' ? change.replace(/[\r\n]+/g, ' ') : change;
+    const expected =
+      change === undefined ? old[key] : change === null ? undefined : typeof change === 'string' ? change.replace(/[\r\n]+/g, ' ') : change;
     if (!isDeepStrictEqual(neu[key], expected)) return key;
   }
   return true;

@@ -29,7 +29,11 @@ function translate(p: string): string {
       if (close === -1) re += '\\{';
       else {
         // Each alternative is a glob itself: "{*.md,docs/**}".
-        re += `(?:${p.slice(i + 1, close).split(',').map(translate).join('|')})`;
+        re += `(?:${p
+          .slice(i + 1, close)
+          .split(',')
+          .map(translate)
+          .join('|')})`;
         i = close;
       }
     } else re += escape(c);

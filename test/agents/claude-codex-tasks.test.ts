@@ -83,7 +83,9 @@ describe.concurrent.each(['claude', 'codex'] as const)('executor: %s, the real C
 
     // Two model turns: the tool call, then (after the tool's result went back) the final message.
     const calls = a.server.modelRequests();
-    expect(calls.map((c) => c.url)).toEqual(cli === 'claude' ? ['/v1/messages?beta=true', '/v1/messages?beta=true'] : ['/v1/responses', '/v1/responses']);
+    expect(calls.map((c) => c.url)).toEqual(
+      cli === 'claude' ? ['/v1/messages?beta=true', '/v1/messages?beta=true'] : ['/v1/responses', '/v1/responses'],
+    );
     // The prompt nightshift saved is what the CLI got on stdin.
     const prompt = await a.sb.read('.nightshift/logs/001-hello/1.prompt.md');
     expect(JSON.stringify(calls[0]?.body)).toContain(JSON.stringify('Write hello.txt saying hello.').slice(1, -1));
@@ -141,6 +143,9 @@ describe.concurrent.each(['claude', 'codex'] as const)('executor: %s, the real C
     const { r, fm } = await runOnce(a, '005-hang', 'Hang');
     expect(r.code).toBe(1);
     expect(fm).toMatchObject({ status: 'failed', attempts: 1, error: `executor ${cli} stalled: no output for 10s, stopped` });
-    expect(a.server.modelRequests().map((q) => q.url), JSON.stringify(a.server.requests.map((q) => [q.method, q.url]))).toHaveLength(1);
+    expect(
+      a.server.modelRequests().map((q) => q.url),
+      JSON.stringify(a.server.requests.map((q) => [q.method, q.url])),
+    ).toHaveLength(1);
   });
 });

@@ -13,12 +13,31 @@ const fixture = (name: string) => readFile(join(FIXTURES, `${name}.jsonl`), 'utf
 describe('claude adapter: invocation', () => {
   it('is registered and builds an argv with the prompt on stdin, model and extra args after its own flags', () => {
     expect(agentNamed('claude')).toBe(claude);
-    const inv = claude.invocation({ promptFile: '/p/prompt.md', promptBytes: 10, worktree: '/w', options: { model: 'claude-sonnet-5-5', args: ['--allowedTools', 'Bash(npm test)'] } });
-    expect(inv.argv).toEqual(['claude', '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--model', 'claude-sonnet-5-5', '--allowedTools', 'Bash(npm test)']);
+    const inv = claude.invocation({
+      promptFile: '/p/prompt.md',
+      promptBytes: 10,
+      worktree: '/w',
+      options: { model: 'claude-sonnet-5-5', args: ['--allowedTools', 'Bash(npm test)'] },
+    });
+    expect(inv.argv).toEqual([
+      'claude',
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--permission-mode',
+      'acceptEdits',
+      '--model',
+      'claude-sonnet-5-5',
+      '--allowedTools',
+      'Bash(npm test)',
+    ]);
     expect(inv.stdin).toBe('prompt');
     expect(inv.env).toEqual({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' });
     // Never the prompt itself on the command line.
-    expect(claude.invocation({ promptFile: '/p', promptBytes: 300_000, worktree: '/w', options: { args: [] } }).argv.join(' ')).not.toContain('/p');
+    expect(
+      claude.invocation({ promptFile: '/p', promptBytes: 300_000, worktree: '/w', options: { args: [] } }).argv.join(' '),
+    ).not.toContain('/p');
   });
 });
 
@@ -31,7 +50,11 @@ describe('claude adapter: recorded outputs of Claude Code 2.1.330', () => {
 
   it('401 is an auth infra failure', async () => {
     const v = interpretClaude(await fixture('claude-401'), { code: 1 });
-    expect(v).toMatchObject({ kind: 'infra-failure', cause: 'auth', reason: 'Failed to authenticate. API Error: 401 authentication_error' });
+    expect(v).toMatchObject({
+      kind: 'infra-failure',
+      cause: 'auth',
+      reason: 'Failed to authenticate. API Error: 401 authentication_error',
+    });
   });
 
   it('not logged in is an auth infra failure', async () => {
@@ -61,7 +84,15 @@ describe('claude adapter: recorded outputs of Claude Code 2.1.330', () => {
     const resetsAt = 1_795_300_000;
     const output = [
       JSON.stringify({ type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt, rateLimitType: 'five_hour' } }),
-      JSON.stringify({ type: 'result', subtype: 'success', is_error: true, api_error_status: 429, result: "You've hit your session limit · resets 7pm (UTC)", total_cost_usd: 0, usage: { input_tokens: 0, output_tokens: 0 } }),
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        api_error_status: 429,
+        result: "You've hit your session limit · resets 7pm (UTC)",
+        total_cost_usd: 0,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      }),
     ].join('\n');
     const v = interpretClaude(output, { code: 1 });
     expect(v).toMatchObject({ kind: 'infra-failure', cause: 'usage-limit', resetAt: new Date(resetsAt * 1000) });
@@ -72,13 +103,32 @@ describe('claude adapter: recorded outputs of Claude Code 2.1.330', () => {
   });
 
   it('an error that is not about the API is a task failure with the agent message', () => {
-    const output = JSON.stringify({ type: 'result', subtype: 'error_max_turns', is_error: true, api_error_status: null, result: 'Reached the maximum number of turns', total_cost_usd: 0.5, usage: { input_tokens: 10, output_tokens: 5 } });
-    expect(interpretClaude(output, { code: 1 })).toEqual({ kind: 'task-failure', reason: 'claude: Reached the maximum number of turns', usage: { tokens: 15, costUsd: 0.5 }, message: 'Reached the maximum number of turns' });
+    const output = JSON.stringify({
+      type: 'result',
+      subtype: 'error_max_turns',
+      is_error: true,
+      api_error_status: null,
+      result: 'Reached the maximum number of turns',
+      total_cost_usd: 0.5,
+      usage: { input_tokens: 10, output_tokens: 5 },
+    });
+    expect(interpretClaude(output, { code: 1 })).toEqual({
+      kind: 'task-failure',
+      reason: 'claude: Reached the maximum number of turns',
+      usage: { tokens: 15, costUsd: 0.5 },
+      message: 'Reached the maximum number of turns',
+    });
   });
 
   it('no result line: decided by the exit and its last words', () => {
-    expect(interpretClaude('error: unknown option --bogus\n', { code: 1 })).toEqual({ kind: 'task-failure', reason: 'claude exited with code 1 without a result: error: unknown option --bogus' });
-    expect(interpretClaude('{"type":"system","subtype":"init"}\n', { signal: 'SIGTERM' })).toEqual({ kind: 'task-failure', reason: 'claude exited on SIGTERM without a result' });
+    expect(interpretClaude('error: unknown option --bogus\n', { code: 1 })).toEqual({
+      kind: 'task-failure',
+      reason: 'claude exited with code 1 without a result: error: unknown option --bogus',
+    });
+    expect(interpretClaude('{"type":"system","subtype":"init"}\n', { signal: 'SIGTERM' })).toEqual({
+      kind: 'task-failure',
+      reason: 'claude exited on SIGTERM without a result',
+    });
     expect(interpretClaude('Invalid API key · Please run /login\n', { code: 1 })).toMatchObject({ kind: 'infra-failure', cause: 'auth' });
   });
 });
@@ -87,9 +137,17 @@ describe('claude adapter: the real CLI with its own argv', () => {
   const left = cleanUpAfterEach();
 
   it('writes the file the model asks for and reports the server-side usage', async () => {
-    const server = await startModelServer([{ kind: 'write-file', path: 'hello.txt', content: 'hi\n' }, { kind: 'final', text: 'Done.' }]);
+    const server = await startModelServer([
+      { kind: 'write-file', path: 'hello.txt', content: 'hi\n' },
+      { kind: 'final', text: 'Done.' },
+    ]);
     left.defer(() => server.close());
-    const run = await runAdapter(claude, 'Write hello.txt.', { args: [] }, { ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'sk-test-not-a-secret', CLAUDE_CODE_MAX_RETRIES: '0' });
+    const run = await runAdapter(
+      claude,
+      'Write hello.txt.',
+      { args: [] },
+      { ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'sk-test-not-a-secret', CLAUDE_CODE_MAX_RETRIES: '0' },
+    );
     left.defer(run.cleanup);
     expect(await readFile(join(run.worktree, 'hello.txt'), 'utf8')).toBe('hi\n');
     const v = claude.interpret(run.output, run.exit);

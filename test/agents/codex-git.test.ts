@@ -32,7 +32,10 @@ async function setup(t: TestContext) {
   // This case is about what nightshift does with a change staged by the agent, so the sandbox is off
   // here, as users whose kernel refuses it run Codex.
   const args = [...codexTestProviderArgs(server.url), '--dangerously-bypass-approvals-and-sandbox'];
-  await sb.write('rules.md', `---\nexecutor: codex\ntest: '${TEST}'\nmax_attempts: 1\npush: branch\nexecutors:\n  codex:\n    args: ${JSON.stringify(args)}\n---\nBe brief.\n`);
+  await sb.write(
+    'rules.md',
+    `---\nexecutor: codex\ntest: '${TEST}'\nmax_attempts: 1\npush: branch\nexecutors:\n  codex:\n    args: ${JSON.stringify(args)}\n---\nBe brief.\n`,
+  );
   await sb.git(['add', 'rules.md']);
   await sb.git(['commit', '-q', '-m', 'rules']);
   const codexHome = join(sb.dir, 'codex-home');
@@ -45,11 +48,19 @@ describe('executor: codex, the real CLI running git rm and git mv with its shell
   it('the task is done, with the deletion and the rename in its commit, and the checkout untouched', async (t) => {
     const { sb, server, env } = await setup(t);
     const head = await sb.git(['rev-parse', 'HEAD']);
-    await sb.write('tasks/001-tidy.md', taskText({ title: 'Tidy up' }, '# Goal\n\nDelete notes/old.txt with git rm; rename src/from.txt to src/to.txt with git mv.\n'));
+    await sb.write(
+      'tasks/001-tidy.md',
+      taskText({ title: 'Tidy up' }, '# Goal\n\nDelete notes/old.txt with git rm; rename src/from.txt to src/to.txt with git mv.\n'),
+    );
 
     const r = await sb.cli(['daemon', 'start', '--once'], { env });
     const { fm } = await readTask(sb, '001-tidy');
-    expect({ code: r.code, stderr: r.stderr, status: fm.status, error: fm.error }).toEqual({ code: 0, stderr: '', status: 'done', error: undefined });
+    expect({ code: r.code, stderr: r.stderr, status: fm.status, error: fm.error }).toEqual({
+      code: 0,
+      stderr: '',
+      status: 'done',
+      error: undefined,
+    });
     expect(fm).toMatchObject({ attempts: 1, branch: 'nightshift/001-tidy' });
 
     // Codex really ran the command, and it succeeded: its result went back to the model with exit 0.

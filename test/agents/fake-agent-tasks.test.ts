@@ -32,19 +32,28 @@ async function agentSandbox(rules: string, agents: string[], files?: Record<stri
 
 async function runs(a: AgentSandbox): Promise<Array<{ agent: string; args: string[]; attempt: string; promptBytes: number }>> {
   const text = await readFile(a.record, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 const RULES = '---\nexecutor: gemini\ntest: grep -q hello hello.txt\nmax_attempts: 2\n---\nBe brief.\n';
 
 describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
-  it('hands the task\'s skills to the agent in its prompt, and blocks a task whose skill is missing', async () => {
+  it("hands the task's skills to the agent in its prompt, and blocks a task whose skill is missing", async () => {
     const a = await agentSandbox(RULES, ['gemini'], {
       '.claude/skills/greet/SKILL.md': '---\nname: greet\ndescription: how we greet\n---\nAlways greet in lowercase.\n',
       '.agents/skills/sign-off/SKILL.md': 'End every file with a newline.\n',
     });
-    await a.sb.write('tasks/001-skilled.md', taskText({ title: 'Skilled', skills: ['greet', 'sign-off'], priority: 1 }, '# Goal\n\nSCENARIO: success\n'));
-    await a.sb.write('tasks/002-unskilled.md', taskText({ title: 'Unskilled', skills: ['greet', 'nosuch'] }, '# Goal\n\nSCENARIO: success\n'));
+    await a.sb.write(
+      'tasks/001-skilled.md',
+      taskText({ title: 'Skilled', skills: ['greet', 'sign-off'], priority: 1 }, '# Goal\n\nSCENARIO: success\n'),
+    );
+    await a.sb.write(
+      'tasks/002-unskilled.md',
+      taskText({ title: 'Unskilled', skills: ['greet', 'nosuch'] }, '# Goal\n\nSCENARIO: success\n'),
+    );
 
     const r = await a.sb.cli(['daemon', 'start', '--once'], { env: a.env });
     expect(r.code).toBe(1);
@@ -56,13 +65,21 @@ describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
 
     const { fm } = await readTask(a.sb, '002-unskilled');
     expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
-    expect(fm.error).toBe('skill "nosuch" not found: looked for .claude/skills/nosuch/SKILL.md and .agents/skills/nosuch/SKILL.md in the task\'s base commit; add one of them or remove the skill from the task');
+    expect(fm.error).toBe(
+      'skill "nosuch" not found: looked for .claude/skills/nosuch/SKILL.md and .agents/skills/nosuch/SKILL.md in the task\'s base commit; add one of them or remove the skill from the task',
+    );
     // Blocked before the agent started: it ran once, for the other task.
     expect(await runs(a)).toHaveLength(1);
   });
 
   it('runs the agent with the prompt on stdin, then tests, commits and records its tokens', async () => {
-    const a = await agentSandbox(RULES.replace('max_attempts: 2', 'max_attempts: 2\nexecutors:\n  gemini: { model: gemini-2.5-flash, args: ["--sandbox-off", "two words"] }'), ['gemini']);
+    const a = await agentSandbox(
+      RULES.replace(
+        'max_attempts: 2',
+        'max_attempts: 2\nexecutors:\n  gemini: { model: gemini-2.5-flash, args: ["--sandbox-off", "two words"] }',
+      ),
+      ['gemini'],
+    );
     await a.sb.write('tasks/001-hello.md', taskText({ title: 'Say hello' }, '# Goal\n\nWrite hello.txt. SCENARIO: success\n'));
 
     const r = await a.sb.cli(['daemon', 'start', '--once'], { env: a.env });
@@ -77,7 +94,16 @@ describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
 
     const [run] = await runs(a);
     expect(run?.args.slice(0, 1)).toEqual(['-p']);
-    expect(run?.args.slice(2)).toEqual(['--output-format', 'json', '--yolo', '--skip-trust', '--model', 'gemini-2.5-flash', '--sandbox-off', 'two words']);
+    expect(run?.args.slice(2)).toEqual([
+      '--output-format',
+      'json',
+      '--yolo',
+      '--skip-trust',
+      '--model',
+      'gemini-2.5-flash',
+      '--sandbox-off',
+      'two words',
+    ]);
     // The whole prompt arrived on stdin: the saved prompt file, byte for byte.
     const prompt = await a.sb.read('.nightshift/logs/001-hello/1.prompt.md');
     expect(run?.promptBytes).toBe(Buffer.byteLength(prompt));
@@ -88,7 +114,7 @@ describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
     expect(log).toContain('executor gemini finished: I added the greeting to hello.txt');
   });
 
-  it('feeds a task failure and the agent\'s last message to the retry', async () => {
+  it("feeds a task failure and the agent's last message to the retry", async () => {
     const a = await agentSandbox(RULES, ['gemini']);
     await a.sb.write('tasks/002-retry.md', taskText({ title: 'Retry me' }, '# Goal\n\nWrite hello.txt. SCENARIO: fail-then-success\n'));
 
@@ -111,7 +137,9 @@ describe('executor: gemini, end to end with a fixture CLI on PATH', () => {
     expect(r.code).toBe(1);
     const { fm } = await readTask(a.sb, '003-auth');
     expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
-    expect(String(fm.error)).toMatch(/gemini could not run \(auth\): FatalAuthenticationError: When using Gemini API, you must specify the GEMINI_API_KEY/);
+    expect(String(fm.error)).toMatch(
+      /gemini could not run \(auth\): FatalAuthenticationError: When using Gemini API, you must specify the GEMINI_API_KEY/,
+    );
     expect(await runs(a)).toHaveLength(1);
     const parked = progressEvents(await a.sb.read('progress.txt')).find((e) => e.event === 'executor-parked');
     expect(parked).toMatchObject({ id: '-', fields: { executor: 'gemini', cause: 'auth', until: 'restart', task: '003-auth' } });

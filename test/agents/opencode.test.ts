@@ -26,7 +26,9 @@ async function setup(t: TestContext) {
     { kind: 'final', text: 'I wrote hello.txt and where.txt.' },
   ]);
   left.defer(() => server.close());
-  const sb = await left.sandbox('---\nexecutor: opencode\nexecutors:\n  opencode: { model: nstest/test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n');
+  const sb = await left.sandbox(
+    '---\nexecutor: opencode\nexecutors:\n  opencode: { model: nstest/test-model }\ntest: grep -q hello hello.txt\nmax_attempts: 1\npush: branch\n---\nBe brief.\n',
+  );
   // opencode's user config ($XDG_CONFIG_HOME/opencode): the test server as a provider, its key from the env.
   const config = {
     $schema: 'https://opencode.ai/config.json',
@@ -63,32 +65,41 @@ function userText(r: RecordedRequest | undefined): string {
 }
 
 describe('executor: opencode, the real CLI against the scripted model server', () => {
-  it('does the task in its worktree with its own tools; nothing lands in the checkout; tokens recorded', { timeout: 240_000 }, async (t) => {
-    const { sb, server, env } = await setup(t);
-    const head = (await sb.git(['rev-parse', 'HEAD'])).trim();
-    await sb.write('tasks/001-hello.md', taskText({ title: 'Say hello' }, `# Goal\n\n${GOAL}\n`));
+  it(
+    'does the task in its worktree with its own tools; nothing lands in the checkout; tokens recorded',
+    { timeout: 240_000 },
+    async (t) => {
+      const { sb, server, env } = await setup(t);
+      const head = (await sb.git(['rev-parse', 'HEAD'])).trim();
+      await sb.write('tasks/001-hello.md', taskText({ title: 'Say hello' }, `# Goal\n\n${GOAL}\n`));
 
-    const r = await sb.cli(['daemon', 'start', '--once'], { env, timeoutMs: 230_000 });
-    const { fm } = await readTask(sb, '001-hello');
-    expect({ code: r.code, stderr: r.stderr, status: fm.status, error: fm.error }).toEqual({ code: 0, stderr: '', status: 'done', error: undefined });
-    // Three model turns; opencode counts each as input (less the cached part) + output + cache reads.
-    expect(fm).toMatchObject({ attempts: 1, tokens: 3 * (USAGE.input + USAGE.output) });
+      const r = await sb.cli(['daemon', 'start', '--once'], { env, timeoutMs: 230_000 });
+      const { fm } = await readTask(sb, '001-hello');
+      expect({ code: r.code, stderr: r.stderr, status: fm.status, error: fm.error }).toEqual({
+        code: 0,
+        stderr: '',
+        status: 'done',
+        error: undefined,
+      });
+      // Three model turns; opencode counts each as input (less the cached part) + output + cache reads.
+      expect(fm).toMatchObject({ attempts: 1, tokens: 3 * (USAGE.input + USAGE.output) });
 
-    // The work is in the task's commit, made in the worktree (the shell tool ran there too); nothing in the checkout.
-    await expectHelloDoneInWorktree(expect, sb, head, 'hello from opencode\n', 3 * (USAGE.input + USAGE.output));
+      // The work is in the task's commit, made in the worktree (the shell tool ran there too); nothing in the checkout.
+      await expectHelloDoneInWorktree(expect, sb, head, 'hello from opencode\n', 3 * (USAGE.input + USAGE.output));
 
-    // What opencode sent: the instruction first, then the prompt nightshift saved (from stdin).
-    const calls = server.modelRequests();
-    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(Array(3).fill('POST /v1/chat/completions'));
-    expect(calls[0]?.headers.authorization).toBe('Bearer sk-test-not-a-secret');
-    const sent = userText(calls[0]);
-    const prompt = await sb.read('.nightshift/logs/001-hello/1.prompt.md');
-    expect(sent.indexOf(INSTRUCTION)).toBeGreaterThanOrEqual(0);
-    expect(sent.indexOf(INSTRUCTION)).toBeLessThan(sent.indexOf(GOAL));
-    expect(sent).toContain(prompt.trim());
-    // Its tools, called by the names the server used, and their results went back.
-    expect(JSON.stringify(calls[1]?.body)).toContain('"tool_call_id":"call_0"');
-    expect(JSON.stringify(calls[2]?.body)).toContain('"tool_call_id":"call_1"');
-    expect(await sb.read('.nightshift/logs/001-hello/1.log')).toContain('executor opencode finished: I wrote hello.txt and where.txt.');
-  });
+      // What opencode sent: the instruction first, then the prompt nightshift saved (from stdin).
+      const calls = server.modelRequests();
+      expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(Array(3).fill('POST /v1/chat/completions'));
+      expect(calls[0]?.headers.authorization).toBe('Bearer sk-test-not-a-secret');
+      const sent = userText(calls[0]);
+      const prompt = await sb.read('.nightshift/logs/001-hello/1.prompt.md');
+      expect(sent.indexOf(INSTRUCTION)).toBeGreaterThanOrEqual(0);
+      expect(sent.indexOf(INSTRUCTION)).toBeLessThan(sent.indexOf(GOAL));
+      expect(sent).toContain(prompt.trim());
+      // Its tools, called by the names the server used, and their results went back.
+      expect(JSON.stringify(calls[1]?.body)).toContain('"tool_call_id":"call_0"');
+      expect(JSON.stringify(calls[2]?.body)).toContain('"tool_call_id":"call_1"');
+      expect(await sb.read('.nightshift/logs/001-hello/1.log')).toContain('executor opencode finished: I wrote hello.txt and where.txt.');
+    },
+  );
 });

@@ -18,10 +18,13 @@ describe('hostile output (chaos)', () => {
 
   it('survives 1 GB on one line with flat memory', async () => {
     sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\ntest: "true"\n---\n' });
-    await sb.write('tasks/001-gigabyte.md', taskText({
-      title: 'Prints 1 GB on one line',
-      run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo "after $GITHUB_TOKEN"; echo done > out.txt`,
-    }));
+    await sb.write(
+      'tasks/001-gigabyte.md',
+      taskText({
+        title: 'Prints 1 GB on one line',
+        run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo "after $GITHUB_TOKEN"; echo done > out.txt`,
+      }),
+    );
     const started = Date.now();
     const daemon = spawnCli({ ...sb, env: { ...sb.env, GITHUB_TOKEN: TOKEN } }, ['daemon', 'start', '--once']);
     const { run, peakKb } = await exitedWithPeakRss(daemon, 50);

@@ -13,7 +13,11 @@ const { sandbox, markers } = cleanUpAfterEach();
 
 async function gitWorktrees(sb: Sandbox): Promise<string[]> {
   const listed = await sb.git(['worktree', 'list', '--porcelain']);
-  return listed.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length)).sort();
+  return listed
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice('worktree '.length))
+    .sort();
 }
 
 describe('nightshift clean', () => {
@@ -33,7 +37,10 @@ describe('nightshift clean', () => {
     // A claim lock of a process that died an hour ago.
     const locks = join(sb.repo, '.nightshift', 'locks');
     await mkdir(join(locks, '004-stale.lock'), { recursive: true });
-    await writeFile(join(locks, '004-stale.owner.json'), JSON.stringify({ host: hostname(), pid: 2 ** 22 + 1, startedAt: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      join(locks, '004-stale.owner.json'),
+      JSON.stringify({ host: hostname(), pid: 2 ** 22 + 1, startedAt: '2026-01-01T00:00:00Z' }),
+    );
     const hourAgo = new Date(Date.now() - 3_600_000);
     await utimes(join(locks, '004-stale.lock'), hourAgo, hourAgo);
     // A lock a killed process was making (temp name, its owner inside) and one it was removing.

@@ -134,12 +134,32 @@ describe('add, list, show, tail and logs', () => {
     sb = await left.sandbox('---\n---\n');
     const a = await sb.cli(['add', 'Set up the DB', '--run', 'echo db > db.txt']);
     expect(a).toMatchObject({ code: 0, stderr: '', stdout: 'added 001-set-up-the-db (tasks/001-set-up-the-db.md)\n' });
-    const b = await sb.cli(['add', 'Add login form!', '--depends-on', '001-set-up-the-db', '--priority', '3', '--kind', 'code', '--run', 'echo "login: $(cat db.txt)" > login.txt', '--body', '# Goal\n\nA login form.']);
+    const b = await sb.cli([
+      'add',
+      'Add login form!',
+      '--depends-on',
+      '001-set-up-the-db',
+      '--priority',
+      '3',
+      '--kind',
+      'code',
+      '--run',
+      'echo "login: $(cat db.txt)" > login.txt',
+      '--body',
+      '# Goal\n\nA login form.',
+    ]);
     expect(b).toMatchObject({ code: 0, stderr: '', stdout: 'added 002-add-login-form (tasks/002-add-login-form.md)\n' });
     await sb.write('tasks/003-broken.md', 'no frontmatter here\n');
 
     const second = await readTask(sb, '002-add-login-form');
-    expect(second.fm).toEqual({ title: 'Add login form!', status: 'queued', priority: 3, depends_on: ['001-set-up-the-db'], kind: 'code', run: 'echo "login: $(cat db.txt)" > login.txt' });
+    expect(second.fm).toEqual({
+      title: 'Add login form!',
+      status: 'queued',
+      priority: 3,
+      depends_on: ['001-set-up-the-db'],
+      kind: 'code',
+      run: 'echo "login: $(cat db.txt)" > login.txt',
+    });
     expect(second.body).toBe('# Goal\n\nA login form.\n');
 
     const list = await sb.cli(['list', '--json']);
@@ -147,7 +167,17 @@ describe('add, list, show, tail and logs', () => {
     const rows = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
     expect(Array.isArray(rows)).toBe(true);
     for (const row of rows) expect(Object.keys(row).sort()).toEqual(LISTED_KEYS);
-    expect(rows[0]).toEqual({ id: '001-set-up-the-db', file: 'tasks/001-set-up-the-db.md', status: 'queued', title: 'Set up the DB', attempts: 0, branch: null, commit: null, error: null, depends_on: [] });
+    expect(rows[0]).toEqual({
+      id: '001-set-up-the-db',
+      file: 'tasks/001-set-up-the-db.md',
+      status: 'queued',
+      title: 'Set up the DB',
+      attempts: 0,
+      branch: null,
+      commit: null,
+      error: null,
+      depends_on: [],
+    });
     expect(rows[1]).toMatchObject({ id: '002-add-login-form', status: 'queued', depends_on: ['001-set-up-the-db'] });
     expect(rows[2]).toMatchObject({ id: '003-broken', file: 'tasks/003-broken.md', status: 'invalid', title: null, attempts: 0 });
     expect(typeof rows[2]?.error).toBe('string');
@@ -165,7 +195,18 @@ describe('add, list, show, tail and logs', () => {
     const run = await sb.cli(['daemon', 'start', '--once']);
     expect(run.code).toBe(0);
     const done = JSON.parse((await sb.cli(['show', '002-add-login-form', '--json'])).stdout) as Record<string, unknown>;
-    expect(done).toMatchObject({ id: '002-add-login-form', file: 'tasks/002-add-login-form.md', status: 'done', title: 'Add login form!', attempts: 1, priority: 3, kind: 'code', depends_on: ['001-set-up-the-db'], branch: 'nightshift/002-add-login-form', error: null });
+    expect(done).toMatchObject({
+      id: '002-add-login-form',
+      file: 'tasks/002-add-login-form.md',
+      status: 'done',
+      title: 'Add login form!',
+      attempts: 1,
+      priority: 3,
+      kind: 'code',
+      depends_on: ['001-set-up-the-db'],
+      branch: 'nightshift/002-add-login-form',
+      error: null,
+    });
     expect(done.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(done.base_commit).toBe((await readTask(sb, '001-set-up-the-db')).fm.commit);
     expect((await sb.git(['show', `${String(done.commit)}:login.txt`])).trim()).toBe('login: db');
@@ -177,7 +218,13 @@ describe('add, list, show, tail and logs', () => {
   it('tail prints the last lines of progress.txt; logs prints one attempt transcript', async () => {
     sb = await left.sandbox('---\nmax_attempts: 2\n---\n');
     // Attempt 1 changes nothing (and fails); attempt 2 does the work.
-    await sb.write('tasks/001-twice.md', taskText({ title: 'Twice', run: 'echo "transcript of attempt $NIGHTSHIFT_ATTEMPT"; if [ "$NIGHTSHIFT_ATTEMPT" = 2 ]; then echo ok > ok.txt; fi' }));
+    await sb.write(
+      'tasks/001-twice.md',
+      taskText({
+        title: 'Twice',
+        run: 'echo "transcript of attempt $NIGHTSHIFT_ATTEMPT"; if [ "$NIGHTSHIFT_ATTEMPT" = 2 ]; then echo ok > ok.txt; fi',
+      }),
+    );
     const before = await sb.cli(['tail']);
     expect(before.code).toBe(0);
     expect(before.stderr).toContain('no progress.txt yet');

@@ -13,13 +13,14 @@ const { sandbox, markers, pids } = cleanUpAfterEach();
 // A detached daemon is reparented to PID 1, which in a container may leave it a zombie for a while.
 const alive = pidAlive;
 const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt').catch(() => ''));
-const status = async (sb: Sandbox) => JSON.parse((await sb.cli(['daemon', 'status', '--json'])).stdout) as {
-  running: boolean;
-  daemons: Array<{ pid: number; state: string }>;
-  tasks: Record<string, number>;
-  runningTasks: Array<{ id: string; attempt: number; elapsedMs: number }>;
-  executors: Record<string, { attempts: number; successes: number; taskFailures: number }>;
-};
+const status = async (sb: Sandbox) =>
+  JSON.parse((await sb.cli(['daemon', 'status', '--json'])).stdout) as {
+    running: boolean;
+    daemons: Array<{ pid: number; state: string }>;
+    tasks: Record<string, number>;
+    runningTasks: Array<{ id: string; attempt: number; elapsedMs: number }>;
+    executors: Record<string, { attempts: number; successes: number; taskFailures: number }>;
+  };
 
 describe('daemon status: parked executors', () => {
   it('lists an executor parked by an outage, with its cause and when it comes back', async () => {
@@ -41,13 +42,17 @@ describe('daemon status: parked executors', () => {
       const out = JSON.parse((await sb.cli(['daemon', 'status', '--json'])).stdout) as { parked: Array<Record<string, unknown>> };
       return out.parked.length > 0 ? out.parked : undefined;
     });
-    expect(parked).toEqual([expect.objectContaining({ executor: 'down', cause: 'server', reason: 'server: provider is down', daemon: pid })]);
+    expect(parked).toEqual([
+      expect.objectContaining({ executor: 'down', cause: 'server', reason: 'server: provider is down', daemon: pid }),
+    ]);
     // An outage passes by itself: back in about ten minutes, not "until restart".
     const back = Date.parse(String(parked[0]?.until)) - Date.now();
     expect(back).toBeGreaterThan(8 * 60_000);
     expect(back).toBeLessThanOrEqual(10 * 60_000);
     const human = (await sb.cli(['daemon', 'status'])).stdout;
-    expect(human).toMatch(/parked executors \(no new tasks\):\n {2}down {2}server {2}until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: server: provider is down\n/);
+    expect(human).toMatch(
+      /parked executors \(no new tasks\):\n {2}down {2}server {2}until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: server: provider is down\n/,
+    );
     // The task waits in the queue with its attempts untouched.
     await waitFor('the task back in the queue', async () => (await readTask(sb, '001-outage')).fm.status === 'queued');
     expect((await readTask(sb, '001-outage')).fm.attempts).toBe(0);
@@ -133,7 +138,10 @@ describe('graceful and forced stop', () => {
   it('lets a running attempt finish within the grace period, starting nothing new', async () => {
     const sb = await sandbox('---\nstop_grace: 2m\nconcurrency: 1\n---\n');
     const gate = join(sb.dir, 'gate');
-    await sb.write('tasks/001-gated.md', taskText({ title: 'Gated', run: `echo waiting; while [ ! -f '${gate}' ]; do sleep 0.05; done; echo g > g.txt` }));
+    await sb.write(
+      'tasks/001-gated.md',
+      taskText({ title: 'Gated', run: `echo waiting; while [ ! -f '${gate}' ]; do sleep 0.05; done; echo g > g.txt` }),
+    );
     await sb.write('tasks/002-next.md', taskText({ title: 'Next', run: 'echo n > n.txt' }));
     const daemon = spawnCli(sb, ['daemon', 'start']);
     pids.push(daemon.child.pid as number);
@@ -184,10 +192,17 @@ describe('retry backoff', () => {
     expect((await sb.cli(['daemon', 'start', '--once'])).code).toBe(1);
     const lines = (await events(sb)).filter((e) => e.event === 'retry-scheduled' || e.event === 'attempt-started');
     expect(lines.map((e) => [e.event, e.fields.attempt, e.fields.in ?? ''])).toEqual([
-      ['attempt-started', '1', ''], ['retry-scheduled', '2', '0s'], ['attempt-started', '2', ''], ['retry-scheduled', '3', '1s'], ['attempt-started', '3', ''],
+      ['attempt-started', '1', ''],
+      ['retry-scheduled', '2', '0s'],
+      ['attempt-started', '2', ''],
+      ['retry-scheduled', '3', '1s'],
+      ['attempt-started', '3', ''],
     ]);
     const log = await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8');
-    const times = log.split('\n').filter((l) => l.includes('"attempt started"')).map((l) => (JSON.parse(l) as { time: number }).time);
+    const times = log
+      .split('\n')
+      .filter((l) => l.includes('"attempt started"'))
+      .map((l) => (JSON.parse(l) as { time: number }).time);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(300);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(600);
   });

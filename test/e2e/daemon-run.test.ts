@@ -28,7 +28,10 @@ describe('watch mode', () => {
     const slow = taskText({ title: 'Slow', run: 'echo w > w.txt' });
     const cut = slow.indexOf('---', 3);
     await sb.write('tasks/003-slow.md', slow.slice(0, cut));
-    await waitFor('the daemon to look at the half file', async () => (await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8')).length > 0);
+    await waitFor(
+      'the daemon to look at the half file',
+      async () => (await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8')).length > 0,
+    );
     await appendFile(join(sb.repo, 'tasks/003-slow.md'), slow.slice(cut));
 
     for (const id of ['001-dropped', '002-saved', '003-slow']) {
@@ -51,7 +54,10 @@ describe('watch mode', () => {
     for (const id of ['001-a', '002-b', '003-c']) await sb.write(`tasks/${id}.md`, taskText({ title: id, run: run(id) }));
     const r = await sb.cli(['daemon', 'start', '--once', '--concurrency', '3']);
     expect(r.code).toBe(0);
-    const lines = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' '));
+    const lines = (await readFile(ledger, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     const starts = lines.filter((l) => l[0] === 'start').map((l) => BigInt(l[2] as string));
     const ends = lines.filter((l) => l[0] === 'end').map((l) => BigInt(l[2] as string));
     expect(starts).toHaveLength(3);
@@ -68,7 +74,10 @@ describe('hung executors', () => {
     const sb = await sandbox('---\nstall_timeout: 1s\nmax_attempts: 1\n---\n');
     const marker = sleepMarker(60);
     markers.push(marker);
-    await sb.write('tasks/001-silent.md', taskText({ title: 'Goes quiet', run: `echo thinking; sh -c 'sleep ${marker} & sleep ${marker}'` }));
+    await sb.write(
+      'tasks/001-silent.md',
+      taskText({ title: 'Goes quiet', run: `echo thinking; sh -c 'sleep ${marker} & sleep ${marker}'` }),
+    );
     const r = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
     expect(r.code).toBe(1);
     expect(String((await readTask(sb, '001-silent')).fm.error)).toBe('executor shell stalled: no output for 1s, stopped');
@@ -78,7 +87,10 @@ describe('hung executors', () => {
 
 describe('crash recovery', () => {
   it.each([
-    { recorded: true, what: 'finalizes a task whose commit was made before the crash: pushes it, marks it done, never reruns the executor' },
+    {
+      recorded: true,
+      what: 'finalizes a task whose commit was made before the crash: pushes it, marks it done, never reruns the executor',
+    },
     { recorded: false, what: 'reruns a task whose trailer commit the dead daemon never recorded (an executor could have written it)' },
   ])('$what', async ({ recorded }) => {
     const sb = await sandbox('---\npush: branch\n---\n');
@@ -99,12 +111,28 @@ describe('crash recovery', () => {
     const adminDir = (await sb.git(['rev-parse', '--git-dir'], worktree)).trim();
     await writeFile(join(adminDir, 'locked'), 'initializing');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
-    await sb.write(`tasks/${id}.md`, taskText({
-      title: 'Finished before the crash', run: `touch '${ran}'; echo again > again.txt`, status: 'running', attempts: 1,
-      claimed_by: `somehost:${dead}`, base_commit: base, branch: `nightshift/${id}`,
-    }));
+    await sb.write(
+      `tasks/${id}.md`,
+      taskText({
+        title: 'Finished before the crash',
+        run: `touch '${ran}'; echo again > again.txt`,
+        status: 'running',
+        attempts: 1,
+        claimed_by: `somehost:${dead}`,
+        base_commit: base,
+        branch: `nightshift/${id}`,
+      }),
+    );
     await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: execFileSync('hostname', { encoding: 'utf8' }).trim(), pid: dead, startedAt: new Date().toISOString(), commit: recorded ? commit : undefined }));
+    await writeFile(
+      join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`),
+      JSON.stringify({
+        host: execFileSync('hostname', { encoding: 'utf8' }).trim(),
+        pid: dead,
+        startedAt: new Date().toISOString(),
+        commit: recorded ? commit : undefined,
+      }),
+    );
 
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.stderr).toBe('');
@@ -145,12 +173,23 @@ describe('crash recovery with push: land', () => {
       const commit = (await sb.git(['rev-parse', 'HEAD'])).trim();
       await sb.git(['checkout', '--quiet', 'main']);
       if (landed) await sb.git(['push', '--quiet', 'origin', `${commit}:refs/heads/main`]);
-      await sb.write(`tasks/${id}.md`, taskText({
-        title: id, run: `touch '${ran}'; echo again > ${id}-again.txt`, status: 'running', attempts: 1,
-        claimed_by: `${host}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
-      }));
+      await sb.write(
+        `tasks/${id}.md`,
+        taskText({
+          title: id,
+          run: `touch '${ran}'; echo again > ${id}-again.txt`,
+          status: 'running',
+          attempts: 1,
+          claimed_by: `${host}:${dead}`,
+          base_commit: base,
+          branch: `nightshift/${id}`,
+        }),
+      );
       await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host, pid: dead, startedAt: new Date().toISOString(), commit }));
+      await writeFile(
+        join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`),
+        JSON.stringify({ host, pid: dead, startedAt: new Date().toISOString(), commit }),
+      );
       return { commit, ran };
     };
     const landed = await crashed('001-landed', true);
@@ -164,7 +203,9 @@ describe('crash recovery with push: land', () => {
     expect(second).toMatchObject({ status: 'done', attempts: 2 });
     expect(existsSync(unlanded.ran)).toBe(true);
     // Landed once each: the remote's main holds each trailer exactly once.
-    const trailers = (await sb.git(['log', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'main'], sb.remote)).split('\n').filter(Boolean);
+    const trailers = (await sb.git(['log', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'main'], sb.remote))
+      .split('\n')
+      .filter(Boolean);
     expect(trailers.sort()).toEqual(['001-landed', '002-unlanded']);
   });
 });
@@ -181,7 +222,11 @@ describe('several daemons on one queue', () => {
     await writeFile(join(other, 'rules.md'), '---\nconcurrency: 2\n---\n');
     await symlink(join(sb.repo, 'tasks'), join(other, 'tasks'));
     const ids = Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(3, '0')}-t`);
-    for (const id of ids) await sb.write(`tasks/${id}.md`, taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_ATTEMPT $PPID" >> '${ledger}'; echo ${id} > ${id}.txt` }));
+    for (const id of ids)
+      await sb.write(
+        `tasks/${id}.md`,
+        taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_ATTEMPT $PPID" >> '${ledger}'; echo ${id} > ${id}.txt` }),
+      );
 
     const a = spawnCli(sb, ['daemon', 'start', '--once', '--allow-multiple']);
     const b = spawnCli(sb, ['daemon', 'start', '--once', '--allow-multiple']);
@@ -190,7 +235,10 @@ describe('several daemons on one queue', () => {
     const results = [await a.exited, await b.exited, await c];
     for (const res of results) expect(res.stderr).toBe('');
     for (const id of ids) expect((await readTask(sb, id)).fm.status).toBe('done');
-    const entries = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' ')[0]);
+    const entries = (await readFile(ledger, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
     expect(entries.sort()).toEqual(ids);
   });
 });

@@ -77,12 +77,16 @@ describe('dependencies written after the task that needs them', () => {
     handle.events.on('task:blocked', (p: { id: string; reason: string }) => void blocked.push(p));
     await new Promise<void>((resolve) => handle.events.once('idle', () => resolve()));
     const done = next<{ id: string }>(handle, 'task:done', (p) => p.id === '002-needs').then(() => 'done');
-    const gaveUp = new Promise<string>((resolve) => handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '002-needs' && resolve(`blocked: ${p.reason}`)));
+    const gaveUp = new Promise<string>((resolve) =>
+      handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '002-needs' && resolve(`blocked: ${p.reason}`)),
+    );
     await writeFile(join(tasks, '001-base.md'), taskText({ title: 'Base', run: 'echo 1 > one.txt' }));
     expect(await Promise.race([done, gaveUp])).toBe('done');
 
     // A dependency that never comes: blocked, with the reason.
-    const gone = new Promise<{ id: string; reason: string }>((resolve) => handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '004-orphan' && resolve(p)));
+    const gone = new Promise<{ id: string; reason: string }>((resolve) =>
+      handle.events.on('task:blocked', (p: { id: string; reason: string }) => p.id === '004-orphan' && resolve(p)),
+    );
     await writeFile(join(tasks, '004-orphan.md'), taskText({ title: 'Orphan', depends_on: ['003-never'], run: 'echo 4 > four.txt' }));
     expect((await gone).reason).toBe('dependency 003-never does not exist in tasks/');
     expect(blocked.map((b) => b.id)).toEqual(['004-orphan']);
@@ -94,7 +98,11 @@ describe('DirWatcher', () => {
     const root = await left.tempDir('nightshift-watch-');
     const dir = join(root, 'tasks');
     const names = new Set<string | undefined>();
-    const watcher = new DirWatcher(dir, (name) => names.add(name), () => undefined);
+    const watcher = new DirWatcher(
+      dir,
+      (name) => names.add(name),
+      () => undefined,
+    );
     left.defer(() => watcher.close());
     watcher.check(); // no folder yet: nothing to watch, no error
     await mkdir(dir);

@@ -23,7 +23,8 @@ async function fixturePath(box: Sandbox, scripts: Record<string, string | 'fake-
   return [bin, dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter);
 }
 
-const RULES = '---\nexecutor: gemini\nroutes: { docs: opencode }\nfallback: [mine, shell]\nexecutors:\n  mine: { command: [my-agent, "{prompt_file}"] }\n---\n';
+const RULES =
+  '---\nexecutor: gemini\nroutes: { docs: opencode }\nfallback: [mine, shell]\nexecutors:\n  mine: { command: [my-agent, "{prompt_file}"] }\n---\n';
 
 describe('nightshift doctor', () => {
   it('says ok for git, rules.md and every routed executor, with versions', async () => {

@@ -18,9 +18,7 @@ describe('git processes per attempt in the daemon log', () => {
     const finished = lines
       .filter((l) => l.msg === 'attempt finished')
       .map((l) => ({ what: `${String(l.task)} ${String(l.attempt)} ${String(l.outcome)}`, git: l.gitProcesses }));
-    expect(finished.map((f) => f.what).sort()).toEqual([
-      '001-hello 1 success', '002-nothing 1 failure', '002-nothing 2 failure',
-    ]);
+    expect(finished.map((f) => f.what).sort()).toEqual(['001-hello 1 success', '002-nothing 1 failure', '002-nothing 2 failure']);
     // A worktree, the guards, and for the success a commit and a push: each takes git processes.
     for (const f of finished) expect(f.git).toBeGreaterThan(5);
   });

@@ -24,12 +24,25 @@ const TASKS: Record<string, Record<string, unknown>> = {
   '001-outside': { title: 'Edits outside its files', files: ['src/app.ts'], run: 'echo more >> src/app.ts && echo stray > other.txt' },
   '002-protected': { title: 'Edits a protected path', run: 'echo hacked >> src/auth/session.ts' },
   '003-delete-test': { title: 'Deletes a test', run: 'rm test/b.test.ts && echo x >> src/app.ts' },
-  '004-good': { title: 'Weakens nothing', files: ['src/**', 'test/**'], run: 'echo ok >> src/app.ts && echo "more checks" >> test/a.test.ts' },
-  '005-self-commit': { title: 'Commits a protected edit itself', run: 'echo hacked >> src/auth/session.ts && git commit -qam "agent: tweak" && echo y > y.txt' },
+  '004-good': {
+    title: 'Weakens nothing',
+    files: ['src/**', 'test/**'],
+    run: 'echo ok >> src/app.ts && echo "more checks" >> test/a.test.ts',
+  },
+  '005-self-commit': {
+    title: 'Commits a protected edit itself',
+    run: 'echo hacked >> src/auth/session.ts && git commit -qam "agent: tweak" && echo y > y.txt',
+  },
   '006-reset-base': { title: 'Resets base', run: 'git update-ref refs/heads/main HEAD~1 && git tag agent-tag HEAD && echo z > z.txt' },
-  '007-markers': { title: 'Leaves conflict markers', run: "printf '<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> other\\n' > src/app.ts" },
+  '007-markers': {
+    title: 'Leaves conflict markers',
+    run: "printf '<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> other\\n' > src/app.ts",
+  },
   '008-huge': { title: 'Writes a 100 MB file', run: 'truncate -s 100M huge.bin && echo x >> src/app.ts' },
-  '009-escapes': { title: 'Embeds a repository and links outside', run: 'mkdir sub && cd sub && git init -q && echo x > f && cd .. && ln -s /etc/passwd pw && echo x >> src/app.ts' },
+  '009-escapes': {
+    title: 'Embeds a repository and links outside',
+    run: 'mkdir sub && cd sub && git init -q && echo x > f && cd .. && ln -s /etc/passwd pw && echo x >> src/app.ts',
+  },
   '010-too-long': { title: 'Changes too many lines', max_changed_lines: 5, run: 'seq 1 20 > numbers.txt' },
   '011-reset-and-crash': { title: 'Resets base and fails', run: 'git update-ref refs/heads/main HEAD~1; exit 4' },
 };
@@ -41,8 +54,10 @@ const EXPECTED_ERRORS: Record<string, string> = {
   '005-self-commit': 'guard failed: protect: changed protected paths: src/auth/session.ts',
   '007-markers': 'guard failed: conflict markers: unresolved <<<<<<< / >>>>>>> lines in src/app.ts',
   '008-huge': 'guard failed: max_file_size: files over 5 MB: huge.bin (100 MB)',
-  '009-escapes': 'guard failed: .git: embedded repositories (folders with their own .git): sub; symlinks: pointing outside the worktree: pw -> /etc/passwd',
-  '010-too-long': 'guard failed: max_changed_lines: the change adds and removes 20 lines, more than 5; split the task or make a smaller change',
+  '009-escapes':
+    'guard failed: .git: embedded repositories (folders with their own .git): sub; symlinks: pointing outside the worktree: pw -> /etc/passwd',
+  '010-too-long':
+    'guard failed: max_changed_lines: the change adds and removes 20 lines, more than 5; split the task or make a smaller change',
 };
 
 describe('guards against misbehaving executors', () => {
@@ -54,7 +69,12 @@ describe('guards against misbehaving executors', () => {
   beforeAll(async () => {
     sb = await left.sandbox({
       rules: RULES,
-      files: { 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n', 'test/a.test.ts': 'a\n', 'test/b.test.ts': 'b\n' },
+      files: {
+        'src/app.ts': 'export const app = 1;\n',
+        'src/auth/session.ts': 'export const session = 1;\n',
+        'test/a.test.ts': 'a\n',
+        'test/b.test.ts': 'b\n',
+      },
     });
     // A second commit, so an executor has something to reset base to.
     await sb.write('src/app.ts', 'export const app = 2;\n');
@@ -74,15 +94,22 @@ describe('guards against misbehaving executors', () => {
     }
     const good = await readTask(sb, '004-good');
     expect(good.fm.status).toBe('done');
-    expect((await sb.git(['show', '--format=', '--name-only', String(good.fm.commit)])).trim().split('\n')).toEqual(['src/app.ts', 'test/a.test.ts']);
+    expect((await sb.git(['show', '--format=', '--name-only', String(good.fm.commit)])).trim().split('\n')).toEqual([
+      'src/app.ts',
+      'test/a.test.ts',
+    ]);
   });
 
   it('restores base after an executor reset it, and names the refs it moved or created', async () => {
     const { fm } = await readTask(sb, '006-reset-base');
     expect(fm.status).toBe('failed');
-    expect(String(fm.error)).toBe(`guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored); refs: the executor created tag agent-tag (left in place)`);
+    expect(String(fm.error)).toBe(
+      `guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored); refs: the executor created tag agent-tag (left in place)`,
+    );
     const crashed = await readTask(sb, '011-reset-and-crash');
-    expect(String(crashed.fm.error)).toBe(`executor shell failed (exit 4); guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored)`);
+    expect(String(crashed.fm.error)).toBe(
+      `executor shell failed (exit 4); guard failed: refs: the executor moved main from ${mainBefore.slice(0, 7)} to ${(await sb.git(['rev-parse', 'main~1'])).trim().slice(0, 7)} (restored)`,
+    );
     expect((await sb.git(['rev-parse', 'main'])).trim()).toBe(mainBefore);
     expect((await sb.git(['rev-parse', 'main'], sb.remote)).trim()).toBe(mainBefore);
   });

@@ -19,7 +19,12 @@ const runnable = (name: string) => taskText({ title: `Should not run: ${name}`, 
 function aliasBomb(): string {
   const names = 'abcdefghi';
   const lines = ['title: boom', `a: &a [${Array(9).fill('"lol"').join(', ')}]`];
-  for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+  for (let i = 1; i < names.length; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
   return `---\n${lines.join('\n')}\n---\nbody\n`;
 }
 
@@ -32,20 +37,33 @@ const MALFORMED: Array<[string, string | Buffer, RegExp]> = [
   ['014-no-title.md', '---\nrun: echo hi > no-title.txt\n---\nbody\n', /^missing title: add a line "title: /],
   ['015-empty-title.md', '---\ntitle: "  "\nrun: echo hi > empty-title.txt\n---\nbody\n', /^title is empty/],
   ['016-bad-status.md', '---\ntitle: Bad status\nstatus: finished\n---\nbody\n', /^unknown status "finished": use one of queued, /],
-  ['017-deps-number.md', '---\ntitle: Number deps\ndepends_on: 5\n---\nbody\n', /^depends_on must be a list of text, like depends_on: \[001-setup-db\]; got number 5/],
+  [
+    '017-deps-number.md',
+    '---\ntitle: Number deps\ndepends_on: 5\n---\nbody\n',
+    /^depends_on must be a list of text, like depends_on: \[001-setup-db\]; got number 5/,
+  ],
   ['Bad Name.md', runnable('Bad Name'), /^bad file name: "Bad Name" is not a valid task id/],
   ['-rf.md', runnable('-rf'), /^bad file name: "-rf" is not a valid task id/],
   ['007-dup.md', runnable('007-dup.md'), /^duplicate id "007-dup": 007-dup\.markdown has the same id; rename one of them/],
   ['007-dup.markdown', runnable('007-dup.markdown'), /^duplicate id "007-dup": 007-dup\.md has the same id/],
   ['018-empty.md', '', /^the file is empty/],
-  ['019-latin1.md', Buffer.concat([Buffer.from('---\ntitle: Caf'), Buffer.from([0xe9]), Buffer.from('\n---\nbody\n')]), /^the file is not UTF-8 text; save it as UTF-8/],
+  [
+    '019-latin1.md',
+    Buffer.concat([Buffer.from('---\ntitle: Caf'), Buffer.from([0xe9]), Buffer.from('\n---\nbody\n')]),
+    /^the file is not UTF-8 text; save it as UTF-8/,
+  ],
   ['020-nul.md', Buffer.from('---\ntitle: nul\n---\n\u0000\u0001binary\n'), /^the file contains NUL bytes/],
-  ['021-huge.md', Buffer.concat([Buffer.from(taskText({ title: 'Huge', run: 'echo hi > huge.txt' })), Buffer.alloc(10 * 1024 * 1024, 'a')]), /^the file is 10\.0 MB; task files are limited to 1 MB/],
+  [
+    '021-huge.md',
+    Buffer.concat([Buffer.from(taskText({ title: 'Huge', run: 'echo hi > huge.txt' })), Buffer.alloc(10 * 1024 * 1024, 'a')]),
+    /^the file is 10\.0 MB; task files are limited to 1 MB/,
+  ],
   ['022-alias-bomb.md', aliasBomb(), /alias bomb/],
 ];
 const SYMLINK = '030-symlink.md';
 const FOLDER = '031-folder.md';
-const CRLF = '\uFEFF---\r\ntitle: CRLF and BOM\r\n# a comment the user wrote\r\nrun: echo crlf > crlf.txt\r\n---\r\n# Goal\r\n\r\nKeep my CRLF.\r\nNo final newline';
+const CRLF =
+  '\uFEFF---\r\ntitle: CRLF and BOM\r\n# a comment the user wrote\r\nrun: echo crlf > crlf.txt\r\n---\r\n# Goal\r\n\r\nKeep my CRLF.\r\nNo final newline';
 
 describe('e2e: malformed task files next to valid ones', () => {
   const left = cleanUpAfterAll();
@@ -92,7 +110,10 @@ describe('e2e: malformed task files next to valid ones', () => {
       expect(r.error, name).not.toMatch(/[\r\n]/);
     }
     expect(row(listBefore, 'Bad Name.md').id).toBe('Bad Name');
-    expect(listBefore.filter((r) => r.status !== 'invalid').map((r) => `${r.id} ${r.status}`)).toEqual(['001-ok queued', '002-crlf queued']);
+    expect(listBefore.filter((r) => r.status !== 'invalid').map((r) => `${r.id} ${r.status}`)).toEqual([
+      '001-ok queued',
+      '002-crlf queued',
+    ]);
     expect(listBefore).toHaveLength(MALFORMED.length + 4);
   });
 
@@ -121,7 +142,12 @@ describe('e2e: malformed task files next to valid ones', () => {
     }
     const bad = invalid.find((e) => e.fields.file === 'tasks/Bad Name.md');
     expect(bad).toMatchObject({ id: '-', fields: { id: 'Bad Name' } });
-    expect(events.filter((e) => e.event === 'done').map((e) => e.id).sort()).toEqual(['001-ok', '002-crlf']);
+    expect(
+      events
+        .filter((e) => e.event === 'done')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['001-ok', '002-crlf']);
   });
 
   it('leaves every malformed file byte for byte unchanged', async () => {

@@ -152,7 +152,9 @@ describe('push: land', () => {
     const failed = all.filter((e) => e.event === 'attempt-failed');
     expect(failed.map((e) => e.id)).toEqual([loser]);
     const kept = `nightshift-conflict/${loser}/attempt-1`;
-    expect(failed[0]?.fields.reason).toMatch(new RegExp(`^land conflict: shared\\.txt changed on origin/main \\(now [0-9a-f]{7}\\) .*kept as branch ${kept}$`));
+    expect(failed[0]?.fields.reason).toMatch(
+      new RegExp(`^land conflict: shared\\.txt changed on origin/main \\(now [0-9a-f]{7}\\) .*kept as branch ${kept}$`),
+    );
 
     // The retry started from the landed base, was told which paths conflicted, and landed on top.
     const w = await readTask(s, winner);
@@ -169,7 +171,10 @@ describe('push: land', () => {
     expect((await s.git(['rev-parse', `${kept}^`])).trim()).toBe(initial);
 
     const history = await remoteHistory(s, initial);
-    expect(history).toEqual([{ sha: w.fm.commit, parents: [initial] }, { sha: l.fm.commit, parents: [w.fm.commit] }]);
+    expect(history).toEqual([
+      { sha: w.fm.commit, parents: [initial] },
+      { sha: l.fm.commit, parents: [w.fm.commit] },
+    ]);
     expect(await remoteGit(s, ['show', 'main:shared.txt'])).toBe(`${loser === '001-a' ? 'A' : 'B'}\n`);
   });
 
@@ -193,7 +198,11 @@ describe('push: land', () => {
     expect(failures[0]?.fields.reason).toMatch(/^after rebasing onto origin\/main [0-9a-f]{7}: tests failed \(exit 1\)/);
     // The retry started on the new base, where its own test run already fails.
     expect(failures[1]?.fields.reason).toMatch(/^tests failed \(exit 1\)/);
-    expect((await readTask(s, loser)).fm).toMatchObject({ status: 'failed', attempts: 2, base_commit: (await readTask(s, winner)).fm.commit });
+    expect((await readTask(s, loser)).fm).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      base_commit: (await readTask(s, winner)).fm.commit,
+    });
     expect((await remoteHistory(s, initial)).map((c) => c.sha)).toEqual([(await readTask(s, winner)).fm.commit]);
   });
 
@@ -234,7 +243,9 @@ describe('push: land', () => {
 
     const { fm } = await readTask(s, '001-t');
     expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-t' });
-    expect(fm.error).toBe('cannot land: origin/main moved 5 times while this task was landing; the verified commit is kept on nightshift/001-t: requeue the task to publish it');
+    expect(fm.error).toBe(
+      'cannot land: origin/main moved 5 times while this task was landing; the verified commit is kept on nightshift/001-t: requeue the task to publish it',
+    );
     // Kept for a requeue to land without the executor: the last rebased and retested commit, on its branch.
     expect((await s.git(['rev-parse', 'nightshift/001-t'])).trim()).toBe(fm.commit);
     // Its start commit, then one retest per round; nothing of the task reached the remote's main.

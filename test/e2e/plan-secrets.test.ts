@@ -30,28 +30,47 @@ test: 'echo "test sees $MY_API_TOKEN"'
     planned = (await sb.git(['rev-parse', 'HEAD'])).trim();
     await sb.write('src/x.ts', 'export const x = 2;\n');
     await sb.git(['commit', '-qam', 'x changes after the plan']);
-    await sb.write('tasks/001-drifted.md', taskText({ title: 'Planned before x changed', planned_at: planned.slice(0, 10), files: ['src/**'], run: 'echo y > src/y.ts' }));
-    await sb.write('tasks/002-unknown-plan.md', taskText({ title: 'Planned on a commit we lack', planned_at: 'abcdef1', files: ['src/**'], run: 'echo y > src/y.ts' }));
-    await sb.write('tasks/003-no-drift.md', taskText({ title: 'Planned docs', planned_at: planned, files: ['docs/**'], run: 'echo more >> docs/guide.md' }));
+    await sb.write(
+      'tasks/001-drifted.md',
+      taskText({ title: 'Planned before x changed', planned_at: planned.slice(0, 10), files: ['src/**'], run: 'echo y > src/y.ts' }),
+    );
+    await sb.write(
+      'tasks/002-unknown-plan.md',
+      taskText({ title: 'Planned on a commit we lack', planned_at: 'abcdef1', files: ['src/**'], run: 'echo y > src/y.ts' }),
+    );
+    await sb.write(
+      'tasks/003-no-drift.md',
+      taskText({ title: 'Planned docs', planned_at: planned, files: ['docs/**'], run: 'echo more >> docs/guide.md' }),
+    );
     await sb.write('tasks/004-setup-fails.md', taskText({ title: 'Setup fails', run: 'echo never > never.txt' }));
-    await sb.write('tasks/005-leaky.md', taskText({
-      title: 'Echoes a secret',
-      // It writes a file, but not the token: a change holding the token is refused (test/hostile-output.test.ts).
-      run: `echo "my token is $MY_API_TOKEN"; echo "token of \${#MY_API_TOKEN} characters" > leaked.txt; [ "$NIGHTSHIFT_ATTEMPT" = 2 ] || { echo "failing with $MY_API_TOKEN"; exit 1; }`,
-    }));
+    await sb.write(
+      'tasks/005-leaky.md',
+      taskText({
+        title: 'Echoes a secret',
+        // It writes a file, but not the token: a change holding the token is refused (test/hostile-output.test.ts).
+        run: `echo "my token is $MY_API_TOKEN"; echo "token of \${#MY_API_TOKEN} characters" > leaked.txt; [ "$NIGHTSHIFT_ATTEMPT" = 2 ] || { echo "failing with $MY_API_TOKEN"; exit 1; }`,
+      }),
+    );
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000, env: { MY_API_TOKEN: TOKEN } });
   }, 200_000);
 
   it('blocks a task whose files changed on base since planned_at, and one planned on an unknown commit', async () => {
     expect(run.stdout).toContain('nightshift: 2 done, 1 failed, 2 blocked');
     const drifted = await readTask(sb, '001-drifted');
-    expect(drifted.fm).toMatchObject({ status: 'blocked', error: `plan drift: src/x.ts changed since the plan was written (planned_at ${planned.slice(0, 7)})` });
+    expect(drifted.fm).toMatchObject({
+      status: 'blocked',
+      error: `plan drift: src/x.ts changed since the plan was written (planned_at ${planned.slice(0, 7)})`,
+    });
     expect(drifted.fm.attempts).toBeUndefined();
     const unknown = await readTask(sb, '002-unknown-plan');
     expect(unknown.fm).toMatchObject({ status: 'blocked' });
-    expect(String(unknown.fm.error)).toBe('plan drift: planned_at abcdef1 is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)');
+    expect(String(unknown.fm.error)).toBe(
+      'plan drift: planned_at abcdef1 is not a commit in this repository, or is ambiguous (fetch it, or re-plan the task and set planned_at again)',
+    );
     expect((await readTask(sb, '003-no-drift')).fm.status).toBe('done');
-    const blocked = progressEvents(await sb.read('progress.txt')).filter((e) => e.event === 'blocked').map((e) => e.id);
+    const blocked = progressEvents(await sb.read('progress.txt'))
+      .filter((e) => e.event === 'blocked')
+      .map((e) => e.id);
     expect(blocked.sort()).toEqual(['001-drifted', '002-unknown-plan']);
   });
 

@@ -8,35 +8,46 @@ const left = cleanUpAfterEach();
 /** How each attempt's worktree was made ready, from the daemon's JSON log. */
 async function preparedHow(read: (path: string) => Promise<string>): Promise<string[]> {
   const log = await read('.nightshift/daemon.log');
-  return log.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; how?: string }).filter((r) => r.msg === 'attempt started').map((r) => r.how ?? '?');
+  return log
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { msg?: string; how?: string })
+    .filter((r) => r.msg === 'attempt started')
+    .map((r) => r.how ?? '?');
 }
 
 describe('the worktree pool across runs', () => {
   it.each([
     { keep: false, second: 'test ! -e node_modules && echo fresh > two.txt' },
     { keep: true, second: 'test -f node_modules/dep/index.js && echo kept > two.txt' },
-  ])('the next run reuses the slot instead of checking out again; ignored files survive only with keep_ignored: $keep', async ({ keep, second }) => {
-    const sb = await left.sandbox(`---\nkeep_ignored: ${keep}\n---\n`);
-    await sb.write('.gitignore', 'node_modules/\n');
-    await sb.git(['add', '.gitignore']);
-    await sb.git(['commit', '--quiet', '-m', 'ignore node_modules']);
-    await sb.write('tasks/001-one.md', taskText({ title: 'One', run: 'mkdir -p node_modules/dep && echo 1 > node_modules/dep/index.js && echo one > one.txt' }));
-    expect((await sb.cli(['daemon', 'start', '--once'])).code).toBe(0);
+  ])(
+    'the next run reuses the slot instead of checking out again; ignored files survive only with keep_ignored: $keep',
+    async ({ keep, second }) => {
+      const sb = await left.sandbox(`---\nkeep_ignored: ${keep}\n---\n`);
+      await sb.write('.gitignore', 'node_modules/\n');
+      await sb.git(['add', '.gitignore']);
+      await sb.git(['commit', '--quiet', '-m', 'ignore node_modules']);
+      await sb.write(
+        'tasks/001-one.md',
+        taskText({ title: 'One', run: 'mkdir -p node_modules/dep && echo 1 > node_modules/dep/index.js && echo one > one.txt' }),
+      );
+      expect((await sb.cli(['daemon', 'start', '--once'])).code).toBe(0);
 
-    await sb.write('tasks/002-two.md', taskText({ title: 'Two', run: second }));
-    const r = await sb.cli(['daemon', 'start', '--once']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect((await readTask(sb, '002-two')).fm.status).toBe('done');
-    expect(await attemptWorktree(sb, '002-two')).toBe(await attemptWorktree(sb, '001-one'));
-    expect(await preparedHow((p) => sb.read(p))).toEqual(['created', 'reused']);
-    // The second task's commit holds its own file only: nothing of the first task's came along.
-    expect((await sb.git(['show', '--name-only', '--format=', 'nightshift/002-two'])).trim()).toBe('two.txt');
+      await sb.write('tasks/002-two.md', taskText({ title: 'Two', run: second }));
+      const r = await sb.cli(['daemon', 'start', '--once']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((await readTask(sb, '002-two')).fm.status).toBe('done');
+      expect(await attemptWorktree(sb, '002-two')).toBe(await attemptWorktree(sb, '001-one'));
+      expect(await preparedHow((p) => sb.read(p))).toEqual(['created', 'reused']);
+      // The second task's commit holds its own file only: nothing of the first task's came along.
+      expect((await sb.git(['show', '--name-only', '--format=', 'nightshift/002-two'])).trim()).toBe('two.txt');
 
-    const clean = await sb.cli(['clean']);
-    expect(clean.stdout).toContain(`removed  ${await attemptWorktree(sb, '001-one')}`);
-    expect(await poolAfterRun(sb)).toEqual({ worktrees: [], leases: [] });
-  });
+      const clean = await sb.cli(['clean']);
+      expect(clean.stdout).toContain(`removed  ${await attemptWorktree(sb, '001-one')}`);
+      expect(await poolAfterRun(sb)).toEqual({ worktrees: [], leases: [] });
+    },
+  );
 
   it('holds no more slots than tasks run at once, and a run with a lower concurrency trims the rest', async () => {
     const sb = await left.sandbox('---\n---\n');

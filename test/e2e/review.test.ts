@@ -36,20 +36,26 @@ describe('review gate', () => {
     sb = await left.sandbox({});
     const script = join(sb.dir, 'reviewer.sh');
     await writeFile(script, REVIEWER, { mode: 0o755 });
-    await sb.write('rules.md', `---
+    await sb.write(
+      'rules.md',
+      `---
 push: branch
 executors:
   judge: { command: ["sh", ${JSON.stringify(script)}, "{prompt_file}", "{task_id}", "{attempt}"] }
 review: { executor: judge, when: always, min_confidence: 0.6 }
 ---
-`);
+`,
+    );
     await sb.git(['add', 'rules.md']);
     await sb.git(['commit', '-qm', 'rules']);
     await sb.write('tasks/001-approved.md', taskText({ title: 'Approved', run: 'echo hello > hello.txt' }, '# Goal\n\nWrite hello.txt.\n'));
-    await sb.write('tasks/002-rejected-once.md', taskText({
-      title: 'Rejected once',
-      run: 'if [ "$NIGHTSHIFT_ATTEMPT" = 1 ]; then echo hi > greet.txt; else echo "hi!" > greet.txt; fi',
-    }));
+    await sb.write(
+      'tasks/002-rejected-once.md',
+      taskText({
+        title: 'Rejected once',
+        run: 'if [ "$NIGHTSHIFT_ATTEMPT" = 1 ]; then echo hi > greet.txt; else echo "hi!" > greet.txt; fi',
+      }),
+    );
     await sb.write('tasks/003-garbage.md', taskText({ title: 'Garbage verdict', max_attempts: 1, run: 'echo g > g.txt' }));
     await sb.write('tasks/004-doubtful.md', taskText({ title: 'Doubtful approval', max_attempts: 1, run: 'echo d > d.txt' }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 180_000 });
@@ -61,18 +67,27 @@ review: { executor: judge, when: always, min_confidence: 0.6 }
     expect(fm).toMatchObject({ status: 'done', attempts: 1 });
     expect((await taskBranches(sb, '001-approved')).remote).toBe(fm.commit);
     const verdict = JSON.parse(await sb.read('.nightshift/logs/001-approved/1.review.json')) as Record<string, unknown>;
-    expect(verdict).toEqual({ executor: 'judge', min_confidence: 0.6, verdict: 'approve', confidence: 0.9, comments: 'clean', result: 'pass' });
+    expect(verdict).toEqual({
+      executor: 'judge',
+      min_confidence: 0.6,
+      verdict: 'approve',
+      confidence: 0.9,
+      comments: 'clean',
+      result: 'pass',
+    });
     const prompt = await sb.read('.nightshift/logs/001-approved/1.review-prompt.md');
     expect(prompt).toContain('Write hello.txt.');
     expect(prompt).toContain('+hello');
     expect(prompt).toContain('"verdict": "approve" or "reject"');
-    const events = progressEvents(await sb.read('progress.txt')).filter((e) => e.id === '001-approved').map((e) => e.event);
+    const events = progressEvents(await sb.read('progress.txt'))
+      .filter((e) => e.id === '001-approved')
+      .map((e) => e.event);
     expect(events).toEqual(['claimed', 'attempt-started', 'reviewed', 'committed', 'pushed', 'done']);
     const reviewed = progressEvents(await sb.read('progress.txt')).find((e) => e.id === '001-approved' && e.event === 'reviewed');
     expect(reviewed?.fields).toEqual({ attempt: '1', executor: 'judge', verdict: 'approve', confidence: '0.9' });
   });
 
-  it('fails a rejected attempt and hands the reviewer\'s comments to the next attempt', async () => {
+  it("fails a rejected attempt and hands the reviewer's comments to the next attempt", async () => {
     const { fm } = await readTask(sb, '002-rejected-once');
     expect(fm).toMatchObject({ status: 'done', attempts: 2 });
     const second = await sb.read('.nightshift/logs/002-rejected-once/2.prompt.md');
@@ -86,7 +101,9 @@ review: { executor: judge, when: always, min_confidence: 0.6 }
   it('counts garbage as a reject with a clear error', async () => {
     const { fm } = await readTask(sb, '003-garbage');
     expect(fm.status).toBe('failed');
-    expect(String(fm.error)).toBe('review: the reviewer gave no verdict: its output has no JSON object with a "verdict" key (see the verdict format in the README); counted as a reject');
+    expect(String(fm.error)).toBe(
+      'review: the reviewer gave no verdict: its output has no JSON object with a "verdict" key (see the verdict format in the README); counted as a reject',
+    );
     expect(JSON.parse(await sb.read('.nightshift/logs/003-garbage/1.review.json'))).toMatchObject({ result: 'invalid' });
     expect((await taskBranches(sb, '003-garbage')).remote).toBeUndefined();
   });
@@ -112,10 +129,18 @@ describe('review gate with a built-in agent as the reviewer', () => {
     await symlink(resolve(import.meta.dirname, '../fixtures/agents/bin/fake-agent.mjs'), join(bin, 'gemini'));
     const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
     await sb.write('tasks/001-agent-approves.md', taskText({ title: 'Approved by gemini', run: 'echo a > a.txt' }));
-    await sb.write('tasks/002-agent-rejects.md', taskText({ title: 'Rejected by gemini', run: 'echo b > b.txt' }, '# Goal\n\nWrite b.txt. REVIEW: reject\n'));
+    await sb.write(
+      'tasks/002-agent-rejects.md',
+      taskText({ title: 'Rejected by gemini', run: 'echo b > b.txt' }, '# Goal\n\nWrite b.txt. REVIEW: reject\n'),
+    );
     const r = await sb.cli(['daemon', 'start', '--once'], { env });
     expect(r.stdout).toContain('nightshift: 1 done, 1 failed, 0 blocked');
-    expect(JSON.parse(await sb.read('.nightshift/logs/001-agent-approves/1.review.json'))).toMatchObject({ executor: 'gemini', verdict: 'approve', confidence: 0.8, comments: 'gemini approves' });
+    expect(JSON.parse(await sb.read('.nightshift/logs/001-agent-approves/1.review.json'))).toMatchObject({
+      executor: 'gemini',
+      verdict: 'approve',
+      confidence: 0.8,
+      comments: 'gemini approves',
+    });
     expect((await readTask(sb, '002-agent-rejects')).fm.error).toBe('review rejected the change (confidence 0.9): gemini wants a test');
   });
 });
@@ -148,7 +173,11 @@ describe('a reviewer that cannot run', () => {
     expect(await sb.read('tasks/002-second.md')).toBe(taskText({ title: 'Second', run: 'echo 2 > two.txt' }));
     const events = progressEvents(await sb.read('progress.txt'));
     expect(events.filter((e) => e.event === 'claimed').map((e) => e.id)).toEqual(['001-first']);
-    expect(events.find((e) => e.event === 'executor-parked')?.fields).toMatchObject({ executor: 'judge', cause: 'server', task: '001-first' });
+    expect(events.find((e) => e.event === 'executor-parked')?.fields).toMatchObject({
+      executor: 'judge',
+      cause: 'server',
+      task: '001-first',
+    });
   });
 });
 
@@ -158,7 +187,15 @@ describe('a reviewer that touches refs', () => {
 
   it('fails the attempt even with an approval: a reviewer must only answer', async () => {
     const approve = `git tag reviewer-was-here; echo '{"verdict":"approve","confidence":0.9,"comments":"fine"}'`;
-    const rules = ['---', 'max_attempts: 1', 'executors:', `  judge: { command: ["sh", "-c", ${JSON.stringify(approve)}] }`, 'review: { executor: judge }', '---', ''].join('\n');
+    const rules = [
+      '---',
+      'max_attempts: 1',
+      'executors:',
+      `  judge: { command: ["sh", "-c", ${JSON.stringify(approve)}] }`,
+      'review: { executor: judge }',
+      '---',
+      '',
+    ].join('\n');
     sb = await left.sandbox({ rules });
     await sb.write('tasks/001-tagged.md', taskText({ title: 'Tagged', run: 'echo t > t.txt' }));
     const r = await sb.cli(['daemon', 'start', '--once']);

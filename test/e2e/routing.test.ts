@@ -24,7 +24,8 @@ const SCRIPTS: Record<string, string> = {
   auth: 'echo "nightshift: infra auth not logged in"; exit 1',
   tempfail: 'echo "service down"; exit 75',
   // Out of quota until the time in $RESET_FILE; fine once that has passed.
-  limit: 'reset=$(cat "$RESET_FILE"); if [ "$(date -u +%s)" -lt "$(date -u -d "$reset" +%s)" ]; then echo "nightshift: infra usage-limit reset=$reset quota gone"; exit 1; fi; printf "hello from limit\\n" > hello.txt',
+  limit:
+    'reset=$(cat "$RESET_FILE"); if [ "$(date -u +%s)" -lt "$(date -u -d "$reset" +%s)" ]; then echo "nightshift: infra usage-limit reset=$reset quota gone"; exit 1; fi; printf "hello from limit\\n" > hello.txt',
 };
 
 interface Setup {
@@ -45,7 +46,10 @@ async function setup(frontmatter: string): Promise<Setup> {
     await chmod(file, 0o755);
     executors.push(`  ${name}: { command: ["${file}"] }`);
   }
-  await box.write('rules.md', `---\n${frontmatter}\ntest: grep -q hello hello.txt\nmax_attempts: 2\nexecutors:\n${executors.join('\n')}\n---\n`);
+  await box.write(
+    'rules.md',
+    `---\n${frontmatter}\ntest: grep -q hello hello.txt\nmax_attempts: 2\nexecutors:\n${executors.join('\n')}\n---\n`,
+  );
   await box.git(['add', 'rules.md']);
   await box.git(['commit', '-qm', 'rules']);
   return {
@@ -93,9 +97,16 @@ describe('fallback', () => {
 
     const ev = await events(s);
     const fallbacks = ev.filter((e) => e.event === 'fallback').map((e) => [e.id, e.fields.from, e.fields.to]);
-    expect(fallbacks).toEqual([['001-first', 'auth', 'tempfail'], ['001-first', 'tempfail', 'ok'], ['002-second', 'tempfail', 'ok']]);
+    expect(fallbacks).toEqual([
+      ['001-first', 'auth', 'tempfail'],
+      ['001-first', 'tempfail', 'ok'],
+      ['002-second', 'tempfail', 'ok'],
+    ]);
     const parked = ev.filter((e) => e.event === 'executor-parked').map((e) => [e.fields.executor, e.fields.cause, e.fields.until]);
-    expect(parked).toEqual([['auth', 'auth', 'restart'], ['tempfail', 'other', 'restart']]);
+    expect(parked).toEqual([
+      ['auth', 'auth', 'restart'],
+      ['tempfail', 'other', 'restart'],
+    ]);
     expect(ev.find((e) => e.event === 'fallback')?.fields.reason).toBe('auth could not run (auth): auth: not logged in');
 
     // daemon status counts per executor: the infra failures against the executors that had them.
@@ -153,7 +164,9 @@ describe('fail closed', () => {
 
     const first = (await readTask(s.sb, '001-first')).fm;
     expect(first).toMatchObject({ status: 'blocked', attempts: 0 });
-    expect(first.error).toBe('no executor could run, no attempt used: tempfail could not run (other): exit 75 (cannot run now): service down');
+    expect(first.error).toBe(
+      'no executor could run, no attempt used: tempfail could not run (other): exit 75 (cannot run now): service down',
+    );
     // Never claimed: the file is as the user wrote it (queued by default).
     expect(await s.sb.read('tasks/002-second.md')).toBe(taskText({ title: 'Second', priority: 2 }));
     expect((await readTask(s.sb, '003-docs')).fm).toMatchObject({ status: 'done' });
@@ -172,9 +185,15 @@ describe('parking until a usage limit resets', () => {
     try {
       await s.sb.write('tasks/001-later.md', taskText({ title: 'Later' }));
       const handle = await run(s, { once: false });
-      const requeued = await waitFor('the task back in the queue', async () => (await events(s)).find((e) => e.event === 'requeued'), 30_000);
+      const requeued = await waitFor(
+        'the task back in the queue',
+        async () => (await events(s)).find((e) => e.event === 'requeued'),
+        30_000,
+      );
       expect(requeued.fields).toMatchObject({ until: reset });
-      expect(requeued.fields.reason).toMatch(/^no executor could run, no attempt used: limit could not run \(usage-limit\): usage-limit: quota gone/);
+      expect(requeued.fields.reason).toMatch(
+        /^no executor could run, no attempt used: limit could not run \(usage-limit\): usage-limit: quota gone/,
+      );
       const parked = (await events(s)).find((e) => e.event === 'executor-parked');
       expect(parked?.fields).toMatchObject({ executor: 'limit', cause: 'usage-limit', until: reset });
 

@@ -9,7 +9,19 @@ import { livePidsMatching, sleepMarker, spawnCli, waitFor } from '../helpers/wai
 
 const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const SHA = /^[0-9a-f]{40}$/;
-const OWNED = ['status', 'attempts', 'claimed_by', 'started_at', 'finished_at', 'base_commit', 'branch', 'commit', 'error', 'cost_usd', 'tokens'];
+const OWNED = [
+  'status',
+  'attempts',
+  'claimed_by',
+  'started_at',
+  'finished_at',
+  'base_commit',
+  'branch',
+  'commit',
+  'error',
+  'cost_usd',
+  'tokens',
+];
 
 const left = cleanUpAfterEach();
 const { markers } = left;
@@ -24,7 +36,7 @@ describe('a task done end to end', () => {
     const sb = await sandbox('---\npush: branch\ntest: grep -q hi hello.txt\n---\nBe nice.\n');
     const original = [
       '---',
-      'title: Say hello   # the user\'s comment',
+      "title: Say hello   # the user's comment",
       'status: queued',
       'owner_note: "keep: me exactly"',
       'labels: [a, b]',
@@ -45,7 +57,15 @@ describe('a task done end to end', () => {
 
     // The task file: owned keys written, everything of the user's kept byte for byte.
     const { fm, text } = await readTask(sb, '001-hello');
-    expect(fm).toMatchObject({ status: 'done', attempts: 1, branch: 'nightshift/001-hello', base_commit: mainBefore, title: 'Say hello', owner_note: 'keep: me exactly', labels: ['a', 'b'] });
+    expect(fm).toMatchObject({
+      status: 'done',
+      attempts: 1,
+      branch: 'nightshift/001-hello',
+      base_commit: mainBefore,
+      title: 'Say hello',
+      owner_note: 'keep: me exactly',
+      labels: ['a', 'b'],
+    });
     expect(fm.started_at).toMatch(ISO_SECOND);
     expect(fm.finished_at).toMatch(ISO_SECOND);
     expect(String(fm.finished_at) >= String(fm.started_at)).toBe(true);
@@ -69,8 +89,14 @@ describe('a task done end to end', () => {
     // progress.txt: the contract's events with their key=value fields.
     const lines = await events(sb);
     expect(lines.map((e) => `${e.id} ${e.event}`)).toEqual([
-      '- daemon-start', '001-hello claimed', '001-hello attempt-started', '001-hello tests-passed',
-      '001-hello committed', '001-hello pushed', '001-hello done', '- daemon-stop',
+      '- daemon-start',
+      '001-hello claimed',
+      '001-hello attempt-started',
+      '001-hello tests-passed',
+      '001-hello committed',
+      '001-hello pushed',
+      '001-hello done',
+      '- daemon-stop',
     ]);
     for (const e of lines) expect(e.time).toMatch(ISO_SECOND);
     const byEvent = Object.fromEntries(lines.map((e) => [e.event, e.fields]));
@@ -116,7 +142,15 @@ describe('failures and retries', () => {
     expect(fm.finished_at).toMatch(ISO_SECOND);
 
     const lines = (await events(sb)).filter((e) => e.id === '001-broken');
-    expect(lines.map((e) => e.event)).toEqual(['claimed', 'attempt-started', 'attempt-failed', 'retry-scheduled', 'attempt-started', 'attempt-failed', 'failed']);
+    expect(lines.map((e) => e.event)).toEqual([
+      'claimed',
+      'attempt-started',
+      'attempt-failed',
+      'retry-scheduled',
+      'attempt-started',
+      'attempt-failed',
+      'failed',
+    ]);
     expect(lines[2]?.fields).toEqual({ attempt: '1', reason: error });
     expect(lines[3]?.fields).toEqual({ attempt: '2', in: '2s' });
     expect(lines[4]?.fields).toMatchObject({ attempt: '2', of: '2' });
@@ -185,14 +219,20 @@ describe('queue order', () => {
     expect(a.status).toBe('done');
     expect(b.status).toBe('done');
     expect(b.base_commit).toBe(a.commit);
-    const ancestor = await sb.git(['merge-base', '--is-ancestor', String(a.commit), String(b.commit)], sb.remote).then(() => true, () => false);
+    const ancestor = await sb.git(['merge-base', '--is-ancestor', String(a.commit), String(b.commit)], sb.remote).then(
+      () => true,
+      () => false,
+    );
     expect(ancestor).toBe(true);
-    expect((await sb.git(['ls-tree', '--name-only', String(b.commit)], sb.remote)).split('\n')).toEqual(expect.arrayContaining(['a.txt', 'b.txt']));
+    expect((await sb.git(['ls-tree', '--name-only', String(b.commit)], sb.remote)).split('\n')).toEqual(
+      expect.arrayContaining(['a.txt', 'b.txt']),
+    );
   });
 
   it('claims higher priority first, ties by file name', async () => {
     const sb = await sandbox('---\nconcurrency: 1\n---\n');
-    const add = (id: string, priority: number) => sb.write(`tasks/${id}.md`, taskText({ title: id, priority, run: `echo ${id} > ${id}.txt` }));
+    const add = (id: string, priority: number) =>
+      sb.write(`tasks/${id}.md`, taskText({ title: id, priority, run: `echo ${id} > ${id}.txt` }));
     await add('001-low', 0);
     await add('002-high', 5);
     await add('003-mid', 1);
@@ -330,7 +370,10 @@ describe('cancel', () => {
     const sb = await sandbox('---\npush: branch\n---\n');
     const marker = sleepMarker(30);
     markers.push(marker);
-    await sb.write('tasks/001-long.md', taskText({ title: 'Long', run: `echo started > started.txt; sh -c 'sleep ${marker} & sleep ${marker}; wait'` }));
+    await sb.write(
+      'tasks/001-long.md',
+      taskText({ title: 'Long', run: `echo started > started.txt; sh -c 'sleep ${marker} & sleep ${marker}; wait'` }),
+    );
     const r = await cancelWhileRunning(sb, '001-long', marker);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nightshift: 0 done, 0 failed, 0 blocked, 1 cancelled');
@@ -341,7 +384,11 @@ describe('cancel', () => {
     expect(fm.commit).toBeUndefined();
     expect(await taskBranches(sb, '001-long')).toEqual({ local: undefined, remote: undefined });
     expect(await poolAfterRun(sb)).toEqual({ worktrees: ['_pool-1 detached'], leases: [] });
-    expect((await trail(sb)).filter((l) => l.startsWith('001-long '))).toEqual(['001-long claimed', '001-long attempt-started', '001-long cancelled']);
+    expect((await trail(sb)).filter((l) => l.startsWith('001-long '))).toEqual([
+      '001-long claimed',
+      '001-long attempt-started',
+      '001-long cancelled',
+    ]);
   });
 
   it('stops an executor that ignores SIGTERM once its task is cancelled', async () => {
@@ -416,7 +463,10 @@ describe('executors', () => {
     await sb.git(['config', 'user.email', 'test@example.invalid'], spaced);
     await writeFile(join(spaced, 'scope.md'), '# Context\n\nSCOPE-BODY: a project about the moon.\n');
     await mkdir(join(spaced, 'tasks'));
-    await writeFile(join(spaced, 'tasks', '001-echo.md'), taskText({ title: 'Echo the prompt' }, '# Goal\n\nTASK-BODY: copy the prompt.\n'));
+    await writeFile(
+      join(spaced, 'tasks', '001-echo.md'),
+      taskText({ title: 'Echo the prompt' }, '# Goal\n\nTASK-BODY: copy the prompt.\n'),
+    );
 
     const r = await sb.cli(['daemon', 'start', '--once'], { cwd: spaced });
     expect(r.stderr).toBe('');
@@ -458,7 +508,10 @@ describe('crash recovery', () => {
     markers.push(marker);
     const flag = join(sb.dir, 'second-time');
     // First attempt hangs (until the daemon is killed); the retry after recovery finishes at once.
-    await sb.write('tasks/001-crashy.md', taskText({ title: 'Crashy', run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sleep ${marker}; fi` }));
+    await sb.write(
+      'tasks/001-crashy.md',
+      taskText({ title: 'Crashy', run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sleep ${marker}; fi` }),
+    );
     const first = spawnCli(sb, ['daemon', 'start', '--once']);
     await waitFor('the executor to start', async () => (await livePidsMatching(marker)).length > 0);
     first.child.kill('SIGKILL');
@@ -489,7 +542,13 @@ describe('recovery without a recorded process group', () => {
     const marker = sleepMarker(30);
     markers.push(marker);
     const flag = join(sb.dir, 'second-time');
-    await sb.write('tasks/001-early.md', taskText({ title: 'Early', run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sh -c 'sleep ${marker}' & sleep ${marker}; wait; fi` }));
+    await sb.write(
+      'tasks/001-early.md',
+      taskText({
+        title: 'Early',
+        run: `if [ -f '${flag}' ]; then echo ok > ok.txt; else sh -c 'sleep ${marker}' & sleep ${marker}; wait; fi`,
+      }),
+    );
     const first = spawnCli(sb, ['daemon', 'start', '--once']);
     await waitFor('the executor to start', async () => (await livePidsMatching(marker)).length > 0);
     first.child.kill('SIGKILL');
@@ -512,10 +571,13 @@ describe('recovery without a recorded process group', () => {
 describe('what the executor leaves behind', () => {
   it('folds commits the executor made itself into one nightshift commit with the trailer', async () => {
     const sb = await sandbox('---\n---\n');
-    await sb.write('tasks/001-self-commit.md', taskText({
-      title: 'Commits by itself',
-      run: 'echo a > a.txt && git add a.txt && git commit -qm "agent: a" && echo b > b.txt',
-    }));
+    await sb.write(
+      'tasks/001-self-commit.md',
+      taskText({
+        title: 'Commits by itself',
+        run: 'echo a > a.txt && git add a.txt && git commit -qm "agent: a" && echo b > b.txt',
+      }),
+    );
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.code).toBe(0);
     const { fm } = await readTask(sb, '001-self-commit');
@@ -523,15 +585,20 @@ describe('what the executor leaves behind', () => {
     const base = (await sb.git(['rev-parse', 'main'])).trim();
     expect((await sb.git(['rev-parse', `${String(fm.commit)}^`])).trim()).toBe(base);
     expect((await sb.git(['diff', '--name-only', base, String(fm.commit)])).trim().split('\n')).toEqual(['a.txt', 'b.txt']);
-    expect((await sb.git(['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', String(fm.commit)])).trim()).toBe('001-self-commit');
+    expect((await sb.git(['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', String(fm.commit)])).trim()).toBe(
+      '001-self-commit',
+    );
   });
 
   it('fails an attempt whose executor rewrote history below the base commit', async () => {
     const sb = await sandbox('---\nmax_attempts: 1\n---\n');
-    await sb.write('tasks/001-rewrite.md', taskText({
-      title: 'Rewrites history',
-      run: 'git commit -q --amend -m "rewritten base" --allow-empty && echo x > x.txt',
-    }));
+    await sb.write(
+      'tasks/001-rewrite.md',
+      taskText({
+        title: 'Rewrites history',
+        run: 'git commit -q --amend -m "rewritten base" --allow-empty && echo x > x.txt',
+      }),
+    );
     const r = await sb.cli(['daemon', 'start', '--once']);
     expect(r.code).toBe(1);
     const { fm } = await readTask(sb, '001-rewrite');
@@ -560,7 +627,9 @@ describe('what the executor leaves behind', () => {
     expect(r.code).toBe(1);
     const { fm } = await readTask(sb, '001-unpushable');
     expect(fm).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-unpushable' });
-    expect(String(fm.error)).toMatch(/^push to origin failed: .*; the verified commit is kept on nightshift\/001-unpushable: requeue the task to publish it$/);
+    expect(String(fm.error)).toMatch(
+      /^push to origin failed: .*; the verified commit is kept on nightshift\/001-unpushable: requeue the task to publish it$/,
+    );
     const branches = await taskBranches(sb, '001-unpushable');
     expect(branches.local).toMatch(SHA);
     expect(fm.commit).toBe(branches.local);

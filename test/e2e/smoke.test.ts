@@ -16,10 +16,19 @@ describe('smoke: one task end to end through the built CLI', () => {
     expect(r.code).toBe(0);
     const events = progressEvents(await sb.read('progress.txt')).map((e) => `${e.id} ${e.event}`);
     expect(events).toEqual([
-      '- daemon-start', '001-hello claimed', '001-hello attempt-started', '001-hello tests-passed',
-      '001-hello committed', '001-hello pushed', '001-hello done', '- daemon-stop',
+      '- daemon-start',
+      '001-hello claimed',
+      '001-hello attempt-started',
+      '001-hello tests-passed',
+      '001-hello committed',
+      '001-hello pushed',
+      '001-hello done',
+      '- daemon-stop',
     ]);
-    const trailer = await sb.git(['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'refs/heads/nightshift/001-hello'], sb.remote);
+    const trailer = await sb.git(
+      ['log', '-1', '--format=%(trailers:key=Nightshift-Task,valueonly)', 'refs/heads/nightshift/001-hello'],
+      sb.remote,
+    );
     expect(trailer.trim()).toBe('001-hello');
   });
 });

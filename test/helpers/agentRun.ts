@@ -23,7 +23,12 @@ export interface AgentRun {
  * in a fresh git repository, with an isolated HOME. Output is stdout and stderr interleaved, like the
  * attempt's transcript.
  */
-export async function runAdapter(adapter: AgentAdapter, prompt: string, options: AgentOptions, env: Record<string, string>): Promise<AgentRun & { cleanup: () => Promise<void> }> {
+export async function runAdapter(
+  adapter: AgentAdapter,
+  prompt: string,
+  options: AgentOptions,
+  env: Record<string, string>,
+): Promise<AgentRun & { cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `nightshift-${adapter.name}-`));
   const worktree = join(dir, 'wt');
   const home = join(dir, 'home');
@@ -31,7 +36,9 @@ export async function runAdapter(adapter: AgentAdapter, prompt: string, options:
   await mkdir(join(home, '.codex'), { recursive: true });
   const promptFile = join(dir, 'prompt.md');
   await writeFile(promptFile, prompt);
-  await new Promise<void>((done, fail) => spawn('git', ['init', '-q', worktree]).on('close', (c) => (c === 0 ? done() : fail(new Error('git init failed')))));
+  await new Promise<void>((done, fail) =>
+    spawn('git', ['init', '-q', worktree]).on('close', (c) => (c === 0 ? done() : fail(new Error('git init failed')))),
+  );
   const inv = adapter.invocation({ promptFile, promptBytes: Buffer.byteLength(prompt), worktree, options });
   const [file, ...args] = inv.argv;
   const child = spawn(file, args, {
@@ -54,13 +61,21 @@ export async function runAdapter(adapter: AgentAdapter, prompt: string, options:
 export function codexTestProviderArgs(url: string): string[] {
   const p = 'model_providers.nstest';
   return [
-    '-c', 'model_provider=nstest',
-    '-c', `${p}.name="nightshift test server"`,
-    '-c', `${p}.base_url="${url}/v1"`,
-    '-c', `${p}.wire_api="responses"`,
-    '-c', `${p}.env_key="NIGHTSHIFT_TEST_MODEL_KEY"`,
-    '-c', `${p}.request_max_retries=0`,
-    '-c', `${p}.stream_max_retries=0`,
-    '--model', 'test-model',
+    '-c',
+    'model_provider=nstest',
+    '-c',
+    `${p}.name="nightshift test server"`,
+    '-c',
+    `${p}.base_url="${url}/v1"`,
+    '-c',
+    `${p}.wire_api="responses"`,
+    '-c',
+    `${p}.env_key="NIGHTSHIFT_TEST_MODEL_KEY"`,
+    '-c',
+    `${p}.request_max_retries=0`,
+    '-c',
+    `${p}.stream_max_retries=0`,
+    '--model',
+    'test-model',
   ];
 }

@@ -126,7 +126,11 @@ async function diagnose(sb: Sandbox, tasks: number): Promise<string> {
   for (const id of ids(tasks)) statuses.push(`${id}: ${String((await readTask(sb, id).catch(() => undefined))?.fm.status)}`);
   const tail = (await sb.read('progress.txt').catch(() => '')).split('\n').slice(-40).join('\n');
   const locks = existsSync(join(sb.repo, '.nightshift/locks')) ? readdirSync(join(sb.repo, '.nightshift/locks')).join(' ') : '';
-  const log = (await sb.read('.nightshift/daemon.log').catch(() => '')).split('\n').filter((l) => /"level":[456]0/.test(l)).slice(-20).join('\n');
+  const log = (await sb.read('.nightshift/daemon.log').catch(() => ''))
+    .split('\n')
+    .filter((l) => /"level":[456]0/.test(l))
+    .slice(-20)
+    .join('\n');
   return `statuses: ${statuses.join(', ')}\nlocks: ${locks}\nprogress tail:\n${tail}\nwarnings:\n${log}`;
 }
 
@@ -142,19 +146,28 @@ async function allDone(sb: Sandbox, tasks: number): Promise<boolean> {
  * Two daemons (--allow-multiple) on one checkout race through `tasks` tasks; every executor appends its
  * task id to a shared ledger. Each id must appear exactly once.
  */
-export async function raceRun(left: Leftovers, tasks: number): Promise<{ tasks: number; seconds: number; byDaemon: Record<string, number> }> {
+export async function raceRun(
+  left: Leftovers,
+  tasks: number,
+): Promise<{ tasks: number; seconds: number; byDaemon: Record<string, number> }> {
   const started = Date.now();
   const sb = await left.sandbox('---\nconcurrency: 3\n---\n');
   const ledger = join(sb.dir, 'ledger');
   await writeFile(ledger, '');
   for (const id of ids(tasks)) {
-    await sb.write(`tasks/${id}.md`, taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_WORKTREE" >> '${ledger}'; echo ${id} > ${id}.txt` }));
+    await sb.write(
+      `tasks/${id}.md`,
+      taskText({ title: id, run: `echo "${id} $NIGHTSHIFT_WORKTREE" >> '${ledger}'; echo ${id} > ${id}.txt` }),
+    );
   }
   const a = runCli(['daemon', 'start', '--once', '--allow-multiple'], sb.repo, sb.env, 900_000);
   const b = runCli(['daemon', 'start', '--once', '--allow-multiple'], sb.repo, sb.env, 900_000);
   const results = await Promise.all([a, b]);
   for (const r of results) expect(r.stderr).toBe('');
-  const entries = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => l.split(' ')[0]);
+  const entries = (await readFile(ledger, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[0]);
   const twice = entries.filter((id, i) => entries.indexOf(id) !== i);
   const trail = (await sb.read('progress.txt')).split('\n').filter((l) => twice.some((id) => l.includes(` ${id} `)));
   expect(entries.sort(), `ran more than once: ${twice.join(', ')}\n${trail.join('\n')}\n${await diagnose(sb, tasks)}`).toEqual(ids(tasks));

@@ -101,7 +101,11 @@ export async function startModelServer(script: Turn[]): Promise<ModelServer> {
       }
       // Start-up probes (HEAD /) and anything else: a plain, harmless answer.
       res.writeHead(req.method === 'HEAD' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: { type: 'not_found_error', message: `no ${req.method} ${path} here` } }));
+      res.end(
+        req.method === 'HEAD'
+          ? undefined
+          : JSON.stringify({ error: { type: 'not_found_error', message: `no ${req.method} ${path} here` } }),
+      );
     });
   });
   server.on('connection', (s) => {
@@ -161,9 +165,18 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
       const content =
         turn.kind === 'final'
           ? [{ type: 'text', text: turn.text }]
-          : [turn.kind === 'shell' ? { type: 'tool_use', id: `toolu_${index}`, name: 'Bash', input: { command: turn.command } } : claudeTool(turn, index, body)];
+          : [
+              turn.kind === 'shell'
+                ? { type: 'tool_use', id: `toolu_${index}`, name: 'Bash', input: { command: turn.command } }
+                : claudeTool(turn, index, body),
+            ];
       const stopReason = turn.kind === 'final' ? 'end_turn' : 'tool_use';
-      const usage = { input_tokens: USAGE.input, output_tokens: USAGE.output, cache_read_input_tokens: USAGE.cacheRead, cache_creation_input_tokens: USAGE.cacheWrite };
+      const usage = {
+        input_tokens: USAGE.input,
+        output_tokens: USAGE.output,
+        cache_read_input_tokens: USAGE.cacheRead,
+        cache_creation_input_tokens: USAGE.cacheWrite,
+      };
       const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model: body.model ?? 'test-model', stop_sequence: null };
       if (body.stream === false) {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -230,22 +243,59 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
       return;
     case 'error': {
       res.writeHead(turn.status, { 'content-type': 'application/json', ...turn.headers });
-      res.end(JSON.stringify(turn.body ?? { error: { type: turn.errorType ?? openaiErrorType(turn.status), message: turn.message ?? `error ${turn.status}`, code: turn.errorType ?? null } }));
+      res.end(
+        JSON.stringify(
+          turn.body ?? {
+            error: {
+              type: turn.errorType ?? openaiErrorType(turn.status),
+              message: turn.message ?? `error ${turn.status}`,
+              code: turn.errorType ?? null,
+            },
+          },
+        ),
+      );
       return;
     }
     case 'write-file':
     case 'read-file':
     case 'shell':
     case 'final': {
-      const cmd = turn.kind === 'read-file' ? readCommand(turn.path) : turn.kind === 'write-file' ? writeCommand(turn.path, turn.content) : turn.kind === 'shell' ? turn.command : '';
+      const cmd =
+        turn.kind === 'read-file'
+          ? readCommand(turn.path)
+          : turn.kind === 'write-file'
+            ? writeCommand(turn.path, turn.content)
+            : turn.kind === 'shell'
+              ? turn.command
+              : '';
       const item =
         turn.kind === 'final'
-          ? { type: 'message', id: `msg_${index}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text, annotations: [] }] }
-          : { type: 'function_call', id: `fc_${index}`, call_id: `call_${index}`, name: 'exec_command', status: 'completed', arguments: JSON.stringify({ cmd }) };
-      const response = { id: `resp_${index}`, object: 'response', model: body.model ?? 'test-model', status: 'in_progress', output: [] as object[] };
+          ? {
+              type: 'message',
+              id: `msg_${index}`,
+              role: 'assistant',
+              status: 'completed',
+              content: [{ type: 'output_text', text: turn.text, annotations: [] }],
+            }
+          : {
+              type: 'function_call',
+              id: `fc_${index}`,
+              call_id: `call_${index}`,
+              name: 'exec_command',
+              status: 'completed',
+              arguments: JSON.stringify({ cmd }),
+            };
+      const response = {
+        id: `resp_${index}`,
+        object: 'response',
+        model: body.model ?? 'test-model',
+        status: 'in_progress',
+        output: [] as object[],
+      };
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       let seq = 0;
-      const send = (event: string, data: object) => res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, sequence_number: seq++, ...data })}\n\n`);
+      const send = (event: string, data: object) =>
+        res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, sequence_number: seq++, ...data })}\n\n`);
       send('response.created', { response });
       send('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress' } });
       send('response.output_item.done', { output_index: 0, item });

@@ -22,11 +22,19 @@ function workingDir(body: ChatRequest): string | undefined {
 
 function toolCall(turn: Extract<Turn, { kind: 'write-file' | 'shell' }>, index: number, body: ChatRequest) {
   if (turn.kind === 'shell') {
-    return { id: `call_${index}`, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: turn.command, description: 'Run the command' }) } };
+    return {
+      id: `call_${index}`,
+      type: 'function',
+      function: { name: 'bash', arguments: JSON.stringify({ command: turn.command, description: 'Run the command' }) },
+    };
   }
   const cwd = workingDir(body);
   const filePath = isAbsolute(turn.path) || cwd === undefined ? turn.path : join(cwd, turn.path);
-  return { id: `call_${index}`, type: 'function', function: { name: 'write', arguments: JSON.stringify({ filePath, content: turn.content }) } };
+  return {
+    id: `call_${index}`,
+    type: 'function',
+    function: { name: 'write', arguments: JSON.stringify({ filePath, content: turn.content }) },
+  };
 }
 
 export function chatTurn(turn: Turn, index: number, body: ChatRequest, res: ServerResponse): void {
@@ -35,7 +43,17 @@ export function chatTurn(turn: Turn, index: number, body: ChatRequest, res: Serv
       return;
     case 'error': {
       res.writeHead(turn.status, { 'content-type': 'application/json', ...turn.headers });
-      res.end(JSON.stringify(turn.body ?? { error: { message: turn.message ?? `error ${turn.status}`, type: turn.errorType ?? (turn.status === 429 ? 'rate_limit_exceeded' : 'server_error'), code: null } }));
+      res.end(
+        JSON.stringify(
+          turn.body ?? {
+            error: {
+              message: turn.message ?? `error ${turn.status}`,
+              type: turn.errorType ?? (turn.status === 429 ? 'rate_limit_exceeded' : 'server_error'),
+              code: null,
+            },
+          },
+        ),
+      );
       return;
     }
     case 'write-file':
@@ -59,13 +77,22 @@ export function chatTurn(turn: Turn, index: number, body: ChatRequest, res: Serv
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const send = (choice: object | undefined, extra: object = {}) =>
-        res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: choice ? [{ index: 0, ...choice }] : [], ...extra })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: choice ? [{ index: 0, ...choice }] : [], ...extra })}\n\n`,
+        );
       send({ delta: { role: 'assistant', content: '' }, finish_reason: null });
       if (call) {
         // Arguments in two pieces, so the CLI has to assemble them the way it does for real streams.
         const args = call.function.arguments;
         const half = Math.floor(args.length / 2);
-        send({ delta: { tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: args.slice(0, half) } }] }, finish_reason: null });
+        send({
+          delta: {
+            tool_calls: [
+              { index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: args.slice(0, half) } },
+            ],
+          },
+          finish_reason: null,
+        });
         send({ delta: { tool_calls: [{ index: 0, function: { arguments: args.slice(half) } }] }, finish_reason: null });
       } else {
         send({ delta: { content: text }, finish_reason: null });

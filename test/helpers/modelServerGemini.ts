@@ -22,7 +22,8 @@ export function geminiCountTokens(res: ServerResponse): void {
 
 /** Gemini CLI resolves a relative file_path against its own working directory, as the script means it. */
 function functionCall(turn: Extract<Turn, { kind: 'write-file' | 'shell' }>) {
-  if (turn.kind === 'shell') return { functionCall: { name: 'run_shell_command', args: { command: turn.command, description: 'Run the command' } } };
+  if (turn.kind === 'shell')
+    return { functionCall: { name: 'run_shell_command', args: { command: turn.command, description: 'Run the command' } } };
   return { functionCall: { name: 'write_file', args: { file_path: turn.path, content: turn.content } } };
 }
 
@@ -32,7 +33,17 @@ export function geminiTurn(turn: Turn, index: number, method: Exclude<GeminiMeth
       return;
     case 'error': {
       res.writeHead(turn.status, { 'content-type': 'application/json', ...turn.headers });
-      res.end(JSON.stringify(turn.body ?? { error: { code: turn.status, message: turn.message ?? `error ${turn.status}`, status: turn.errorType ?? geminiStatus(turn.status) } }));
+      res.end(
+        JSON.stringify(
+          turn.body ?? {
+            error: {
+              code: turn.status,
+              message: turn.message ?? `error ${turn.status}`,
+              status: turn.errorType ?? geminiStatus(turn.status),
+            },
+          },
+        ),
+      );
       return;
     }
     case 'write-file':

@@ -106,16 +106,19 @@ export function taskText(fields: Record<string, unknown>, body = '# Goal\n\nDo t
 
 /** Parses progress.txt lines into { id, event, fields }. */
 export function progressEvents(text: string): Array<{ time: string; id: string; event: string; fields: Record<string, string> }> {
-  return text.split('\n').filter(Boolean).map((line) => {
-    const m = /^(\S+) (\S+) (\S+)(.*)$/.exec(line);
-    if (!m) throw new Error(`bad progress line: ${line}`);
-    const fields: Record<string, string> = {};
-    for (const f of (m[4] ?? '').matchAll(/ ([a-z_]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
-      const raw = f[2] as string;
-      fields[f[1] as string] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-    }
-    return { time: m[1] as string, id: m[2] as string, event: m[3] as string, fields };
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^(\S+) (\S+) (\S+)(.*)$/.exec(line);
+      if (!m) throw new Error(`bad progress line: ${line}`);
+      const fields: Record<string, string> = {};
+      for (const f of (m[4] ?? '').matchAll(/ ([a-z_]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
+        const raw = f[2] as string;
+        fields[f[1] as string] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+      }
+      return { time: m[1] as string, id: m[2] as string, event: m[3] as string, fields };
+    });
 }
 
 /** Every regular file under `dir`, at any depth, as full paths. */

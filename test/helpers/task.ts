@@ -60,7 +60,13 @@ export function exists(sb: Sandbox, path: string): boolean {
  * from its shell tool, so the worktree's path) in the task's one commit on `head`, pushed, with its tokens
  * in the `done` line; and the user's checkout untouched (no stray file, still at `head`).
  */
-export async function expectHelloDoneInWorktree(expect: ExpectStatic, sb: Sandbox, head: string, hello: string, tokens: number): Promise<void> {
+export async function expectHelloDoneInWorktree(
+  expect: ExpectStatic,
+  sb: Sandbox,
+  head: string,
+  hello: string,
+  tokens: number,
+): Promise<void> {
   const { fm } = await readTask(sb, '001-hello');
   const worktree = await attemptWorktree(sb, '001-hello');
   const commit = String(fm.commit);

@@ -7,7 +7,11 @@ import { BIN, type CliResult, type Sandbox } from './repo.js';
  * Polls `probe` until it returns something other than undefined/false, or fails after `timeoutMs` with a
  * message naming what we waited for. For waiting on a background process; never a fixed sleep.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

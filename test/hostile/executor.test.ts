@@ -28,8 +28,16 @@ echo '{"verdict": "approve", "confidence": 0.9, "comments": "fine"}'
 const markers = { setsid: sleepMarker(300), doubleFork: sleepMarker(300), leaves: sleepMarker(300) };
 
 const TASKS: Record<string, Record<string, unknown>> = {
-  '001-self-done': { title: 'Marks itself done', max_attempts: 1, run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; exit 3` },
-  '002-reset-attempts': { title: 'Resets its attempts', max_attempts: 2, run: `${REAL('002-reset-attempts')}; sed -i 's/^attempts: .*/attempts: 0/' "$f"; exit 3` },
+  '001-self-done': {
+    title: 'Marks itself done',
+    max_attempts: 1,
+    run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; exit 3`,
+  },
+  '002-reset-attempts': {
+    title: 'Resets its attempts',
+    max_attempts: 2,
+    run: `${REAL('002-reset-attempts')}; sed -i 's/^attempts: .*/attempts: 0/' "$f"; exit 3`,
+  },
   '003-edits-copy': {
     title: 'Marks its copy done',
     max_attempts: 1,
@@ -103,7 +111,11 @@ describe('what a hostile executor can see and outlive', () => {
   it('never takes status: done from the real task file while the task runs, and says it put its keys back', async () => {
     expect(run.stdout).toContain('nightshift: 4 done, 5 failed, 0 blocked');
     const { fm } = await readTask(sb, '001-self-done');
-    expect({ status: fm.status, attempts: fm.attempts, error: fm.error }).toEqual({ status: 'failed', attempts: 1, error: 'executor shell failed (exit 3)' });
+    expect({ status: fm.status, attempts: fm.attempts, error: fm.error }).toEqual({
+      status: 'failed',
+      attempts: 1,
+      error: 'executor shell failed (exit 3)',
+    });
     const restored = (await events('001-self-done')).filter((e) => e.event === 'task-file-restored');
     expect(restored.map((e) => e.fields.keys)).toEqual(['status']);
   });
@@ -144,13 +156,18 @@ describe('what a hostile executor can see and outlive', () => {
   });
 
   it('bounds the whole attempt by timeout: setup, executor and tests share one deadline', async () => {
-    expect((await readTask(sb, '005-slow-executor')).fm).toMatchObject({ status: 'failed', error: 'attempt timed out after 3s in executor shell' });
+    expect((await readTask(sb, '005-slow-executor')).fm).toMatchObject({
+      status: 'failed',
+      error: 'attempt timed out after 3s in executor shell',
+    });
     expect((await readTask(sb, '006-slow-tests')).fm).toMatchObject({ status: 'failed', error: 'attempt timed out after 3s in tests' });
   });
 
   it('leaves no process of an attempt running, even one that left the group, the worktree and the marker', async () => {
-    for (const id of ['007-setsid', '008-double-fork', '009-leaves-worktree']) expect({ id, status: (await readTask(sb, id)).fm.status }).toEqual({ id, status: 'done' });
-    for (const [name, marker] of Object.entries(markers)) expect({ name, pids: await livePidsMatching(marker) }).toEqual({ name, pids: [] });
+    for (const id of ['007-setsid', '008-double-fork', '009-leaves-worktree'])
+      expect({ id, status: (await readTask(sb, id)).fm.status }).toEqual({ id, status: 'done' });
+    for (const [name, marker] of Object.entries(markers))
+      expect({ name, pids: await livePidsMatching(marker) }).toEqual({ name, pids: [] });
   });
 });
 
@@ -160,14 +177,18 @@ describe('a watching daemon and a task that marks itself done', () => {
   it('does not start its dependent on the false done: the dependent is blocked once the task fails', async () => {
     const sb = await left.sandbox('---\nmax_attempts: 1\nconcurrency: 2\n---\n');
     // It stays a while after the edit: the watcher sees the file change while the task still runs.
-    await sb.write('tasks/001-self-done.md', taskText({ title: 'Marks itself done', run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; sleep 3; exit 3` }));
+    await sb.write(
+      'tasks/001-self-done.md',
+      taskText({ title: 'Marks itself done', run: `${REAL('001-self-done')}; sed -i 's/^status: .*/status: done/' "$f"; sleep 3; exit 3` }),
+    );
     await sb.write('tasks/002-after.md', taskText({ title: 'Depends on it', depends_on: ['001-self-done'], run: 'echo x > x.txt' }));
     const claimed: string[] = [];
     const daemon = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 }));
     daemon.events.on('task:claimed', ({ id }: { id: string }) => void claimed.push(id));
     // Whichever comes first for the dependent: blocked (right) or done (it ran on the false done).
     const settled = new Promise<string>((resolve) => {
-      for (const event of ['task:blocked', 'task:done'] as const) daemon?.events.on(event, ({ id }: { id: string }) => id === '002-after' && resolve(event));
+      for (const event of ['task:blocked', 'task:done'] as const)
+        daemon?.events.on(event, ({ id }: { id: string }) => id === '002-after' && resolve(event));
     });
     expect(await settled).toBe('task:blocked');
     expect(claimed).toEqual(['001-self-done']);

@@ -53,9 +53,20 @@ async function sharedState(sb: Sandbox): Promise<Record<string, string>> {
   const state: Record<string, string> = {};
   const read = async (path: string) => {
     const full = join(sb.repo, path);
-    state[path] = existsSync(full) ? `${((await lstat(full)).mode & 0o777).toString(8)} ${(await readFile(full)).toString('base64')}` : 'absent';
+    state[path] = existsSync(full)
+      ? `${((await lstat(full)).mode & 0o777).toString(8)} ${(await readFile(full)).toString('base64')}`
+      : 'absent';
   };
-  for (const path of ['.git/config', '.git/refs/stash', '.git/logs/refs/stash', '.git/info/attributes', '.git/info/exclude', 'rules.md', 'scope.md']) await read(path);
+  for (const path of [
+    '.git/config',
+    '.git/refs/stash',
+    '.git/logs/refs/stash',
+    '.git/info/attributes',
+    '.git/info/exclude',
+    'rules.md',
+    'scope.md',
+  ])
+    await read(path);
   for (const hook of (await readdir(join(git, 'hooks'))).sort()) await read(`.git/hooks/${hook}`);
   return state;
 }
@@ -69,7 +80,10 @@ describe('executors that change the git state they share with the user', () => {
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await left.sandbox({ rules: RULES, files: { 'scope.md': SCOPE, 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n' } });
+    sb = await left.sandbox({
+      rules: RULES,
+      files: { 'scope.md': SCOPE, 'src/app.ts': 'export const app = 1;\n', 'src/auth/session.ts': 'export const session = 1;\n' },
+    });
     mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
     // The user's own stash, two entries.
     for (const n of [1, 2]) {
@@ -111,10 +125,17 @@ describe('executors that change the git state they share with the user', () => {
     }
     const committed = await readTask(sb, '014-test-commits');
     expect(committed.fm.status).toBe('failed');
-    expect(String(committed.fm.error)).toMatch(new RegExp(`^guard failed: HEAD: the test command or the reviewer moved nightshift/014-test-commits to [0-9a-f]{7}; nightshift commits on base_commit ${mainBefore.slice(0, 7)} only$`));
+    expect(String(committed.fm.error)).toMatch(
+      new RegExp(
+        `^guard failed: HEAD: the test command or the reviewer moved nightshift/014-test-commits to [0-9a-f]{7}; nightshift commits on base_commit ${mainBefore.slice(0, 7)} only$`,
+      ),
+    );
     const rules = await readTask(sb, '011-rules');
     expect(rules.fm.status).toBe('failed');
-    const kept = /^guard failed: rules\.md changed while the executor ran; restored, the changed copy is kept at (\.nightshift\/quarantine\/\d{8}T\d{6}\.\d{3}Z-rules\.md)$/.exec(String(rules.fm.error));
+    const kept =
+      /^guard failed: rules\.md changed while the executor ran; restored, the changed copy is kept at (\.nightshift\/quarantine\/\d{8}T\d{6}\.\d{3}Z-rules\.md)$/.exec(
+        String(rules.fm.error),
+      );
     expect(kept, String(rules.fm.error)).not.toBeNull();
     expect(await sb.read(kept?.[1] as string)).toBe(EVIL_RULES);
     expect((await readTask(sb, '015-good')).fm.status).toBe('done');
@@ -125,7 +146,9 @@ describe('executors that change the git state they share with the user', () => {
     expect(await sb.git(['stash', 'list'])).toBe(stashBefore);
     // The entry the executor stashed is not lost either: it may have been the user's, stashed meanwhile.
     const kept = (await sb.git(['for-each-ref', '--format=%(refname) %(subject)', 'refs/nightshift-quarantine/'])).trim();
-    expect(kept).toMatch(/^refs\/nightshift-quarantine\/\d{8}T\d{6}\d{3}Z\/stash-1 WIP on nightshift\/009-stash-push: [0-9a-f]{7} initial$/);
+    expect(kept).toMatch(
+      /^refs\/nightshift-quarantine\/\d{8}T\d{6}\d{3}Z\/stash-1 WIP on nightshift\/009-stash-push: [0-9a-f]{7} initial$/,
+    );
     expect(existsSync(join(sb.dir, 'fsmonitor-ran'))).toBe(false);
     expect(existsSync(join(sb.dir, 'filter-ran'))).toBe(false);
   });
@@ -142,7 +165,9 @@ describe('executors that change the git state they share with the user', () => {
     expect(await taskBranches(sb, '015-good')).toEqual({ local: commit, remote: commit });
     const raw = await sb.git(['cat-file', 'commit', commit]);
     expect(raw).not.toContain('gpgsig');
-    expect(await sb.git(['log', '-1', '--format=%an <%ae>|%cn <%ce>|%P', commit])).toBe(`Test User <test@example.invalid>|Test User <test@example.invalid>|${mainBefore}\n`);
+    expect(await sb.git(['log', '-1', '--format=%an <%ae>|%cn <%ce>|%P', commit])).toBe(
+      `Test User <test@example.invalid>|Test User <test@example.invalid>|${mainBefore}\n`,
+    );
     expect(await sb.git(['show', '--format=', '--name-only', commit])).toBe('src/app.ts\n');
     const events = progressEvents(await sb.read('progress.txt'));
     expect(events.filter((e) => e.event === 'pushed').map((e) => e.id)).toEqual(['015-good']);
@@ -156,9 +181,18 @@ describe('an executor that pushes to base itself, with push: land', () => {
   let run: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
-    sb = await left.sandbox({ rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n', files: { 'src/app.ts': 'export const app = 1;\n' } });
+    sb = await left.sandbox({
+      rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n',
+      files: { 'src/app.ts': 'export const app = 1;\n' },
+    });
     mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
-    await sb.write('tasks/001-push-main.md', taskText({ title: 'Pushes to main', run: `echo p > p.txt && git add p.txt && ${COMMIT} p && git push -q origin HEAD:main && echo q >> src/app.ts` }));
+    await sb.write(
+      'tasks/001-push-main.md',
+      taskText({
+        title: 'Pushes to main',
+        run: `echo p > p.txt && git add p.txt && ${COMMIT} p && git push -q origin HEAD:main && echo q >> src/app.ts`,
+      }),
+    );
     await sb.write('tasks/002-good.md', taskText({ title: 'Good', run: 'echo ok >> src/app.ts' }));
     run = await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
   }, 90_000);
@@ -186,7 +220,15 @@ describe('a reviewer that installs a hook while it reviews', () => {
 
   beforeAll(async () => {
     const judge = `printf '#!/bin/sh\\n' > "$(git rev-parse --git-common-dir)/hooks/post-merge"; echo '{"verdict": "approve", "confidence": 0.9}'`;
-    const rules = ['---', 'max_attempts: 1', 'executors:', `  judge: { command: ["sh", "-c", ${JSON.stringify(judge)}] }`, 'review: { executor: judge }', '---', ''].join('\n');
+    const rules = [
+      '---',
+      'max_attempts: 1',
+      'executors:',
+      `  judge: { command: ["sh", "-c", ${JSON.stringify(judge)}] }`,
+      'review: { executor: judge }',
+      '---',
+      '',
+    ].join('\n');
     sb = await left.sandbox({ rules, files: { 'src/app.ts': 'export const app = 1;\n' } });
     await sb.write('tasks/001-reviewed.md', taskText({ title: 'Reviewed', run: 'echo x >> src/app.ts' }));
     await sb.cli(['daemon', 'start', '--once'], { timeoutMs: 60_000 });
@@ -194,7 +236,10 @@ describe('a reviewer that installs a hook while it reviews', () => {
 
   it('fails the attempt despite the approval and removes the hook', async () => {
     const { fm } = await readTask(sb, '001-reviewed');
-    expect({ status: fm.status, error: fm.error }).toEqual({ status: 'failed', error: 'guard failed: hooks: the reviewer added post-merge (removed)' });
+    expect({ status: fm.status, error: fm.error }).toEqual({
+      status: 'failed',
+      error: 'guard failed: hooks: the reviewer added post-merge (removed)',
+    });
     expect(existsSync(join(sb.repo, '.git', 'hooks', 'post-merge'))).toBe(false);
   });
 });

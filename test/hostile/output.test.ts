@@ -45,14 +45,20 @@ describe('hostile output: huge lines and leaked secrets', () => {
 
   beforeAll(async () => {
     sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\nconcurrency: 2\ntest: "true"\n---\n' });
-    await sb.write('tasks/001-long-line.md', taskText({
-      title: 'Prints a 200 MB line between two secrets',
-      run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo; echo "after $GITHUB_TOKEN and $AWS_ACCESS_KEY_ID and $DATABASE_URL"; echo done > out.txt`,
-    }));
+    await sb.write(
+      'tasks/001-long-line.md',
+      taskText({
+        title: 'Prints a 200 MB line between two secrets',
+        run: `echo "before $GITHUB_TOKEN"; head -c ${LINE_BYTES} /dev/zero | tr '\\0' x; echo; echo "after $GITHUB_TOKEN and $AWS_ACCESS_KEY_ID and $DATABASE_URL"; echo done > out.txt`,
+      }),
+    );
     await sb.write('tasks/002-env-dump.md', taskText({ title: 'Dumps its environment', run: 'env > env.txt; env -0 > env.bin; env' }));
     // Put together at run time: the task file itself (the test's, not nightshift's) never holds the token.
     const split = `${LOOSE_TOKEN.slice(0, 10)}""${LOOSE_TOKEN.slice(10)}`;
-    await sb.write('tasks/003-loose-token.md', taskText({ title: 'Writes a token', run: `echo "token: ${split}"; echo "token=${split}" > cfg.txt` }));
+    await sb.write(
+      'tasks/003-loose-token.md',
+      taskText({ title: 'Writes a token', run: `echo "token: ${split}"; echo "token=${split}" > cfg.txt` }),
+    );
     const daemon = spawnCli({ ...sb, env: { ...sb.env, ...daemonEnv() } }, ['daemon', 'start', '--once']);
     ({ run, peakKb } = await exitedWithPeakRss(daemon, 20));
   }, 180_000);
@@ -80,7 +86,9 @@ describe('hostile output: huge lines and leaked secrets', () => {
   it('refuses a change holding the values of secret variables, naming the files, never the values', async () => {
     const { fm } = await readTask(sb, '002-env-dump');
     expect(fm.status).toBe('failed');
-    expect(fm.error).toBe('guard failed: secrets: the change contains the values of $AWS_ACCESS_KEY_ID, $DATABASE_URL, $GITHUB_PAT, $GITHUB_TOKEN in env.bin, env.txt');
+    expect(fm.error).toBe(
+      'guard failed: secrets: the change contains the values of $AWS_ACCESS_KEY_ID, $DATABASE_URL, $GITHUB_PAT, $GITHUB_TOKEN in env.bin, env.txt',
+    );
     const log = await sb.read('.nightshift/logs/002-env-dump/1.log');
     expect(log).toContain('\nGITHUB_TOKEN=***\n');
     expect(log).toContain('\nAWS_ACCESS_KEY_ID=***\n');
@@ -96,7 +104,11 @@ describe('hostile output: huge lines and leaked secrets', () => {
   });
 
   it('writes no secret into any file under .nightshift, progress.txt, the task files or the remote', async () => {
-    const files = [...(await listFiles(join(sb.repo, '.nightshift'))), join(sb.repo, 'progress.txt'), ...(await listFiles(join(sb.repo, 'tasks')))];
+    const files = [
+      ...(await listFiles(join(sb.repo, '.nightshift'))),
+      join(sb.repo, 'progress.txt'),
+      ...(await listFiles(join(sb.repo, 'tasks'))),
+    ];
     expect(files.some((f) => f.endsWith('daemon.log'))).toBe(true);
     const leaks: string[] = [];
     for (const file of files) {
@@ -104,7 +116,11 @@ describe('hostile output: huge lines and leaked secrets', () => {
       for (const needle of [...NEEDLES, LOOSE_TOKEN]) if (text.includes(needle)) leaks.push(`${file}: ${needle.slice(0, 6)}`);
     }
     expect(leaks).toEqual([]);
-    const { stdout } = await execFileP('git', ['cat-file', '--batch-all-objects', '--batch'], { cwd: sb.remote, maxBuffer: 256 * 1024 * 1024, encoding: 'latin1' });
+    const { stdout } = await execFileP('git', ['cat-file', '--batch-all-objects', '--batch'], {
+      cwd: sb.remote,
+      maxBuffer: 256 * 1024 * 1024,
+      encoding: 'latin1',
+    });
     for (const needle of [...NEEDLES, LOOSE_TOKEN]) expect(stdout.includes(needle)).toBe(false);
     const refs = (await sb.git(['for-each-ref', '--format=%(refname)'], sb.remote)).trim().split('\n');
     expect(refs).toEqual(['refs/heads/main', 'refs/heads/nightshift/001-long-line']);
@@ -117,13 +133,23 @@ describe('hostile output: the daemon killed mid-output', () => {
 
   it('leaves a transcript with every secret masked', async () => {
     sb = await left.sandbox({ rules: '---\nmax_attempts: 1\n---\n' });
-    await sb.write('tasks/001-chatty.md', taskText({ title: 'Prints secrets until stopped', run: 'while :; do echo "tick $GITHUB_TOKEN $AWS_ACCESS_KEY_ID"; sleep 0.05; done' }));
+    await sb.write(
+      'tasks/001-chatty.md',
+      taskText({
+        title: 'Prints secrets until stopped',
+        run: 'while :; do echo "tick $GITHUB_TOKEN $AWS_ACCESS_KEY_ID"; sleep 0.05; done',
+      }),
+    );
     const daemon = spawnCli({ ...sb, env: { ...sb.env, ...daemonEnv() } }, ['daemon', 'start', '--once']);
     const logFile = join(sb.repo, '.nightshift/logs/001-chatty/1.log');
-    await waitFor('five ticks in the transcript', async () => {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      return (text.match(/tick/g)?.length ?? 0) >= 5;
-    }, 30_000);
+    await waitFor(
+      'five ticks in the transcript',
+      async () => {
+        const text = await readFile(logFile, 'utf8').catch(() => '');
+        return (text.match(/tick/g)?.length ?? 0) >= 5;
+      },
+      30_000,
+    );
     const owner = JSON.parse(await sb.read('.nightshift/locks/001-chatty.lock/owner.json')) as { pgid?: number };
     daemon.child.kill('SIGKILL');
     await daemon.exited;

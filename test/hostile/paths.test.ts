@@ -48,7 +48,10 @@ const TASKS: Record<string, Record<string, unknown>> = {
     title: 'Hides a link and a big file among 10 non-UTF-8 names',
     run: `${BYTES} ${many(10)} ln -s /etc/passwd "l$B" && truncate -s 6M "big$E.bin"`,
   },
-  '008-odd-markers': { title: 'Conflict markers in a non-UTF-8 name', run: `${BYTES} printf '<<<<<<< HEAD\\nmine\\n>>>>>>> theirs\\n' > "m$B.txt"` },
+  '008-odd-markers': {
+    title: 'Conflict markers in a non-UTF-8 name',
+    run: `${BYTES} printf '<<<<<<< HEAD\\nmine\\n>>>>>>> theirs\\n' > "m$B.txt"`,
+  },
   '009-odd-lines': { title: 'Too many lines in a non-UTF-8 name', max_changed_lines: 5, run: `${BYTES} seq 1 20 > "n$B.txt"` },
   '010-odd-good': { title: 'Adds a file whose name is Latin-1', run: `caf=$(printf 'caf\\351'); echo bonjour > "$caf.txt"` },
   '011-hidden-blob': {
@@ -60,10 +63,13 @@ const TASKS: Record<string, Record<string, unknown>> = {
 const EXPECTED_ERRORS: Record<string, string> = {
   '004-chain': 'guard failed: symlinks: pointing outside the worktree: a -> b (through b -> /etc/passwd), b -> /etc/passwd',
   '005-dir-link': 'guard failed: symlinks: pointing outside the worktree: pw -> sub/deep/top/../etc/passwd (through sub/deep/top -> ../..)',
-  '006-many-odd-names': 'guard failed: max_file_size: files over 5 MB: "big\\xfe.bin" (6 MB); symlinks: pointing outside the worktree: "l\\xff" -> ../../../../../../../../etc/passwd',
-  '007-few-odd-names': 'guard failed: max_file_size: files over 5 MB: "big\\xfe.bin" (6 MB); symlinks: pointing outside the worktree: "l\\xff" -> /etc/passwd',
+  '006-many-odd-names':
+    'guard failed: max_file_size: files over 5 MB: "big\\xfe.bin" (6 MB); symlinks: pointing outside the worktree: "l\\xff" -> ../../../../../../../../etc/passwd',
+  '007-few-odd-names':
+    'guard failed: max_file_size: files over 5 MB: "big\\xfe.bin" (6 MB); symlinks: pointing outside the worktree: "l\\xff" -> /etc/passwd',
   '008-odd-markers': 'guard failed: conflict markers: unresolved <<<<<<< / >>>>>>> lines in "m\\xff.txt"',
-  '009-odd-lines': 'guard failed: max_changed_lines: the change adds and removes 20 lines, more than 5; split the task or make a smaller change',
+  '009-odd-lines':
+    'guard failed: max_changed_lines: the change adds and removes 20 lines, more than 5; split the task or make a smaller change',
 };
 
 /** `git show --name-status` of a commit as "STATUS path" lines, names as git prints them with -z. */
@@ -83,7 +89,7 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
   beforeAll(async () => {
     sb = await left.sandbox({
       rules: RULES,
-      files: { 'gone.txt': 'g\n', 'old.txt': 'o\n', 'tool.sh': 'echo tool\n', 'plain': 'plain\n', 'swap': 'a file for now\n' },
+      files: { 'gone.txt': 'g\n', 'old.txt': 'o\n', 'tool.sh': 'echo tool\n', plain: 'plain\n', swap: 'a file for now\n' },
     });
     // A committed symlink, for the task that turns it into a file.
     await symlink('README.md', join(sb.repo, 'link'));
@@ -113,15 +119,17 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     expect(run.code).toBe(1);
   });
 
-  it('pushes git rm and git mv in the task\'s one commit', async () => {
+  it("pushes git rm and git mv in the task's one commit", async () => {
     const { fm } = await readTask(sb, '001-rm-mv');
     const remote = await taskBranches(sb, '001-rm-mv');
     expect(remote.remote).toBe(fm.commit);
     expect(await nameStatus(sb, String(fm.commit))).toEqual(['A new.txt', 'D gone.txt', 'D old.txt']);
-    expect((await sb.git(['log', '--format=%s', `main..${String(fm.commit)}`], sb.remote)).trim()).toBe('Removes one file and renames another with git');
+    expect((await sb.git(['log', '--format=%s', `main..${String(fm.commit)}`], sb.remote)).trim()).toBe(
+      'Removes one file and renames another with git',
+    );
   });
 
-  it('folds a committed deletion into nightshift\'s commit', async () => {
+  it("folds a committed deletion into nightshift's commit", async () => {
     const { fm } = await readTask(sb, '002-committed-delete');
     expect((await taskBranches(sb, '002-committed-delete')).remote).toBe(fm.commit);
     expect(await nameStatus(sb, String(fm.commit))).toEqual(['D gone.txt']);
@@ -132,17 +140,25 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
   it('stages mode changes and file, symlink and folder swaps', async () => {
     const { fm } = await readTask(sb, '003-kinds');
     const tree = await sb.git(['ls-tree', '-r', String(fm.commit)], sb.remote);
-    const modes = Object.fromEntries(tree.trim().split('\n').map((l) => {
-      const [meta, path] = l.split('\t');
-      return [path, (meta as string).split(' ')[0]];
-    }));
+    const modes = Object.fromEntries(
+      tree
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const [meta, path] = l.split('\t');
+          return [path, (meta as string).split(' ')[0]];
+        }),
+    );
     expect(modes).toMatchObject({ 'tool.sh': '100755', link: '100644', plain: '120000', 'swap/f': '100644' });
     expect(modes.swap).toBeUndefined();
   });
 
   it('commits a non-UTF-8 name byte for byte', async () => {
     const { fm } = await readTask(sb, '010-odd-good');
-    const { stdout } = await execFileP('git', ['show', '-z', '--format=', '--name-status', String(fm.commit)], { cwd: sb.remote, encoding: 'buffer' });
+    const { stdout } = await execFileP('git', ['show', '-z', '--format=', '--name-status', String(fm.commit)], {
+      cwd: sb.remote,
+      encoding: 'buffer',
+    });
     expect(stdout.toString('latin1')).toBe('A\0caf\xe9.txt\0');
   });
 
@@ -155,7 +171,10 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
   it('lets nothing of the failed tasks reach the remote, and logs one run each', async () => {
     for (const id of Object.keys(EXPECTED_ERRORS)) expect(await taskBranches(sb, id)).toEqual({ local: undefined, remote: undefined });
     const events = progressEvents(await sb.read('progress.txt'));
-    const started = events.filter((e) => e.event === 'attempt-started').map((e) => e.id).sort();
+    const started = events
+      .filter((e) => e.event === 'attempt-started')
+      .map((e) => e.id)
+      .sort();
     expect(started).toEqual(Object.keys(TASKS).sort());
     // The 6 MB files were refused before staging: never hashed into the object store.
     const sixMb = join(sb.dir, 'six-mb');
@@ -164,7 +183,7 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
     await expect(sb.git(['cat-file', '-e', blob])).rejects.toThrow();
   });
 
-  it('leaves the user\'s checkout and base alone', async () => {
+  it("leaves the user's checkout and base alone", async () => {
     expect((await sb.git(['rev-parse', 'main'])).trim()).toBe(mainBefore);
     expect((await sb.git(['rev-parse', 'main'], sb.remote)).trim()).toBe(mainBefore);
     expect(await sb.git(['status', '--porcelain', '--untracked-files=normal'])).toBe('?? tasks/\n');

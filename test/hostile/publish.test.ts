@@ -82,7 +82,7 @@ describe('what is published is the commit that was checked', () => {
     // The remote got the checked commit, and the task's branch holds it again.
     expect(await taskBranches(sb, '001-moved')).toEqual({ local: fm.commit, remote: fm.commit });
     expect(await sb.git(['show', `${String(fm.commit)}:t.txt`], sb.remote)).toBe('t\n');
-    expect((await sb.git(['cat-file', '-t', forged], sb.remote).catch(() => 'missing'))).toBe('missing');
+    expect(await sb.git(['cat-file', '-t', forged], sb.remote).catch(() => 'missing')).toBe('missing');
   });
 
   it('push: land lands the checked commit, not a forged one the branch was moved to before the rebase', async () => {
@@ -116,7 +116,7 @@ describe('what is published is the commit that was checked', () => {
 });
 
 describe('recovery finalizes only the recorded commit', () => {
-  it('push: land never finalizes with another clone\'s commit carrying the same trailer; a recorded commit is landed, not redone', async () => {
+  it("push: land never finalizes with another clone's commit carrying the same trailer; a recorded commit is landed, not redone", async () => {
     const sb = await left.sandbox('');
     const base = await setRules(sb, '---\npush: land\nconcurrency: 1\n---\n');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
@@ -127,7 +127,10 @@ describe('recovery finalizes only the recorded commit', () => {
     for (const id of ['001-r', '002-k']) {
       await writeFile(join(other, `clone-${id}.txt`), 'clone\n');
       await sb.git(['add', '--all'], other);
-      await sb.git(['-c', 'user.name=O', '-c', 'user.email=o@example.invalid', 'commit', '--quiet', '-m', `clone\n\nNightshift-Task: ${id}\n`], other);
+      await sb.git(
+        ['-c', 'user.name=O', '-c', 'user.email=o@example.invalid', 'commit', '--quiet', '-m', `clone\n\nNightshift-Task: ${id}\n`],
+        other,
+      );
       cloneCommits[id] = (await sb.git(['rev-parse', 'HEAD'], other)).trim();
     }
     await sb.git(['push', '--quiet', 'origin', 'main'], other);
@@ -137,12 +140,23 @@ describe('recovery finalizes only the recorded commit', () => {
     for (const id of ['001-r', '002-k']) {
       own[id] = forgeCommit(sb, base, `own-${id}.txt`, id);
       await sb.git(['branch', `nightshift/${id}`, own[id] as string]);
-      await sb.write(`tasks/${id}.md`, taskText({
-        title: id, run: `echo ${id} >> '${join(sb.dir, 'runs.txt')}'; echo again > again.txt`, status: 'running', attempts: 1,
-        claimed_by: `${hostname()}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
-      }));
+      await sb.write(
+        `tasks/${id}.md`,
+        taskText({
+          title: id,
+          run: `echo ${id} >> '${join(sb.dir, 'runs.txt')}'; echo again > again.txt`,
+          status: 'running',
+          attempts: 1,
+          claimed_by: `${hostname()}:${dead}`,
+          base_commit: base,
+          branch: `nightshift/${id}`,
+        }),
+      );
       await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-      await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own[id] }));
+      await writeFile(
+        join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`),
+        JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own[id] }),
+      );
     }
     await mkdir(join(sb.repo, '.nightshift/verified'), { recursive: true });
     await writeFile(join(sb.repo, '.nightshift/verified/002-k.json'), JSON.stringify({ commit: own['002-k'], base_commit: base }));
@@ -180,12 +194,23 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
     const own = forgeCommit(sb, base, 'own.txt', id);
     await sb.git(['branch', `nightshift/${id}`, own]);
-    await sb.write(`tasks/${id}.md`, taskText({
-      title: 'Crashed', run: `touch '${ran}'; echo again > again.txt`, status: 'running', attempts: 1,
-      claimed_by: `${hostname()}:${dead}`, base_commit: base, branch: `nightshift/${id}`,
-    }));
+    await sb.write(
+      `tasks/${id}.md`,
+      taskText({
+        title: 'Crashed',
+        run: `touch '${ran}'; echo again > again.txt`,
+        status: 'running',
+        attempts: 1,
+        claimed_by: `${hostname()}:${dead}`,
+        base_commit: base,
+        branch: `nightshift/${id}`,
+      }),
+    );
     await mkdir(join(sb.repo, `.nightshift/locks/${id}.lock`), { recursive: true });
-    await writeFile(join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own }));
+    await writeFile(
+      join(sb.repo, `.nightshift/locks/${id}.lock/owner.json`),
+      JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString(), commit: own }),
+    );
     await rejectPushes(sb, 1);
 
     const d = await start(sb);
@@ -219,8 +244,19 @@ describe('a push or fetch failure keeps the verified commit', () => {
     expect(String(fm.commit).slice(0, 7)).toBe(committed[0]?.fields.commit);
     expect(await runsOf(runs)).toEqual(['run']);
     const published = mode === 'land' ? 'landed' : 'pushed';
-    expect(trail.map((e) => e.event)).toEqual(['claimed', 'attempt-started', 'committed', 'attempt-failed', 'retry-scheduled', 'attempt-started', published, 'done']);
-    expect(trail[3]?.fields.reason).toMatch(mode === 'land' ? /^cannot land: pushing to origin\/main failed: .*remote says no|pre-receive/ : /^push to origin failed: /);
+    expect(trail.map((e) => e.event)).toEqual([
+      'claimed',
+      'attempt-started',
+      'committed',
+      'attempt-failed',
+      'retry-scheduled',
+      'attempt-started',
+      published,
+      'done',
+    ]);
+    expect(trail[3]?.fields.reason).toMatch(
+      mode === 'land' ? /^cannot land: pushing to origin\/main failed: .*remote says no|pre-receive/ : /^push to origin failed: /,
+    );
     expect(trail[4]?.fields).toMatchObject({ attempt: '1', publish_only: 'yes' });
     expect(trail[5]?.fields).toMatchObject({ attempt: '1', publish_only: 'yes' });
     expect((await taskBranches(sb, '001-p')).remote).toBe(fm.commit);
@@ -235,10 +271,18 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const kept = forgeCommit(sb, base, 'there.txt', id);
     await sb.git(['branch', `nightshift/${id}`, kept]);
     await sb.git(['push', '--quiet', 'origin', `${kept}:refs/heads/main`]);
-    await sb.write(`tasks/${id}.md`, taskText({
-      title: 'There', run: counted(runs, 'echo again > again.txt'), attempts: 1, base_commit: base, branch: `nightshift/${id}`, commit: kept,
-      error: 'cannot land: pushing to origin/main failed: the connection dropped',
-    }));
+    await sb.write(
+      `tasks/${id}.md`,
+      taskText({
+        title: 'There',
+        run: counted(runs, 'echo again > again.txt'),
+        attempts: 1,
+        base_commit: base,
+        branch: `nightshift/${id}`,
+        commit: kept,
+        error: 'cannot land: pushing to origin/main failed: the connection dropped',
+      }),
+    );
     await mkdir(join(sb.repo, '.nightshift/verified'), { recursive: true });
     await writeFile(join(sb.repo, `.nightshift/verified/${id}.json`), JSON.stringify({ commit: kept, base_commit: base }));
 
@@ -306,7 +350,9 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const kept = (await readTask(sb, '001-kept')).fm;
     expect(kept).toMatchObject({ status: 'failed', attempts: 1, branch: 'nightshift/001-kept', base_commit: base });
     expect(String(kept.commit)).toMatch(SHA);
-    expect(String(kept.error)).toMatch(/^push to origin failed: .*; the verified commit is kept on nightshift\/001-kept: requeue the task to publish it$/);
+    expect(String(kept.error)).toMatch(
+      /^push to origin failed: .*; the verified commit is kept on nightshift\/001-kept: requeue the task to publish it$/,
+    );
     expect(await runsOf(runs)).toEqual(['run']);
     const selfFailed = (await readTask(sb, '003-self')).fm;
     expect(selfFailed.status).toBe('failed');
@@ -318,10 +364,19 @@ describe('a push or fetch failure keeps the verified commit', () => {
     const checked = forgeCommit(sb, base, 'f.txt', '002-forged');
     const forged = forgeCommit(sb, base, 'evil.txt', '002-forged');
     await sb.git(['branch', 'nightshift/002-forged', forged]);
-    await sb.write('tasks/002-forged.md', taskText({
-      title: 'Forged', run: counted(runs, 'echo f > f.txt'), status: 'failed', attempts: 1, base_commit: base,
-      branch: 'nightshift/002-forged', commit: forged, error: 'push to origin failed: remote says no',
-    }));
+    await sb.write(
+      'tasks/002-forged.md',
+      taskText({
+        title: 'Forged',
+        run: counted(runs, 'echo f > f.txt'),
+        status: 'failed',
+        attempts: 1,
+        base_commit: base,
+        branch: 'nightshift/002-forged',
+        commit: forged,
+        error: 'push to origin failed: remote says no',
+      }),
+    );
     await writeFile(join(sb.repo, '.nightshift/verified/002-forged.json'), JSON.stringify({ commit: checked, base_commit: base }));
 
     await rm(join(sb.remote, 'hooks', 'pre-receive'));

@@ -47,7 +47,9 @@ describe('limits that agree', () => {
     await sb.write('tasks/001-a.md', taskText({ title: 'A', run: 'echo a > a.txt' }));
     const fromRules = await sb.cli(['daemon', 'start', '--once']);
     expect(fromRules.code).toBe(2);
-    expect(fromRules.stderr).toContain('concurrency: 1000 is more than the worktree pool can hold (at most 256 tasks at once); use 256 or less');
+    expect(fromRules.stderr).toContain(
+      'concurrency: 1000 is more than the worktree pool can hold (at most 256 tasks at once); use 256 or less',
+    );
 
     await sb.write('rules.md', '---\n---\n');
     const fromFlag = await sb.cli(['daemon', 'start', '--once', '--concurrency', '257']);
@@ -80,7 +82,11 @@ describe('one run per claim, whatever happens to the file', () => {
       await waitFor('the file reported invalid', async () => (await linesOf(sb, '001-edited')).includes('invalid'));
       // The attempt ends (checks, commit) while the file still does not parse: nothing is written into it.
       await writeFile(t.go, '');
-      await waitFor('the run to wait for the file', async () => (await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8')).includes('task file does not parse'), 30_000);
+      await waitFor(
+        'the run to wait for the file',
+        async () => (await readFile(join(sb.repo, '.nightshift/daemon.log'), 'utf8')).includes('task file does not parse'),
+        30_000,
+      );
       expect(await readFile(file, 'utf8')).toBe('');
       // The save completes: the status goes in.
       await writeFile(file, running);
@@ -113,7 +119,9 @@ describe('one run per claim, whatever happens to the file', () => {
     expect(fm.claimed_by).toBeUndefined();
     const all = await events(sb);
     expect(all.find((e) => e.event === 'renamed')).toMatchObject({ id: '002-new', fields: { from: '001-old', status: 'running' } });
-    expect(all.filter((e) => e.event === 'recovered' || e.event === 'claimed').map((e) => `${e.id} ${e.event}`)).toEqual(['001-old claimed']);
+    expect(all.filter((e) => e.event === 'recovered' || e.event === 'claimed').map((e) => `${e.id} ${e.event}`)).toEqual([
+      '001-old claimed',
+    ]);
     expect(await linesOf(sb, '002-new')).toEqual(['renamed', 'done']);
   }, 60_000);
 });
@@ -130,7 +138,10 @@ describe('changes made by editing task files', () => {
     };
     const w = waitingTask(sb, 'wait', 'Runs until cancelled');
     await writeFile(join(tasks, '001-done.md'), taskText({ title: 'Done first', run: 'echo 1 > one.txt' }));
-    await writeFile(join(tasks, '002-after.md'), taskText({ title: 'After the long one', status: 'queued', depends_on: ['003-wait'], run: 'echo 2 > two.txt' }));
+    await writeFile(
+      join(tasks, '002-after.md'),
+      taskText({ title: 'After the long one', status: 'queued', depends_on: ['003-wait'], run: 'echo 2 > two.txt' }),
+    );
     await writeFile(join(tasks, '003-wait.md'), w.text);
     const fails = join(sb.dir, 'fails.runs');
     await writeFile(join(tasks, '004-fails.md'), taskText({ title: 'Fails', run: `echo fail >> '${fails}'; exit 1`, max_attempts: 1 }));
@@ -138,14 +149,24 @@ describe('changes made by editing task files', () => {
 
     const daemon = await watchDaemon(sb);
     try {
-      await waitFor('001 done, 004 failed, 003 running', async () =>
-        (await readTask(sb, '001-done')).fm.status === 'done' && (await readTask(sb, '004-fails')).fm.status === 'failed' && (await runCount(w.runs)) === 1, 30_000);
+      await waitFor(
+        '001 done, 004 failed, 003 running',
+        async () =>
+          (await readTask(sb, '001-done')).fm.status === 'done' &&
+          (await readTask(sb, '004-fails')).fm.status === 'failed' &&
+          (await runCount(w.runs)) === 1,
+        30_000,
+      );
 
       await editStatus('002-after', 'cancelled');
       await waitFor('002 cancelled reported', async () => (await linesOf(sb, '002-after')).includes('cancelled'));
 
       await editStatus('004-fails', 'queued');
-      await waitFor('004 requeued, run and failed again', async () => (await linesOf(sb, '004-fails')).filter((e) => e === 'failed').length === 2, 30_000);
+      await waitFor(
+        '004 requeued, run and failed again',
+        async () => (await linesOf(sb, '004-fails')).filter((e) => e === 'failed').length === 2,
+        30_000,
+      );
 
       await editStatus('003-wait', 'cancelled');
       await waitFor('003 cancelled reported', async () => (await linesOf(sb, '003-wait')).includes('cancelled'), 30_000);
@@ -196,8 +217,12 @@ describe('changes made by editing task files', () => {
       await daemon.stop();
     }
     await rename(join(tasks, '002-draft.md'), join(tasks, '003-draft.md'));
-    await (await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })).done;
-    await (await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })).done;
+    await (
+      await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })
+    ).done;
+    await (
+      await startDaemon({ cwd: sb.repo, once: true, worktreeRoot: join(sb.dir, 'wt') })
+    ).done;
     const edits = (await events(sb)).filter((e) => ['removed', 'renamed'].includes(e.event));
     expect(edits.map((e) => ({ id: e.id, event: e.event, ...e.fields }))).toEqual([
       { id: '002-draft', event: 'renamed', from: '001-draft', status: 'draft' },
@@ -214,6 +239,9 @@ describe('changes made by editing task files', () => {
     expect(r.code).toBe(0);
     expect((await readTask(sb, '001-gone')).fm.branch).toBeUndefined();
     expect((await readTask(sb, '002-kept')).fm.branch).toBe('nightshift/002-kept');
-    expect((await events(sb)).map((e) => `${e.id} ${e.event} ${e.fields.from}`)).toEqual(['001-gone cancelled failed', '002-kept cancelled failed']);
+    expect((await events(sb)).map((e) => `${e.id} ${e.event} ${e.fields.from}`)).toEqual([
+      '001-gone cancelled failed',
+      '002-kept cancelled failed',
+    ]);
   }, 30_000);
 });

@@ -27,9 +27,14 @@ describe('updateTasksInBulk', () => {
     // Someone edits 002-b after the scan read it: their change wins, the batch leaves the file alone.
     await writeFile(b.file, '---\ntitle: B\nstatus: cancelled\n---\nBody B\n');
     const block = (t: Task) => (t.status === 'queued' ? { status: 'blocked' as const, error: 'dependency x is failed' } : undefined);
-    const written = await updateTasksInBulk(join(dir, 'locks'), [a, b, c].map((t) => ({ task: t, decide: block })));
+    const written = await updateTasksInBulk(
+      join(dir, 'locks'),
+      [a, b, c].map((t) => ({ task: t, decide: block })),
+    );
     expect(written.map((t) => t.id)).toEqual(['001-a']);
-    expect(await readFile(a.file, 'utf8')).toBe('---\ntitle: A\nmine: keep   \nstatus: blocked\nerror: "dependency x is failed"\n---\nBody A\n');
+    expect(await readFile(a.file, 'utf8')).toBe(
+      '---\ntitle: A\nmine: keep   \nstatus: blocked\nerror: "dependency x is failed"\n---\nBody A\n',
+    );
     expect(await readFile(b.file, 'utf8')).toBe('---\ntitle: B\nstatus: cancelled\n---\nBody B\n');
     expect(await readFile(c.file, 'utf8')).toBe('---\ntitle: C\nstatus: done\n---\nBody C\n');
     expect((await readdir(join(dir, 'tasks'))).sort()).toEqual(['001-a.md', '002-b.md', '003-c.md']);

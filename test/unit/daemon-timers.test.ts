@@ -35,10 +35,14 @@ describe('Timers', () => {
     let every = 100;
     const at: number[] = [];
     const start = Date.now();
-    timers.repeat('rescan', () => every, () => {
-      at.push(Date.now() - start);
-      if (at.length === 4) timers.clear('rescan');
-    });
+    timers.repeat(
+      'rescan',
+      () => every,
+      () => {
+        at.push(Date.now() - start);
+        if (at.length === 4) timers.clear('rescan');
+      },
+    );
     vi.advanceTimersByTime(100);
     // Read when the next wait starts: the one after 200 waits 300.
     every = 300;
@@ -56,7 +60,11 @@ describe('Timers', () => {
     const timers = new Timers();
     const fired: string[] = [];
     timers.once('invalid-settle', 10, () => fired.push('settle'));
-    timers.repeat('rescan', () => 10, () => fired.push('rescan'));
+    timers.repeat(
+      'rescan',
+      () => 10,
+      () => fired.push('rescan'),
+    );
     timers.once('stop-grace', 10, () => fired.push('grace'), { unref: true });
     timers.clearAll();
     timers.once('dependency-settle', 10, () => fired.push('late'));

@@ -26,7 +26,14 @@ describe('namesCheckout', () => {
 });
 
 describe('executorEnv', () => {
-  const places = { root: '/nonexistent/checkout', worktree: '/cache/wt/_pool-1', taskId: '001-a', attempt: 2, promptFile: '/cache/wt/_attempt-files/_pool-1/2.prompt.md', taskFile: '/cache/wt/_attempt-files/_pool-1/001-a.md' };
+  const places = {
+    root: '/nonexistent/checkout',
+    worktree: '/cache/wt/_pool-1',
+    taskId: '001-a',
+    attempt: 2,
+    promptFile: '/cache/wt/_attempt-files/_pool-1/2.prompt.md',
+    taskFile: '/cache/wt/_attempt-files/_pool-1/001-a.md',
+  };
 
   it('drops every variable naming the checkout, moves PATH entries into the worktree and says where things are', () => {
     const env = executorEnv(
@@ -123,7 +130,9 @@ describe('OwnedKeys', () => {
     const owned = new OwnedKeys();
     expect(owned.merge(ours, { tokens: 1 })).toEqual({ changes: { tokens: 1 }, restored: [] });
     owned.record(ours);
-    expect(owned.tampered(task('status: running\nattempts: 2\nclaimed_by: "host:1"\nstarted_at: 2026-11-21T03:10:00Z\nnote: user key\n'))).toEqual([]);
+    expect(
+      owned.tampered(task('status: running\nattempts: 2\nclaimed_by: "host:1"\nstarted_at: 2026-11-21T03:10:00Z\nnote: user key\n')),
+    ).toEqual([]);
   });
 
   it('takes only cancelled from the file', () => {

@@ -28,7 +28,12 @@ const CTX: ExecutorContext = {
 describe('chooseExecutor: task executor > routes[kind] > rules executor > shell for run:', () => {
   // [case, task fields, rules.md frontmatter, chosen]
   it.each<[string, Record<string, string>, string, string | undefined]>([
-    ['the task names one', { executor: 'codex', kind: 'code', run: 'make' }, `executor: aider\nroutes: { code: claude }\n${CUSTOM}`, 'codex'],
+    [
+      'the task names one',
+      { executor: 'codex', kind: 'code', run: 'make' },
+      `executor: aider\nroutes: { code: claude }\n${CUSTOM}`,
+      'codex',
+    ],
     ['the task names shell', { executor: 'shell', run: 'make' }, `executor: aider\n${CUSTOM}`, 'shell'],
     ['the route for its kind', { kind: 'code', run: 'make' }, `executor: aider\nroutes: { code: claude }\n${CUSTOM}`, 'claude'],
     ['a kind without a route falls to the default', { kind: 'docs' }, `executor: aider\nroutes: { code: claude }\n${CUSTOM}`, 'aider'],
@@ -46,17 +51,29 @@ describe('chooseExecutor: task executor > routes[kind] > rules executor > shell 
 describe('expandTemplate', () => {
   it('substitutes every placeholder', () => {
     expect(expandTemplate(['agent', '{prompt_file}', '{task_file}', '{worktree}', '{task_id}', '{attempt}'], CTX)).toEqual([
-      'agent', '/tmp/ns/prompt.md', '/repo/tasks/001-do-it.md', '/cache/nightshift/wt/001-do-it', '001-do-it', '2',
+      'agent',
+      '/tmp/ns/prompt.md',
+      '/repo/tasks/001-do-it.md',
+      '/cache/nightshift/wt/001-do-it',
+      '001-do-it',
+      '2',
     ]);
   });
 
   it('substitutes inside an argument and several times in one', () => {
-    expect(expandTemplate(['--prompt={prompt_file}', '{task_id}@{attempt}:{task_id}'], CTX)).toEqual(['--prompt=/tmp/ns/prompt.md', '001-do-it@2:001-do-it']);
+    expect(expandTemplate(['--prompt={prompt_file}', '{task_id}@{attempt}:{task_id}'], CTX)).toEqual([
+      '--prompt=/tmp/ns/prompt.md',
+      '001-do-it@2:001-do-it',
+    ]);
   });
 
   it('leaves unknown placeholders and other braces alone', () => {
     expect(expandTemplate(['{model}', '{PROMPT_FILE}', '{}', '{ prompt_file }', '${prompt_file}'], CTX)).toEqual([
-      '{model}', '{PROMPT_FILE}', '{}', '{ prompt_file }', '$/tmp/ns/prompt.md',
+      '{model}',
+      '{PROMPT_FILE}',
+      '{}',
+      '{ prompt_file }',
+      '$/tmp/ns/prompt.md',
     ]);
   });
 
@@ -98,14 +115,22 @@ describe('planExecutor', () => {
   });
 
   it('plans a built-in agent with its adapter and its settings from rules.md', () => {
-    const plan = planExecutor(task({ kind: 'docs' }), rules('routes: { docs: gemini }\nexecutors:\n  gemini: { model: flash, args: [--x] }'), CTX);
+    const plan = planExecutor(
+      task({ kind: 'docs' }),
+      rules('routes: { docs: gemini }\nexecutors:\n  gemini: { model: flash, args: [--x] }'),
+      CTX,
+    );
     expect(plan).toMatchObject({ kind: 'agent', name: 'gemini', options: { model: 'flash', args: ['--x'] } });
     expect(plan.kind === 'agent' && plan.adapter.program).toBe('gemini');
     // Without settings: none.
-    expect(planExecutor(task({ executor: 'opencode' }), rules(''), CTX)).toMatchObject({ kind: 'agent', name: 'opencode', options: { args: [] } });
+    expect(planExecutor(task({ executor: 'opencode' }), rules(''), CTX)).toMatchObject({
+      kind: 'agent',
+      name: 'opencode',
+      options: { args: [] },
+    });
   });
 
-  it('a command under an agent\'s name replaces the built-in agent', () => {
+  it("a command under an agent's name replaces the built-in agent", () => {
     expect(planExecutor(task({}), rules('executor: aider\nexecutors:\n  aider: [my-aider, "{prompt_file}"]'), CTX)).toEqual({
       kind: 'run',
       name: 'aider',
@@ -124,7 +149,13 @@ describe('planExecutor', () => {
     ['no executor at all', {}, '', '(none)', /^no executor: set executor: in the task or in rules\.md, or give the task a run: command/],
     ['shell without run:', { executor: 'shell' }, '', 'shell', /^the shell executor needs a run: command in the task$/],
     ['shell with a blank run:', { run: '   ' }, '', 'shell', /^the shell executor needs a run: command in the task$/],
-    ['a task naming an undefined executor', { executor: 'mystery' }, '', 'mystery', /^executor "mystery" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:$/],
+    [
+      'a task naming an undefined executor',
+      { executor: 'mystery' },
+      '',
+      'mystery',
+      /^executor "mystery" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:$/,
+    ],
   ])('unavailable: %s', (_name, fields, rulesYaml, name, reason) => {
     expect(planExecutor(task(fields), rules(rulesYaml), CTX)).toEqual({ kind: 'unavailable', name, reason: expect.stringMatching(reason) });
   });

@@ -194,7 +194,9 @@ describe('checkGuards: reporting', () => {
 describe('checkGuards: fewer test files', () => {
   const rules: GuardRules = { ...NONE, tests: ['test/**'] };
   it('fails a change that leaves fewer test files than before, also without a deletion in the list', () => {
-    expect(checkGuards([mod('test/a.ts')], rules, { testFiles: { before: 3, after: 2 } })).toEqual(['tests: the change leaves 2 test files, 3 before']);
+    expect(checkGuards([mod('test/a.ts')], rules, { testFiles: { before: 3, after: 2 } })).toEqual([
+      'tests: the change leaves 2 test files, 3 before',
+    ]);
   });
   it('passes the same or more test files', () => {
     expect(checkGuards([add('test/b.ts')], rules, { testFiles: { before: 3, after: 4 } })).toEqual([]);
@@ -213,7 +215,11 @@ describe('checkGuards: max_changed_lines', () => {
     [1, 0, false],
   ])('limit %s, %s lines -> violation: %s', (limit, lines, fails) => {
     const v = checkGuards([mod('a.ts')], { ...NONE, maxChangedLines: limit }, { changedLines: lines });
-    expect(v).toEqual(fails ? [`max_changed_lines: the change adds and removes ${lines} lines, more than ${limit}; split the task or make a smaller change`] : []);
+    expect(v).toEqual(
+      fails
+        ? [`max_changed_lines: the change adds and removes ${lines} lines, more than ${limit}; split the task or make a smaller change`]
+        : [],
+    );
   });
 });
 
@@ -231,7 +237,9 @@ describe('conflict markers', () => {
     expect(hasConflictMarkers(lines)).toBe(expected);
   });
   it('names the files that add markers', () => {
-    const v = checkGuards([mod('a.ts'), mod('b.md')], NONE, { addedLines: { 'a.ts': ['<<<<<<< HEAD', 'x', '=======', '>>>>>>> y'], 'b.md': ['Title', '======='] } });
+    const v = checkGuards([mod('a.ts'), mod('b.md')], NONE, {
+      addedLines: { 'a.ts': ['<<<<<<< HEAD', 'x', '=======', '>>>>>>> y'], 'b.md': ['Title', '======='] },
+    });
     expect(v).toEqual(['conflict markers: unresolved <<<<<<< / >>>>>>> lines in a.ts']);
   });
 });
@@ -248,9 +256,15 @@ describe('.git paths and gitlinks', () => {
     expect(underDotGit(path)).toBe(expected);
   });
   it('fails a gitlink (an embedded repository added as mode 160000)', () => {
-    expect(checkGuards([{ status: 'A', path: 'vendor/lib', mode: '160000' }, { status: 'A', path: 'x.ts', mode: '100644' }], NONE)).toEqual([
-      '.git: embedded repositories (gitlinks) added: vendor/lib',
-    ]);
+    expect(
+      checkGuards(
+        [
+          { status: 'A', path: 'vendor/lib', mode: '160000' },
+          { status: 'A', path: 'x.ts', mode: '100644' },
+        ],
+        NONE,
+      ),
+    ).toEqual(['.git: embedded repositories (gitlinks) added: vendor/lib']);
   });
 });
 
@@ -294,26 +308,38 @@ describe('checkWorktree', () => {
       'symlinks: in a loop: café -> "tab\\there"',
     ]);
     const odd = 'src/\udcff';
-    const facts: ChangeFacts = { changes: [{ status: 'A', path: odd, mode: '100644' }], changedLines: 0, addedLines: { [odd]: ['<<<<<<< x'] }, testFiles: { before: 0, after: 0 } };
+    const facts: ChangeFacts = {
+      changes: [{ status: 'A', path: odd, mode: '100644' }],
+      changedLines: 0,
+      addedLines: { [odd]: ['<<<<<<< x'] },
+      testFiles: { before: 0, after: 0 },
+    };
     // Globs match the name's valid part: a protected folder stays protected whatever bytes follow.
     expect(checkFacts(facts, { files: ['docs/**'], protect: ['src/**'], tests: [] })).toEqual([
-      "files: changed outside the task's scope (docs/**): \"src/\\xff\"",
+      'files: changed outside the task\'s scope (docs/**): "src/\\xff"',
       'protect: changed protected paths: "src/\\xff"',
       'conflict markers: unresolved <<<<<<< / >>>>>>> lines in "src/\\xff"',
     ]);
   });
   it('formats sizes', () => {
-    expect([formatBytes(10), formatBytes(1536), formatBytes(5 * MB), formatBytes(1.25 * MB)]).toEqual(['10 bytes', '1.5 KB', '5 MB', '1.3 MB']);
+    expect([formatBytes(10), formatBytes(1536), formatBytes(5 * MB), formatBytes(1.25 * MB)]).toEqual([
+      '10 bytes',
+      '1.5 KB',
+      '5 MB',
+      '1.3 MB',
+    ]);
   });
 });
 
 describe('resolveLink', () => {
   /** A worktree as a table: folders, and links (path -> target); anything else is a file or nothing. */
-  const tree = (folders: string[], links: Record<string, string> = {}): Lookup => async (path): Promise<PathKind> => {
-    const target = links[path];
-    if (target !== undefined) return { kind: 'link', target };
-    return folders.includes(path) ? { kind: 'folder' } : { kind: 'other' };
-  };
+  const tree =
+    (folders: string[], links: Record<string, string> = {}): Lookup =>
+    async (path): Promise<PathKind> => {
+      const target = links[path];
+      if (target !== undefined) return { kind: 'link', target };
+      return folders.includes(path) ? { kind: 'folder' } : { kind: 'other' };
+    };
   // Without other links on the way, a link leads where its text says (what the old lexical check computed).
   it.each<[string, string, string]>([
     ['link', 'README.md', 'inside'],
@@ -343,7 +369,10 @@ describe('resolveLink', () => {
   it('goes up from where a folder link points, not from where it sits', async () => {
     // sub/deep/top -> ../.. is the worktree's root: one more ".." leaves it, though the text stays inside.
     const lookup = tree(['sub', 'sub/deep', 'sub/x'], { 'sub/deep/top': '../..', 'sub/in': 'deep' });
-    expect(await resolveLink('pw', 'sub/deep/top/../etc/passwd', lookup)).toEqual({ kind: 'outside', through: { path: 'sub/deep/top', target: '../..' } });
+    expect(await resolveLink('pw', 'sub/deep/top/../etc/passwd', lookup)).toEqual({
+      kind: 'outside',
+      through: { path: 'sub/deep/top', target: '../..' },
+    });
     expect(await resolveLink('ok', 'sub/deep/top/README.md', lookup)).toEqual({ kind: 'inside' });
     expect(await resolveLink('ok', 'sub/in/../x', lookup)).toEqual({ kind: 'inside' });
     // A link in a folder reached through a link resolves from that real folder.
@@ -360,16 +389,29 @@ describe('resolveLink', () => {
 describe('checkRefs', () => {
   const A = 'a'.repeat(40);
   const B = 'b'.repeat(40);
-  const move = (ref: string, before: string | undefined, after: string | undefined, fastForward = false, carriesExecutorWork = false): RefMove => ({
-    ref, before, after, fastForward, carriesExecutorWork,
+  const move = (
+    ref: string,
+    before: string | undefined,
+    after: string | undefined,
+    fastForward = false,
+    carriesExecutorWork = false,
+  ): RefMove => ({
+    ref,
+    before,
+    after,
+    fastForward,
+    carriesExecutorWork,
   });
   it('restores a rewound base and a deleted branch, leaves created refs and fast-forwards', () => {
-    const findings = checkRefs([
-      move('refs/heads/main', A, B),
-      move('refs/heads/feature', A, undefined),
-      move('refs/tags/v1', undefined, A),
-      move('refs/heads/other', A, B, true),
-    ], 'main');
+    const findings = checkRefs(
+      [
+        move('refs/heads/main', A, B),
+        move('refs/heads/feature', A, undefined),
+        move('refs/tags/v1', undefined, A),
+        move('refs/heads/other', A, B, true),
+      ],
+      'main',
+    );
     expect(findings.map((f) => [f.message, f.restore])).toEqual([
       ['refs: the executor moved main from aaaaaaa to bbbbbbb', true],
       ['refs: the executor deleted feature', true],
@@ -377,8 +419,10 @@ describe('checkRefs', () => {
       ['refs: the executor moved other from aaaaaaa to bbbbbbb', false],
     ]);
   });
-  it('allows base to move forward with other work (a landing, the user), not with the executor\'s commits', () => {
+  it("allows base to move forward with other work (a landing, the user), not with the executor's commits", () => {
     expect(checkRefs([move('refs/heads/main', A, B, true, false)], 'main')).toEqual([]);
-    expect(checkRefs([move('refs/heads/main', A, B, true, true)], 'main').map((f) => f.message)).toEqual(['refs: the executor moved main from aaaaaaa to bbbbbbb']);
+    expect(checkRefs([move('refs/heads/main', A, B, true, true)], 'main').map((f) => f.message)).toEqual([
+      'refs: the executor moved main from aaaaaaa to bbbbbbb',
+    ]);
   });
 });

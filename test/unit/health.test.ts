@@ -47,7 +47,10 @@ describe('loadSkills', () => {
     await writeFile(join(dir, '.agents/skills/only-agents/SKILL.md'), '\uFEFFno frontmatter\n');
     expect(await loadSkills(['both', 'only-agents'], dir)).toEqual({
       kind: 'ok',
-      skills: [{ name: 'both', body: 'from claude\r\n' }, { name: 'only-agents', body: 'no frontmatter\n' }],
+      skills: [
+        { name: 'both', body: 'from claude\r\n' },
+        { name: 'only-agents', body: 'no frontmatter\n' },
+      ],
     });
     for (const bad of ['../both', '.', 'Both', 'a/b', '']) {
       expect(await loadSkills([bad], dir)).toEqual({ kind: 'missing', reason: `skill ${JSON.stringify(bad)} is not a skill name` });

@@ -26,7 +26,9 @@ function relativeImports(file: string, known: Set<string>): string[] {
   const deps = new Set<string>();
   for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
     if (!fileName.startsWith('.')) continue;
-    const target = relative(SRC, resolve(SRC, dirname(file), fileName)).split('\\').join('/');
+    const target = relative(SRC, resolve(SRC, dirname(file), fileName))
+      .split('\\')
+      .join('/');
     // Sources import the emitted name (./x.js); a folder import would be ./x/index.ts.
     const candidates = [target.replace(/\.js$/, '.ts'), `${target}.ts`, `${target}/index.ts`];
     const hit = candidates.find((c) => known.has(c));
@@ -107,7 +109,14 @@ describe('import graph of src/', () => {
     const groups = cyclicGroups(graph);
     expect(groups).toEqual([['a.ts', 'b.ts', 'c.ts'], ['e.ts']]);
     expect(oneCycle(graph, groups[0]!)).toBe('a.ts -> b.ts -> c.ts -> a.ts');
-    expect(cyclicGroups(new Map([['x.ts', ['y.ts']], ['y.ts', []]]))).toEqual([]);
+    expect(
+      cyclicGroups(
+        new Map([
+          ['x.ts', ['y.ts']],
+          ['y.ts', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('reads type-only imports, export-from and dynamic imports', () => {

@@ -30,18 +30,21 @@ async function fakePath(programs: string[]): Promise<string> {
 }
 
 describe('the rules.md init writes', () => {
-  it.each([[[] as string[]], [['gemini']], [['claude', 'opencode']]])('with %j on PATH: valid, lists every built-in executor, switches none on', (found) => {
-    const text = rulesTemplate(found);
-    const rules = parseRules(text);
-    expect(rules.executor).toBeUndefined();
-    for (const name of [...AGENT_NAMES, 'shell']) expect(text).toContain(name);
-    // The list in the comments is the registry's, not a copy that can drift from it.
-    expect(Object.keys(AGENTS).sort()).toEqual([...AGENT_NAMES].sort());
-    for (const name of AGENT_NAMES) expect(executorKnown(rules, name)).toBe(true);
-    const suggestion = text.split('\n').find((line) => line.startsWith('# executor:'));
-    if (found.length > 0) expect(suggestion).toMatch(new RegExp(`^# executor: ${found[0]} +# found on PATH here: ${found.join(', ')}$`));
-    else expect(suggestion).toMatch(/^# executor: claude +# no agent CLI found on PATH here$/);
-  });
+  it.each([[[] as string[]], [['gemini']], [['claude', 'opencode']]])(
+    'with %j on PATH: valid, lists every built-in executor, switches none on',
+    (found) => {
+      const text = rulesTemplate(found);
+      const rules = parseRules(text);
+      expect(rules.executor).toBeUndefined();
+      for (const name of [...AGENT_NAMES, 'shell']) expect(text).toContain(name);
+      // The list in the comments is the registry's, not a copy that can drift from it.
+      expect(Object.keys(AGENTS).sort()).toEqual([...AGENT_NAMES].sort());
+      for (const name of AGENT_NAMES) expect(executorKnown(rules, name)).toBe(true);
+      const suggestion = text.split('\n').find((line) => line.startsWith('# executor:'));
+      if (found.length > 0) expect(suggestion).toMatch(new RegExp(`^# executor: ${found[0]} +# found on PATH here: ${found.join(', ')}$`));
+      else expect(suggestion).toMatch(/^# executor: claude +# no agent CLI found on PATH here$/);
+    },
+  );
 });
 
 describe('installedAgents', () => {
@@ -60,7 +63,10 @@ describe('initRepo', () => {
     sb = await makeSandbox();
     const dir = await fakePath(['gemini', 'codex-not-it']);
     const out: string[] = [];
-    const code = await initRepo({ cwd: sb.repo, env: { PATH: dir } }, { out: (t) => void out.push(t), err: (t) => void out.push(`ERR ${t}`) });
+    const code = await initRepo(
+      { cwd: sb.repo, env: { PATH: dir } },
+      { out: (t) => void out.push(t), err: (t) => void out.push(`ERR ${t}`) },
+    );
     expect(code).toBe(0);
     expect(out.join('')).toContain('agent CLIs on PATH: gemini (name one as executor: in rules.md to use it');
     expect(out.join('')).not.toContain('ERR');

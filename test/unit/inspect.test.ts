@@ -41,11 +41,13 @@ describe('changeFacts', () => {
     await sb.write('docs/*.md', 'no markers here\n');
     await sb.git(['add', '--all']);
     const facts = await changeFacts(openGit(sb.repo), base, ['test/**']);
-    expect(facts.changes).toEqual(expect.arrayContaining([
-      { status: 'R', from: 'test/a.test.ts', path: 'test/renamed.test.ts', mode: '100644' },
-      { status: 'D', path: 'test/b.test.ts', mode: undefined },
-      { status: 'A', path: 'bin.dat', mode: '100644' },
-    ]));
+    expect(facts.changes).toEqual(
+      expect.arrayContaining([
+        { status: 'R', from: 'test/a.test.ts', path: 'test/renamed.test.ts', mode: '100644' },
+        { status: 'D', path: 'test/b.test.ts', mode: undefined },
+        { status: 'A', path: 'bin.dat', mode: '100644' },
+      ]),
+    );
     // src/x.ts +5, docs/merge.md +1, test/b.test.ts -1, big.txt +100001, docs/*.md +1, the link +1; the
     // binary file does not count.
     expect(facts.changedLines).toBe(100_010);
@@ -62,10 +64,16 @@ describe('parseRawAndNumstat', () => {
   it('splits the raw records from the numstat ones, renames and odd names included', () => {
     const z = (...fields: string[]) => `${fields.join('\0')}\0`;
     const out = z(
-      ':100644 100644 aaa bbb R085', 'a.txt', ':odd.txt',
-      ':000000 100644 000 ccc A', 'bin.dat',
-      ':100644 100644 ddd eee M', '9\tnine.txt',
-      '1\t0\t', 'a.txt', ':odd.txt',
+      ':100644 100644 aaa bbb R085',
+      'a.txt',
+      ':odd.txt',
+      ':000000 100644 000 ccc A',
+      'bin.dat',
+      ':100644 100644 ddd eee M',
+      '9\tnine.txt',
+      '1\t0\t',
+      'a.txt',
+      ':odd.txt',
       '-\t-\tbin.dat',
       '2\t3\t9\tnine.txt',
     );
@@ -109,7 +117,12 @@ describe('readWorktree', () => {
       { path: 'nested', kind: 'repository' },
     ]);
     // Nothing was hashed into the object store.
-    expect((await sb.git(['status', '--porcelain'])).split('\n').filter(Boolean).every((l) => l.startsWith(' D') || l.startsWith('??'))).toBe(true);
+    expect(
+      (await sb.git(['status', '--porcelain']))
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.startsWith(' D') || l.startsWith('??')),
+    ).toBe(true);
   });
 });
 
@@ -119,7 +132,10 @@ const odd = decodePath(ODD);
 
 /** `git diff --cached --name-status -z` against base, names kept byte for byte (as decodePath strings). */
 async function staged(sb: Sandbox, base: string): Promise<string[]> {
-  const { stdout } = await execFileP('git', ['diff', '--cached', '--name-status', '--no-renames', '-z', base], { cwd: sb.repo, encoding: 'buffer' });
+  const { stdout } = await execFileP('git', ['diff', '--cached', '--name-status', '--no-renames', '-z', base], {
+    cwd: sb.repo,
+    encoding: 'buffer',
+  });
   const fields = decodePath(stdout).split('\0').filter(Boolean);
   const lines: string[] = [];
   for (let i = 0; i < fields.length; i += 2) lines.push(`${fields[i]} ${fields[i + 1]}`);
@@ -128,7 +144,15 @@ async function staged(sb: Sandbox, base: string): Promise<string[]> {
 
 describe('readWorktree and stageAll', () => {
   it('stage every kind of change: git rm, git mv, deletions, modes, type swaps, odd names', async () => {
-    const { sb, base } = await repo({ 'rm.txt': 'r\n', 'old.txt': 'o\n', 'del.txt': 'd\n', 'tool.sh': 'echo\n', 'swap': 's\n', 'dir/f': 'f\n', 'kept.txt': 'k\n' });
+    const { sb, base } = await repo({
+      'rm.txt': 'r\n',
+      'old.txt': 'o\n',
+      'del.txt': 'd\n',
+      'tool.sh': 'echo\n',
+      swap: 's\n',
+      'dir/f': 'f\n',
+      'kept.txt': 'k\n',
+    });
     await sb.git(['rm', '-q', 'rm.txt']);
     await sb.git(['mv', 'old.txt', 'new.txt']);
     await rm(join(sb.repo, 'del.txt'));
@@ -156,7 +180,17 @@ describe('readWorktree and stageAll', () => {
       remove: ['del.txt', 'dir/f', 'new.txt'],
     });
     await stageAll(git, staging);
-    expect(await staged(sb, base)).toEqual(['A dir', 'A new.txt', `A ${odd}`, 'D del.txt', 'D dir/f', 'D old.txt', 'D rm.txt', 'M tool.sh', 'T swap']);
+    expect(await staged(sb, base)).toEqual([
+      'A dir',
+      'A new.txt',
+      `A ${odd}`,
+      'D del.txt',
+      'D dir/f',
+      'D old.txt',
+      'D rm.txt',
+      'M tool.sh',
+      'T swap',
+    ]);
     expect((await sb.git(['ls-files', '-s', 'tool.sh'])).split(' ')[0]).toBe('100755');
   });
 
@@ -210,7 +244,7 @@ describe('readWorktree and stageAll', () => {
       pw: ['sub/deep/top/../etc/passwd', { kind: 'outside', through: { path: 'sub/deep/top', target: '../..' } }],
       'sub/deep/top': ['../..', { kind: 'inside' }],
       [odd]: [`sub/deep/${odd}`, { kind: 'inside' }],
-      fine: ['sub/deep/top/sub/deep/x', { kind: 'inside', }],
+      fine: ['sub/deep/top/sub/deep/x', { kind: 'inside' }],
     });
   });
 });
@@ -233,7 +267,7 @@ describe('changeFacts on names that are not UTF-8', () => {
 });
 
 describe('refMoves and restoreRef', () => {
-  it('tells fast-forwards from rewinds, spots the executor\'s commits in a moved ref, and restores only what is unchanged since', async () => {
+  it("tells fast-forwards from rewinds, spots the executor's commits in a moved ref, and restores only what is unchanged since", async () => {
     const { sb, base } = await repo({ 'a.txt': 'a\n' });
     const git = openGit(sb.repo);
     await sb.git(['branch', 'feature']);

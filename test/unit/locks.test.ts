@@ -30,7 +30,10 @@ describe('claim locks', () => {
     const dir = await locksDir();
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
     await mkdir(join(dir, 'task-1.lock'));
-    await writeFile(join(dir, 'task-1.lock', 'owner.json'), JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString() }));
+    await writeFile(
+      join(dir, 'task-1.lock', 'owner.json'),
+      JSON.stringify({ host: hostname(), pid: dead, startedAt: new Date().toISOString() }),
+    );
     expect(await isClaimed(dir, 'task-1')).toBe(false);
     const taken = await claimTask(dir, 'task-1');
     expect(taken).toMatchObject({ kind: 'claimed', tookOver: true });

@@ -24,7 +24,10 @@ describe('killProcessesIn', () => {
     orphan('/tmp/wt/001-task', mine);
     // Same prefix, another task: must survive.
     orphan('/tmp/wt/001-task-2', neighbour);
-    await waitFor('both groups to run', async () => (await livePidsMatching(mine)).length === 3 && (await livePidsMatching(neighbour)).length === 3);
+    await waitFor(
+      'both groups to run',
+      async () => (await livePidsMatching(mine)).length === 3 && (await livePidsMatching(neighbour)).length === 3,
+    );
 
     // The shell (its command line names the marker too) and both sleeps.
     expect(await killProcessesIn('/tmp/wt/001-task')).toBe(3);
@@ -33,16 +36,19 @@ describe('killProcessesIn', () => {
     expect(await killProcessesIn('/tmp/wt/001-task')).toBe(0);
   });
 
-  it('with a task id, kills only that task\'s processes in a pooled worktree, not the next task\'s', async () => {
+  it("with a task id, kills only that task's processes in a pooled worktree, not the next task's", async () => {
     const dead = sleepMarker(60);
     const next = sleepMarker(60);
     markers.push(dead, next);
     orphan('/tmp/wt/_pool-1', dead, 'old-task');
     orphan('/tmp/wt/_pool-1', next, 'new-task');
-    await waitFor('both groups to run', async () => (await livePidsMatching(dead)).length === 3 && (await livePidsMatching(next)).length === 3);
+    await waitFor(
+      'both groups to run',
+      async () => (await livePidsMatching(dead)).length === 3 && (await livePidsMatching(next)).length === 3,
+    );
 
     expect(await killProcessesIn('/tmp/wt/_pool-1', 'old-task')).toBe(3);
-    await waitFor('the dead task\'s orphans to die', async () => (await livePidsMatching(dead)).length === 0);
+    await waitFor("the dead task's orphans to die", async () => (await livePidsMatching(dead)).length === 0);
     expect(await livePidsMatching(next)).toHaveLength(3);
     // Without a task id the new holder of the worktree clears everything in it.
     expect(await killProcessesIn('/tmp/wt/_pool-1')).toBe(3);
@@ -50,7 +56,7 @@ describe('killProcessesIn', () => {
 });
 
 describe('killProcessesIn, for a process that dropped the marker', () => {
-  it('kills what runs inside the worktree without NIGHTSHIFT_WORKTREE, unless only one task\'s processes are asked for', async () => {
+  it("kills what runs inside the worktree without NIGHTSHIFT_WORKTREE, unless only one task's processes are asked for", async () => {
     const dir = await tempDir('nightshift-orphan-cwd-');
     const marker = sleepMarker(60);
     markers.push(marker);

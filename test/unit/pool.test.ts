@@ -129,10 +129,18 @@ describe('worktree pool', () => {
     await first.release();
     // A daemon killed mid-task: its lease is still there, its executor still runs in the slot.
     await mkdir(join(root, '_leases', 'slot-1.lock'), { recursive: true });
-    await writeFile(join(root, '_leases', 'slot-1.lock', 'owner.json'), JSON.stringify({ host: hostname(), pid: deadPid(), startedAt: new Date().toISOString() }));
+    await writeFile(
+      join(root, '_leases', 'slot-1.lock', 'owner.json'),
+      JSON.stringify({ host: hostname(), pid: deadPid(), startedAt: new Date().toISOString() }),
+    );
     const marker = sleepMarker(60);
     left.markers.push(marker);
-    spawn('sh', ['-c', `sleep ${marker}`], { cwd: first.path, env: { ...process.env, NIGHTSHIFT_WORKTREE: first.path }, detached: true, stdio: 'ignore' }).unref();
+    spawn('sh', ['-c', `sleep ${marker}`], {
+      cwd: first.path,
+      env: { ...process.env, NIGHTSHIFT_WORKTREE: first.path },
+      detached: true,
+      stdio: 'ignore',
+    }).unref();
     await waitFor('the orphan to run', async () => (await livePidsMatching(marker)).length > 0);
 
     const next = await pool.checkout('nightshift/two', base);
@@ -143,7 +151,11 @@ describe('worktree pool', () => {
 
   it('tidy removes free slots above the concurrency and keeps slots in use', async () => {
     const { sb, pool, base } = await setUp();
-    const slots = [await pool.checkout('nightshift/a', base), await pool.checkout('nightshift/b', base), await pool.checkout('nightshift/c', base)];
+    const slots = [
+      await pool.checkout('nightshift/a', base),
+      await pool.checkout('nightshift/b', base),
+      await pool.checkout('nightshift/c', base),
+    ];
     await slots[1]?.release();
     await slots[2]?.release();
     const tidied = await pool.tidy(2);

@@ -57,7 +57,11 @@ describe('assessQueue: one dependency in each state', () => {
 
   it('blocks on an invalid dependency and says how to recover', () => {
     const r = plan([invalidEntry('001-broken'), task('002-main', { deps: ['001-broken'] })])['002-main'];
-    expect(r).toEqual({ kind: 'blocked', reason: expect.stringMatching(/^dependency 001-broken is an invalid task file; fix it, then requeue/), provisional: true });
+    expect(r).toEqual({
+      kind: 'blocked',
+      reason: expect.stringMatching(/^dependency 001-broken is an invalid task file; fix it, then requeue/),
+      provisional: true,
+    });
   });
 
   it('is ready without dependencies', () => {
@@ -134,7 +138,11 @@ describe('assessQueue: cycles', () => {
 
   it('overlapping loops: every task on one is blocked in one pass', () => {
     // 001-a <-> 002-b, plus 001-a -> 003-c -> 002-b.
-    const specs: Array<[string, string[]]> = [['001-a', ['002-b', '003-c']], ['002-b', ['001-a']], ['003-c', ['002-b']]];
+    const specs: Array<[string, string[]]> = [
+      ['001-a', ['002-b', '003-c']],
+      ['002-b', ['001-a']],
+      ['003-c', ['002-b']],
+    ];
     const r = plan(specs.map(([id, deps]) => task(id, { deps })));
     expect(Object.keys(r).sort()).toEqual(['001-a', '002-b', '003-c']);
     for (const one of Object.values(r)) expect(one.kind).toBe('blocked');
@@ -171,7 +179,10 @@ describe('assessQueue: cycles', () => {
   it('a chain of 30,000 dependencies, and a loop closing it, neither overflow the stack nor name every step', () => {
     const chain = Array.from({ length: 30_000 }, (_, i) => task(`t${i}`, { deps: [`t${(i + 1) % 30_000}`] }));
     const r = assessQueue(chain);
-    expect(r.get('t0')).toMatchObject({ kind: 'blocked', reason: 'dependency cycle: t0 -> t1 -> t2 -> t3 -> t4 -> ... (29995 more) -> t0' });
+    expect(r.get('t0')).toMatchObject({
+      kind: 'blocked',
+      reason: 'dependency cycle: t0 -> t1 -> t2 -> t3 -> t4 -> ... (29995 more) -> t0',
+    });
     const open = chain.slice(0, -1);
     // Opened, the chain ends in a missing task: all of it is (provisionally) blocked by that, at any depth.
     expect(assessQueue(open).get('t0')).toEqual({
@@ -193,8 +204,16 @@ describe('assessQueue: blocking is transitive', () => {
     const ms = performance.now() - started;
     expect(r.size).toBe(n - 1);
     expect(r.get(id(1))).toEqual({ kind: 'blocked', reason: 'dependency t00000 is failed' });
-    expect(r.get(id(2))).toEqual({ kind: 'blocked', reason: 'dependency t00001 is blocked (dependency t00000 is failed)', cause: 'dependency t00000 is failed' });
-    expect(r.get(id(n - 1))).toEqual({ kind: 'blocked', reason: 'dependency t09998 is blocked (dependency t00000 is failed)', cause: 'dependency t00000 is failed' });
+    expect(r.get(id(2))).toEqual({
+      kind: 'blocked',
+      reason: 'dependency t00001 is blocked (dependency t00000 is failed)',
+      cause: 'dependency t00000 is failed',
+    });
+    expect(r.get(id(n - 1))).toEqual({
+      kind: 'blocked',
+      reason: 'dependency t09998 is blocked (dependency t00000 is failed)',
+      cause: 'dependency t00000 is failed',
+    });
     for (const one of r.values()) expect(one.kind).toBe('blocked');
     // Linear: well under a second even on a loaded machine (the old one-level-per-scan took minutes).
     expect(ms).toBeLessThan(1000);
@@ -204,7 +223,11 @@ describe('assessQueue: blocking is transitive', () => {
     const r = plan([task('003-c', { deps: ['002-b'] }), task('002-b', { deps: ['001-a'] }), task('001-a', { status: 'cancelled' })]);
     expect(r).toEqual({
       '002-b': { kind: 'blocked', reason: 'dependency 001-a is cancelled' },
-      '003-c': { kind: 'blocked', reason: 'dependency 002-b is blocked (dependency 001-a is cancelled)', cause: 'dependency 001-a is cancelled' },
+      '003-c': {
+        kind: 'blocked',
+        reason: 'dependency 002-b is blocked (dependency 001-a is cancelled)',
+        cause: 'dependency 001-a is cancelled',
+      },
     });
   });
 
@@ -215,7 +238,11 @@ describe('assessQueue: blocking is transitive', () => {
       task('003-right', { status: 'running' }),
       task('004-join', { deps: ['003-right', '002-left'] }),
     ]);
-    expect(r['004-join']).toEqual({ kind: 'blocked', reason: 'dependency 002-left is blocked (dependency 001-root is blocked)', cause: 'dependency 001-root is blocked' });
+    expect(r['004-join']).toEqual({
+      kind: 'blocked',
+      reason: 'dependency 002-left is blocked (dependency 001-root is blocked)',
+      cause: 'dependency 001-root is blocked',
+    });
     expect(plan([task('001-a', { status: 'running' }), task('002-b', { deps: ['001-a'] }), task('003-c', { deps: ['002-b'] })])).toEqual({
       '002-b': { kind: 'waiting', on: ['001-a'] },
       '003-c': { kind: 'waiting', on: ['002-b'] },

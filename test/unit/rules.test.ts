@@ -180,18 +180,33 @@ describe('parseRules: problems', () => {
   it('names an executor that is not defined, wherever it is used', () => {
     const err = problem(fm('executor: mine\nroutes: { code: yours }\nfallback: [theirs]'));
     for (const name of ['mine', 'yours', 'theirs']) {
-      expect(err.message).toContain(`executor "${name}" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:`);
+      expect(err.message).toContain(
+        `executor "${name}" is not available: built in are shell, claude, codex, aider, gemini, opencode; define others under executors:`,
+      );
     }
   });
 
   it('accepts the built-in agents everywhere without defining them', () => {
     const rules = parseRules(fm('executor: claude\nroutes: { code: codex, docs: gemini }\nfallback: [aider, opencode]'));
-    expect([rules.executor, rules.routes, rules.fallback, rules.agents]).toEqual(['claude', { code: 'codex', docs: 'gemini' }, ['aider', 'opencode'], {}]);
+    expect([rules.executor, rules.routes, rules.fallback, rules.agents]).toEqual([
+      'claude',
+      { code: 'codex', docs: 'gemini' },
+      ['aider', 'opencode'],
+      {},
+    ]);
   });
 
   it('reads settings for a built-in agent: model and extra args', () => {
-    const rules = parseRules(fm('executor: claude\nexecutors:\n  claude: { model: opus, args: ["--max-turns", "30"] }\n  gemini:\n    model: gemini-2.5-pro\n  aider:'));
-    expect(rules.agents).toEqual({ claude: { model: 'opus', args: ['--max-turns', '30'] }, gemini: { model: 'gemini-2.5-pro', args: [] }, aider: { args: [] } });
+    const rules = parseRules(
+      fm(
+        'executor: claude\nexecutors:\n  claude: { model: opus, args: ["--max-turns", "30"] }\n  gemini:\n    model: gemini-2.5-pro\n  aider:',
+      ),
+    );
+    expect(rules.agents).toEqual({
+      claude: { model: 'opus', args: ['--max-turns', '30'] },
+      gemini: { model: 'gemini-2.5-pro', args: [] },
+      aider: { args: [] },
+    });
     expect(rules.executors).toEqual({});
   });
 
@@ -203,14 +218,16 @@ describe('parseRules: problems', () => {
     expect(problem(fm(yaml)).message).toMatch(expected);
   });
 
-  it('takes a command under an agent\'s name as the user\'s replacement for the built-in agent', () => {
+  it("takes a command under an agent's name as the user's replacement for the built-in agent", () => {
     const rules = parseRules(fm('executor: aider\nexecutors:\n  aider: [my-aider, "{prompt_file}"]\n  codex: { command: [my-codex] }'));
     expect(rules.executors).toEqual({ aider: { command: ['my-aider', '{prompt_file}'] }, codex: { command: ['my-codex'] } });
     expect(rules.agents).toEqual({});
   });
 
   it('accepts executors defined under executors:', () => {
-    const rules = parseRules(fm('executor: claude\nroutes: { code: codex }\nexecutors:\n  claude: [claude, -p, "{prompt_file}"]\n  codex: { command: [codex] }'));
+    const rules = parseRules(
+      fm('executor: claude\nroutes: { code: codex }\nexecutors:\n  claude: [claude, -p, "{prompt_file}"]\n  codex: { command: [codex] }'),
+    );
     expect(rules.executor).toBe('claude');
     expect(rules.routes).toEqual({ code: 'codex' });
   });

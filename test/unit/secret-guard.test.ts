@@ -18,12 +18,16 @@ describe('guardSecrets (real git)', () => {
   }
 
   it('passes an ordinary change', async () => {
-    expect(await staged({ 'src/a.ts': 'export const a = 1;\n', 'README.md': '# readme\nconnect with postgres://user:password@localhost/db\n' })).toEqual([]);
+    expect(
+      await staged({ 'src/a.ts': 'export const a = 1;\n', 'README.md': '# readme\nconnect with postgres://user:password@localhost/db\n' }),
+    ).toEqual([]);
   });
 
   it('names the variables and the files, text or binary, never the values', async () => {
     const dump = `HOME=/home/me\nGITHUB_TOKEN=${ENV.GITHUB_TOKEN}\nDB_PASSWORD=${ENV.DB_PASSWORD}\n`;
-    expect(await staged({ 'env.txt': dump, 'env.bin': Buffer.from(dump.replace(/\n/g, '\0')), 'one.txt': `pw ${ENV.DB_PASSWORD}\n` })).toEqual([
+    expect(
+      await staged({ 'env.txt': dump, 'env.bin': Buffer.from(dump.replace(/\n/g, '\0')), 'one.txt': `pw ${ENV.DB_PASSWORD}\n` }),
+    ).toEqual([
       'secrets: the change contains the values of $DB_PASSWORD, $GITHUB_TOKEN in env.bin, env.txt and the value of $DB_PASSWORD in one.txt',
     ]);
   });
@@ -36,9 +40,22 @@ describe('guardSecrets (real git)', () => {
 
   it('refuses a real-looking token of a known shape, but not a placeholder or one the file already held', async () => {
     const base = { 'docs/aws.md': 'Example: AKIAIOSFODNN7EXAMPLE\n', 'config.txt': `token=${OTHER_TOKEN}\n` };
-    expect(await staged({ 'docs/aws.md': 'Example: AKIAIOSFODNN7EXAMPLE\nmore\n', 'config.txt': `token=${OTHER_TOKEN}\nmore\n`, 'fixture.ts': `const t = 'ghp_${'x'.repeat(36)}';\n` }, base)).toEqual([]);
-    expect(await staged({ 'cfg.txt': `token=${OTHER_TOKEN}\n`, 'deploy.pem': '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n' })).toEqual([
-      'secrets: the change contains a GitHub token in cfg.txt and a private key in deploy.pem',
-    ]);
+    expect(
+      await staged(
+        {
+          'docs/aws.md': 'Example: AKIAIOSFODNN7EXAMPLE\nmore\n',
+          'config.txt': `token=${OTHER_TOKEN}\nmore\n`,
+          'fixture.ts': `const t = 'ghp_${'x'.repeat(36)}';\n`,
+        },
+        base,
+      ),
+    ).toEqual([]);
+    expect(
+      await staged({
+        'cfg.txt': `token=${OTHER_TOKEN}\n`,
+        'deploy.pem':
+          '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n',
+      }),
+    ).toEqual(['secrets: the change contains a GitHub token in cfg.txt and a private key in deploy.pem']);
   });
 });

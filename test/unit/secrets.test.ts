@@ -54,7 +54,14 @@ describe('secret-looking names', () => {
 });
 
 describe('secretMasker', () => {
-  const env = { MY_API_TOKEN: 'tok-123456789', DB_PASSWORD: 'hunter2hunter2', SHORT_KEY: 'abc', EMPTY_TOKEN: '', PATH: '/usr/bin:/bin', LONG_SECRET: 'tok-123456789-and-more' };
+  const env = {
+    MY_API_TOKEN: 'tok-123456789',
+    DB_PASSWORD: 'hunter2hunter2',
+    SHORT_KEY: 'abc',
+    EMPTY_TOKEN: '',
+    PATH: '/usr/bin:/bin',
+    LONG_SECRET: 'tok-123456789-and-more',
+  };
 
   it('lists values of secret-looking variables, long enough, longest first', () => {
     expect(secretValues(env)).toEqual(['tok-123456789-and-more', 'hunter2hunter2', 'tok-123456789']);
@@ -75,7 +82,12 @@ describe('secretMasker', () => {
 
 describe('secrets by value', () => {
   it('masks the password of any URL with credentials, and values shaped like tokens whatever their name', () => {
-    const env = { DATABASE_URL: 'postgres://app:Pg-s3cret-9f8e7d@db.internal:5432/app', REDIS_URL: 'redis://:p%40ssw0rd-long@cache/0', GH_ENTERPRISE: 'ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO', HOME: '/home/me' };
+    const env = {
+      DATABASE_URL: 'postgres://app:Pg-s3cret-9f8e7d@db.internal:5432/app',
+      REDIS_URL: 'redis://:p%40ssw0rd-long@cache/0',
+      GH_ENTERPRISE: 'ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO',
+      HOME: '/home/me',
+    };
     expect(envSecrets(env)).toEqual([
       { name: 'GH_ENTERPRISE', value: 'ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO' },
       { name: 'DATABASE_URL', value: 'Pg-s3cret-9f8e7d' },
@@ -83,11 +95,14 @@ describe('secrets by value', () => {
       { name: 'REDIS_URL', value: 'p@ssw0rd-long' },
     ]);
     const mask = secretMasker(env);
-    expect(mask('connecting to postgres://app:Pg-s3cret-9f8e7d@db.internal:5432/app (password Pg-s3cret-9f8e7d)')).toBe('connecting to postgres://app:***@db.internal:5432/app (password ***)');
+    expect(mask('connecting to postgres://app:Pg-s3cret-9f8e7d@db.internal:5432/app (password Pg-s3cret-9f8e7d)')).toBe(
+      'connecting to postgres://app:***@db.internal:5432/app (password ***)',
+    );
   });
 
   it('masks each line of a multi-line value but never its armour lines, and the value as JSON escapes it', () => {
-    const pem = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oLQ/b4TTOKx9oAoGCCqGSM49\nAwEHoUQDQgAEYmQ==\n-----END EC PRIVATE KEY-----\n';
+    const pem =
+      '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oLQ/b4TTOKx9oAoGCCqGSM49\nAwEHoUQDQgAEYmQ==\n-----END EC PRIVATE KEY-----\n';
     const values = secretValues({ TLS_KEY: pem, API_TOKEN: 'say "hi"\tnow' });
     expect(values).toContain('MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oLQ/b4TTOKx9oAoGCCqGSM49');
     expect(values).toContain('AwEHoUQDQgAEYmQ==');
@@ -138,7 +153,10 @@ describe('token shapes in any output', () => {
   });
 
   it('works on bytes read as latin1, leaving every other byte as it was', () => {
-    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(' café tok-\u00e9-123456 ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from([0xff, 0xfe, 0x00]),
+      Buffer.from(' café tok-\u00e9-123456 ghp_m3gFmqJ6fCS3ODl6Vg8zoGWwe47e8fEKFaQO\n'),
+    ]);
     const masked = Buffer.from(maskText(bytes.toString('latin1'), [asLatin1('tok-\u00e9-123456')]), 'latin1');
     expect(masked).toEqual(Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(' café *** ***\n')]));
   });

@@ -11,7 +11,8 @@ import { cleanMessage } from '../../src/git/commit.js';
 import { configChanges } from '../../src/run/configDiff.js';
 import { diffShared, stashCommit, type SharedSnapshot } from '../../src/run/sharedState.js';
 
-const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tbare = false\n[user]\n\tname = Test User\n\temail = test@example.invalid\n[remote "origin"]\n\turl = /srv/remote.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n';
+const CONFIG =
+  '[core]\n\trepositoryformatversion = 0\n\tbare = false\n[user]\n\tname = Test User\n\temail = test@example.invalid\n[remote "origin"]\n\turl = /srv/remote.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n';
 
 describe('configChanges', () => {
   it.each([
@@ -42,14 +43,23 @@ describe('diffShared', () => {
 
   it('lists config first, then hooks in name order, the stash and the rules files', () => {
     const before = snapshot({
-      gitFiles: new Map([['config', Buffer.from(CONFIG)], ['info/attributes', null]]),
+      gitFiles: new Map([
+        ['config', Buffer.from(CONFIG)],
+        ['info/attributes', null],
+      ]),
       hooks: new Map([['pre-commit', { kind: 'file', mode: 0o755, bytes: Buffer.from('a') }]]),
       stash: { ref: Buffer.from(`${B}\n`), log: log(`${'0'.repeat(40)} ${A} x`, `${A} ${B} y`) },
       userFiles: new Map([['/r/rules.md', Buffer.from('r')]]),
     });
     const after = snapshot({
-      gitFiles: new Map([['config', Buffer.from(CONFIG.replace('Test User', 'M'))], ['info/attributes', Buffer.from('* filter=x\n')]]),
-      hooks: new Map([['pre-commit', { kind: 'file', mode: 0o644, bytes: Buffer.from('a') }], ['post-commit', { kind: 'link', target: '/x' }]]),
+      gitFiles: new Map([
+        ['config', Buffer.from(CONFIG.replace('Test User', 'M'))],
+        ['info/attributes', Buffer.from('* filter=x\n')],
+      ]),
+      hooks: new Map([
+        ['pre-commit', { kind: 'file', mode: 0o644, bytes: Buffer.from('a') }],
+        ['post-commit', { kind: 'link', target: '/x' }],
+      ]),
       stash: { ref: Buffer.from(`${C}\n`), log: log(`${'0'.repeat(40)} ${A} x`, `${A} ${C} z`) },
       userFiles: new Map([['/r/rules.md', Buffer.from('evil')]]),
     });

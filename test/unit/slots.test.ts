@@ -12,7 +12,11 @@ describe('ConcurrencySlots', () => {
   it('lends a resting run slot, then gives it back before any new task once the backoff is over', async () => {
     let runs = 1;
     let lent = 0;
-    const slots = new ConcurrencySlots(1, () => runs, () => lent++);
+    const slots = new ConcurrencySlots(
+      1,
+      () => runs,
+      () => lent++,
+    );
     expect(slots.canStart()).toBe(false);
 
     const first = backoff();
@@ -38,7 +42,11 @@ describe('ConcurrencySlots', () => {
 
   it('takes no slot back when the daemon is stopping', async () => {
     const runs = 2;
-    const slots = new ConcurrencySlots(1, () => runs, () => undefined);
+    const slots = new ConcurrencySlots(
+      1,
+      () => runs,
+      () => undefined,
+    );
     const stopping = backoff();
     const result = slots.whileWaiting('a', stopping.wait);
     stopping.end(false);
@@ -46,7 +54,11 @@ describe('ConcurrencySlots', () => {
   });
 
   it('with a free slot, a returning run goes on at once', async () => {
-    const slots = new ConcurrencySlots(2, () => 1, () => undefined);
+    const slots = new ConcurrencySlots(
+      2,
+      () => 1,
+      () => undefined,
+    );
     const b = backoff();
     const result = slots.whileWaiting('a', b.wait);
     b.end(true);

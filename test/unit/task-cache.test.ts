@@ -47,7 +47,10 @@ describe('TaskCache', () => {
     await unlink(join(dir, 'a.md'));
     await rename(join(dir, 'b.md'), join(dir, 'd.md'));
     await writeFile(join(dir, 'c.md'), '---\ntitle: sea\nstatus: nope\n---\n');
-    expect(summary(await cache.scan())).toEqual(['c:invalid:unknown status "nope": use one of queued, running, done, failed, blocked, cancelled, draft', 'd:bee']);
+    expect(summary(await cache.scan())).toEqual([
+      'c:invalid:unknown status "nope": use one of queued, running, done, failed, blocked, cancelled, draft',
+      'd:bee',
+    ]);
   });
 
   it('finds duplicate ids, and reads the survivor once its twin is gone', async () => {

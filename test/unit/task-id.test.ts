@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ID_PATTERN, MAX_ID_LENGTH, idProblem, isValidId, slugify } from '../../src/task/id.js';
 
 describe('idProblem / isValidId', () => {
-  it.each([
-    '001-setup-db',
-    'a',
-    '0',
-    'v1.2.3',
-    'snake_case',
-    'x-',
-    'a'.repeat(MAX_ID_LENGTH),
-    '002-add-login',
-  ])('accepts %j', (id) => {
+  it.each(['001-setup-db', 'a', '0', 'v1.2.3', 'snake_case', 'x-', 'a'.repeat(MAX_ID_LENGTH), '002-add-login'])('accepts %j', (id) => {
     expect(idProblem(id)).toBeUndefined();
     expect(isValidId(id)).toBe(true);
   });

@@ -25,7 +25,11 @@ function billionLaughs(): string {
   const names = 'abcdefghi';
   const lines = ['title: boom', `a: &a [${Array(9).fill('"lol"').join(', ')}]`];
   for (let i = 1; i < names.length; i++) {
-    lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
   }
   return `---\n${lines.join('\n')}\n---\nbody\n`;
 }
@@ -50,13 +54,21 @@ describe('parseTask: invalid files', () => {
     ['title is a list', '---\ntitle: [a, b]\n---\n', /title must be text, got a list/],
     ['unknown status', '---\ntitle: x\nstatus: finished\n---\n', /unknown status "finished": use one of queued, running, done/],
     ['status is a list', '---\ntitle: x\nstatus: [done]\n---\n', /unknown status a list: use one of/],
-    ['depends_on: 5', '---\ntitle: x\ndepends_on: 5\n---\n', /depends_on must be a list of text, like depends_on: \[001-setup-db\]; got number 5/],
+    [
+      'depends_on: 5',
+      '---\ntitle: x\ndepends_on: 5\n---\n',
+      /depends_on must be a list of text, like depends_on: \[001-setup-db\]; got number 5/,
+    ],
     ['depends_on with a number item', '---\ntitle: x\ndepends_on: [001]\n---\n', /depends_on .*item 1 is number 1 \(quote it\)/],
     ['depends_on with a bad id', '---\ntitle: x\ndepends_on: [../etc]\n---\n', /depends_on: "..\/etc" is not a valid task id/],
     ['depends_on itself', '---\ntitle: x\ndepends_on: [001-demo]\n---\n', /depends_on lists the task itself; remove it/],
     ['priority: high', '---\ntitle: x\npriority: high\n---\n', /priority must be a whole number \(like priority: 1.*got text "high"/],
     ['priority: 1.5', '---\ntitle: x\npriority: 1.5\n---\n', /priority must be a whole number.*got number 1.5/],
-    ['max_attempts: 0', '---\ntitle: x\nmax_attempts: 0\n---\n', /max_attempts must be a whole number of at least 1 \(like max_attempts: 3\), got number 0/],
+    [
+      'max_attempts: 0',
+      '---\ntitle: x\nmax_attempts: 0\n---\n',
+      /max_attempts must be a whole number of at least 1 \(like max_attempts: 3\), got number 0/,
+    ],
     ['attempts: -1', '---\ntitle: x\nattempts: -1\n---\n', /attempts must be a whole number of at least 0/],
     ['timeout: soon', '---\ntitle: x\ntimeout: soon\n---\n', /timeout "soon" is not a duration; write it like 30m, 1h or 90s/],
     ['timeout is a map', '---\ntitle: x\ntimeout: {m: 30}\n---\n', /timeout a map is not a duration/],
@@ -83,11 +95,21 @@ describe('parseTask: invalid files', () => {
 
   it.each<[string, number, string, RegExp]>([
     // [case, FILE line number of the error (YAML line + 1 for the opening fence), file text, what the reason says]
-    ['unclosed flow list', 4, '---\ntitle: x\ndepends_on: [a, b\nstatus: queued\n---\n', /invalid YAML in frontmatter at line 4: .*fix that line/],
+    [
+      'unclosed flow list',
+      4,
+      '---\ntitle: x\ndepends_on: [a, b\nstatus: queued\n---\n',
+      /invalid YAML in frontmatter at line 4: .*fix that line/,
+    ],
     ['nested mapping on one line', 3, '---\ntitle: x\nkind: a: b\n---\n', /invalid YAML in frontmatter at line 3: .*quote values/],
     ['tab indentation', 4, '---\ntitle: x\nfiles:\n\t- a\n---\n', /invalid YAML in frontmatter at line 4: .*[Tt]ab/],
     ['bad line after a BOM and CRLF', 3, '\uFEFF---\r\ntitle: x\r\nkind: a: b\r\n---\r\n', /invalid YAML in frontmatter at line 3/],
-    ['duplicate key', 4, '---\ntitle: x\nstatus: queued\ntitle: y\n---\n', /duplicate key "title" in frontmatter at line 4: each key may appear once; remove or merge/],
+    [
+      'duplicate key',
+      4,
+      '---\ntitle: x\nstatus: queued\ntitle: y\n---\n',
+      /duplicate key "title" in frontmatter at line 4: each key may appear once; remove or merge/,
+    ],
     ['duplicate owned key', 5, '---\ntitle: x\nattempts: 1\n\nattempts: 2\n---\n', /duplicate key "attempts" .* at line 5/],
   ])('invalid YAML: %s reports file line %i', (_name, line, text, expected) => {
     const why = reason(parse(text));
@@ -158,7 +180,13 @@ describe('parseTask: invalid files', () => {
 
   it('refuses a block-style alias bomb too', () => {
     const lines = ['title: boom', 'a: &a', ...Array(10).fill('  - lol')];
-    for (const [prev, name] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f']] as const) {
+    for (const [prev, name] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+    ] as const) {
       lines.push(`${name}: &${name}`, ...Array(10).fill(`  - *${prev}`));
     }
     expect(reason(parse(`---\n${lines.join('\n')}\n---\n`))).toMatch(/aliases/);
@@ -199,7 +227,24 @@ describe('parseTask: valid files', () => {
       body: '',
       frontmatter: { title: 'Add login form' },
     });
-    for (const key of ['kind', 'executor', 'files', 'skills', 'timeoutMs', 'maxAttempts', 'run', 'claimedBy', 'startedAt', 'finishedAt', 'baseCommit', 'branch', 'commit', 'error', 'costUsd', 'tokens'] as const) {
+    for (const key of [
+      'kind',
+      'executor',
+      'files',
+      'skills',
+      'timeoutMs',
+      'maxAttempts',
+      'run',
+      'claimedBy',
+      'startedAt',
+      'finishedAt',
+      'baseCommit',
+      'branch',
+      'commit',
+      'error',
+      'costUsd',
+      'tokens',
+    ] as const) {
       expect(task[key], key).toBeUndefined();
     }
   });
@@ -362,7 +407,15 @@ describe('splitFrontmatter / joinFrontmatter', () => {
     const split = splitFrontmatter('\uFEFF---\r\ntitle: x\r\nkind: y\r\n---\r\n# Body\r\n');
     expect(split).toEqual({
       kind: 'ok',
-      file: { bom: '\uFEFF', eol: '\r\n', open: '---\r\n', yaml: 'title: x\r\nkind: y\r\n', close: '---\r\n', body: '# Body\r\n', yamlFirstLine: 2 },
+      file: {
+        bom: '\uFEFF',
+        eol: '\r\n',
+        open: '---\r\n',
+        yaml: 'title: x\r\nkind: y\r\n',
+        close: '---\r\n',
+        body: '# Body\r\n',
+        yamlFirstLine: 2,
+      },
     });
   });
 });

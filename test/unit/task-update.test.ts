@@ -92,7 +92,18 @@ describe('updateTaskText: exact output', () => {
     const start = lines('---', 'title: Add login', 'kind: code', '---', 'Do it.', '');
     const claimed = update(start, { status: 'running', attempts: 1, claimed_by: 'box:7', base_commit: 'abc1234' });
     expect(claimed).toBe(
-      lines('---', 'title: Add login', 'kind: code', 'status: running', 'attempts: 1', 'claimed_by: box:7', 'base_commit: abc1234', '---', 'Do it.', ''),
+      lines(
+        '---',
+        'title: Add login',
+        'kind: code',
+        'status: running',
+        'attempts: 1',
+        'claimed_by: box:7',
+        'base_commit: abc1234',
+        '---',
+        'Do it.',
+        '',
+      ),
     );
     const failed = update(claimed, { status: 'failed', claimed_by: null, error: 'tests failed (exit 1): 3 failing' });
     expect(failed).toBe(

@@ -12,7 +12,9 @@ describe('LineCutter', () => {
     const out: Piece[] = [];
     for (const c of chunks) cutter.push(Buffer.from(c), out);
     cutter.end(out);
-    return out.map((p) => (p.kind === 'line' ? `line:${p.bytes.toString()}` : p.kind === 'cut' ? `cut:${p.kept.toString()}` : `end:${p.dropped}`));
+    return out.map((p) =>
+      p.kind === 'line' ? `line:${p.bytes.toString()}` : p.kind === 'cut' ? `cut:${p.kept.toString()}` : `end:${p.dropped}`,
+    );
   };
 
   it('hands on whole lines, ended by \\n or \\r, across chunks, and the last unfinished one at the end', () => {
@@ -47,13 +49,21 @@ describe('Transcript', () => {
   });
 
   it('keeps lines of stdout and stderr whole even when their chunks interleave', async () => {
-    const text = await write([['out-a ', 'out-b\n'], ['err-a ', 'err-b\n']], wide);
+    const text = await write(
+      [
+        ['out-a ', 'out-b\n'],
+        ['err-a ', 'err-b\n'],
+      ],
+      wide,
+    );
     expect(text.split('\n').sort()).toEqual(['', 'err-a err-b', 'out-a out-b']);
   });
 
   it('cuts a long line with a marker and never writes half of a secret that straddles the cut', async () => {
     const limits = { ...wide, lineCap: 14 };
-    expect(await write([['aaaa aaaa hunter2hunter2 bbbb\nnext\n']], limits)).toBe('aaaa aaaa \n[nightshift: line over 14 bytes, 19 bytes cut]\nnext\n');
+    expect(await write([['aaaa aaaa hunter2hunter2 bbbb\nnext\n']], limits)).toBe(
+      'aaaa aaaa \n[nightshift: line over 14 bytes, 19 bytes cut]\nnext\n',
+    );
   });
 
   it('past the attempt cap keeps only the tail, with markers saying what was cut', async () => {

@@ -60,7 +60,9 @@ const running = { claimed_by: 'host:1', started_at: '2026-11-21T03:10:00Z', bran
 const cases: Case[] = [
   {
     name: 'claim: the first attempt is counted',
-    from: 'queued', transition: 'claim', to: 'running',
+    from: 'queued',
+    transition: 'claim',
+    to: 'running',
     act: ({ run }) => run.claim({ by: 'host:1', executor: 'shell', on: '001-setup', branch: BRANCH, baseCommit: BASE }),
     keys: { status: 'running', attempts: 1, claimed_by: 'host:1', started_at: TIME, branch: BRANCH, base_commit: BASE },
     lines: [`${ID} claimed by=host:1 executor=shell on=001-setup`],
@@ -68,7 +70,9 @@ const cases: Case[] = [
   },
   {
     name: 'blocked before the claim (plan drifted)',
-    from: 'queued', transition: 'blocked', to: 'blocked',
+    from: 'queued',
+    transition: 'blocked',
+    to: 'blocked',
     act: ({ run }) => run.blocked('the plan drifted'),
     keys: { status: 'blocked', error: 'the plan drifted', finished_at: TIME },
     lines: [`${ID} blocked reason="the plan drifted"`],
@@ -76,7 +80,9 @@ const cases: Case[] = [
   },
   {
     name: 'blocked in bulk (a dependency failed)',
-    from: 'queued', transition: 'blocked', to: 'blocked',
+    from: 'queued',
+    transition: 'blocked',
+    to: 'blocked',
     act: (s) => blockedInBulk(s.locks, s, [{ task: s.task, reason: 'dependency 001-setup is failed' }]),
     keys: { status: 'blocked', error: 'dependency 001-setup is failed', finished_at: TIME },
     lines: [`${ID} blocked reason="dependency 001-setup is failed"`],
@@ -84,7 +90,9 @@ const cases: Case[] = [
   },
   ...(['queued', 'running', 'failed', 'blocked', 'draft'] as const).map((from): Case => ({
     name: `cancel on request from ${from}`,
-    from, transition: 'cancelled', to: 'cancelled',
+    from,
+    transition: 'cancelled',
+    to: 'cancelled',
     act: (s) => cancelOnRequest(s.locks, s, s.task, false),
     keys: { ...keysOf(from), status: 'cancelled', finished_at: TIME, claimed_by: undefined },
     lines: [`${ID} cancelled from=${from}`],
@@ -92,7 +100,9 @@ const cases: Case[] = [
   })),
   {
     name: 'cancelled: the run notices what `cancel` wrote',
-    from: 'running', transition: 'cancelled', to: 'cancelled',
+    from: 'running',
+    transition: 'cancelled',
+    to: 'cancelled',
     act: async (s) => {
       await cancelOnRequest(s.locks, s, s.task, false);
       s.run.cancelNoticed();
@@ -103,7 +113,9 @@ const cases: Case[] = [
   },
   {
     name: 'start attempt 2: counted, with its start commit',
-    from: 'running', transition: 'startAttempt', to: 'running',
+    from: 'running',
+    transition: 'startAttempt',
+    to: 'running',
     act: ({ run }) => run.startAttempt({ attempt: 2, of: 3, baseCommit: COMMIT, publishOnly: false, count: true }),
     keys: { ...running, status: 'running', attempts: 2, base_commit: COMMIT },
     lines: [`${ID} attempt-started attempt=2 of=3 base=c0ffee1`],
@@ -111,7 +123,9 @@ const cases: Case[] = [
   },
   {
     name: 'attempt failed',
-    from: 'running', transition: 'attemptFailed', to: 'running',
+    from: 'running',
+    transition: 'attemptFailed',
+    to: 'running',
     act: ({ run }) => run.attemptFailed(1, 'tests failed (exit 1)'),
     keys: { ...running, status: 'running', attempts: 1 },
     lines: [`${ID} attempt-failed attempt=1 reason="tests failed (exit 1)"`],
@@ -119,7 +133,9 @@ const cases: Case[] = [
   },
   {
     name: 'retry scheduled',
-    from: 'running', transition: 'retryScheduled', to: 'running',
+    from: 'running',
+    transition: 'retryScheduled',
+    to: 'running',
     act: ({ run }) => run.retryScheduled({ attempt: 2, delayMs: 30_000 }),
     keys: { ...running, status: 'running', attempts: 1 },
     lines: [`${ID} retry-scheduled attempt=2 in=30s`],
@@ -127,16 +143,19 @@ const cases: Case[] = [
   },
   {
     name: 'retry scheduled: publishing a kept commit again',
-    from: 'running', transition: 'retryScheduled', to: 'running',
-    act: ({ run }) =>
-      run.retryScheduled({ attempt: 1, delayMs: 30_000, publishing: { kept: KEPT, branch: BRANCH, error: 'push failed' } }),
+    from: 'running',
+    transition: 'retryScheduled',
+    to: 'running',
+    act: ({ run }) => run.retryScheduled({ attempt: 1, delayMs: 30_000, publishing: { kept: KEPT, branch: BRANCH, error: 'push failed' } }),
     keys: { ...running, status: 'running', attempts: 1, commit: COMMIT, error: 'push failed' },
     lines: [`${ID} retry-scheduled attempt=1 in=30s publish_only=yes`],
     events: [],
   },
   {
     name: 'done',
-    from: 'running', transition: 'done', to: 'done',
+    from: 'running',
+    transition: 'done',
+    to: 'done',
     act: ({ run }) => {
       const usage = { tokens: 18342, cost_usd: 0.42 };
       return run.done({ attempt: 1, commit: COMMIT, branch: BRANCH, durationMs: 252_000, usage });
@@ -147,7 +166,9 @@ const cases: Case[] = [
   },
   {
     name: 'failed, its empty branch dropped',
-    from: 'running', transition: 'failed', to: 'failed',
+    from: 'running',
+    transition: 'failed',
+    to: 'failed',
     act: ({ run }) => run.failed({ attempt: 1, reason: 'guard: src/auth/login.ts is protected', branch: null }),
     keys: { ...running, status: 'failed', attempts: 1, branch: undefined, error: 'guard: src/auth/login.ts is protected', ...FINISHED },
     lines: [`${ID} failed attempts=1 reason="guard: src/auth/login.ts is protected"`],
@@ -155,7 +176,9 @@ const cases: Case[] = [
   },
   {
     name: 'failed with a checked commit kept for a requeue to publish',
-    from: 'running', transition: 'failed', to: 'failed',
+    from: 'running',
+    transition: 'failed',
+    to: 'failed',
     act: ({ run }) => run.failed({ attempt: 1, reason: 'push failed', branch: BRANCH, kept: KEPT }),
     keys: { ...running, status: 'failed', attempts: 1, commit: COMMIT, error: 'push failed', finished_at: TIME, claimed_by: undefined },
     lines: [`${ID} failed attempts=1 reason="push failed"`],
@@ -163,7 +186,9 @@ const cases: Case[] = [
   },
   {
     name: 'blocked during an attempt: the attempt given back',
-    from: 'running', transition: 'blocked', to: 'blocked',
+    from: 'running',
+    transition: 'blocked',
+    to: 'blocked',
     act: ({ run }) => run.blocked('executor nope is not installed', { attempt: 1, branch: null }),
     keys: { ...running, status: 'blocked', attempts: 0, branch: undefined, error: 'executor nope is not installed', ...FINISHED },
     lines: [`${ID} blocked reason="executor nope is not installed"`],
@@ -171,7 +196,9 @@ const cases: Case[] = [
   },
   {
     name: 'requeued: the daemon stops before an attempt',
-    from: 'running', transition: 'requeued', to: 'queued',
+    from: 'running',
+    transition: 'requeued',
+    to: 'queued',
     act: ({ run }) => run.requeued({ attempt: 1, givesBack: true }),
     keys: { ...running, status: 'queued', attempts: 0, claimed_by: undefined },
     lines: [`${ID} requeued attempt=1 reason="daemon stopping"`],
@@ -179,7 +206,9 @@ const cases: Case[] = [
   },
   {
     name: 'requeued: the daemon stops with a checked commit kept',
-    from: 'running', transition: 'requeued', to: 'queued',
+    from: 'running',
+    transition: 'requeued',
+    to: 'queued',
     act: ({ run }) => run.requeued({ attempt: 1, branch: BRANCH, error: 'push failed', kept: KEPT }),
     keys: { ...running, status: 'queued', attempts: 1, commit: COMMIT, error: 'push failed', claimed_by: undefined },
     lines: [`${ID} requeued attempt=1 reason="daemon stopping"`],
@@ -187,7 +216,9 @@ const cases: Case[] = [
   },
   {
     name: 'waiting for an executor until a known time',
-    from: 'running', transition: 'waitingForExecutor', to: 'queued',
+    from: 'running',
+    transition: 'waitingForExecutor',
+    to: 'queued',
     act: ({ run }) => {
       const until = new Date('2026-11-21T05:00:00.500Z');
       return run.waitingForExecutor({ attempt: 1, reason: 'claude: usage limit', branch: null, until });
@@ -198,7 +229,9 @@ const cases: Case[] = [
   },
   {
     name: 'recovered: back to the queue',
-    from: 'running', transition: 'recovered', to: 'queued',
+    from: 'running',
+    transition: 'recovered',
+    to: 'queued',
     act: ({ run }) => run.recovered({ then: 'queued', reason: 'interrupted', branch: null }),
     keys: { ...running, status: 'queued', attempts: 1, branch: undefined, error: 'interrupted', claimed_by: undefined },
     lines: [`${ID} recovered attempts=1 from=host:1 then=queued`],
@@ -206,7 +239,9 @@ const cases: Case[] = [
   },
   {
     name: 'recovered: a landing commit kept',
-    from: 'running', transition: 'recovered', to: 'queued',
+    from: 'running',
+    transition: 'recovered',
+    to: 'queued',
     act: ({ run }) => run.recovered({ then: 'queued', reason: 'interrupted', kept: KEPT }),
     keys: { ...running, status: 'queued', attempts: 1, commit: COMMIT, error: 'interrupted', claimed_by: undefined },
     lines: [`${ID} recovered attempts=1 from=host:1 then=queued publish_only=yes`],
@@ -214,7 +249,9 @@ const cases: Case[] = [
   },
   {
     name: 'recovered: out of attempts',
-    from: 'running', transition: 'recovered', to: 'failed',
+    from: 'running',
+    transition: 'recovered',
+    to: 'failed',
     act: ({ run }) => run.recovered({ then: 'failed', reason: 'interrupted' }),
     keys: { ...running, status: 'failed', attempts: 1, error: 'interrupted', claimed_by: undefined },
     lines: [`${ID} recovered attempts=1 from=host:1 then=failed`, `${ID} failed attempts=1 reason=interrupted`],
@@ -222,7 +259,9 @@ const cases: Case[] = [
   },
   {
     name: 'recovered to finalize: still running',
-    from: 'running', transition: 'recovered', to: 'running',
+    from: 'running',
+    transition: 'recovered',
+    to: 'running',
     act: ({ run }) => run.finalizing(COMMIT),
     keys: { ...running, status: 'running', attempts: 1 },
     lines: [`${ID} recovered attempts=1 from=host:1 then=finalize commit=c0ffee1`],
@@ -230,7 +269,9 @@ const cases: Case[] = [
   },
   {
     name: 'finalized: done',
-    from: 'running', transition: 'finalized', to: 'done',
+    from: 'running',
+    transition: 'finalized',
+    to: 'done',
     act: ({ run }) => run.finalized({ kind: 'done', commit: COMMIT, branch: BRANCH }),
     keys: { ...running, status: 'done', attempts: 1, commit: COMMIT, finished_at: TIME, claimed_by: undefined },
     lines: [`${ID} done attempt=1 commit=c0ffee1 branch=${BRANCH} recovered=yes`],
@@ -238,7 +279,9 @@ const cases: Case[] = [
   },
   {
     name: 'finalized: the push failed, requeued to publish',
-    from: 'running', transition: 'finalized', to: 'queued',
+    from: 'running',
+    transition: 'finalized',
+    to: 'queued',
     act: ({ run }) => run.finalized({ kind: 'requeued', commit: COMMIT, branch: BRANCH, reason: 'push to origin failed' }),
     keys: { ...running, status: 'queued', attempts: 1, commit: COMMIT, error: 'push to origin failed', claimed_by: undefined },
     lines: [`${ID} requeued attempt=1 reason="push to origin failed" publish_only=yes`],
@@ -246,11 +289,18 @@ const cases: Case[] = [
   },
   ...(['failed', 'blocked', 'draft', 'cancelled', 'done'] as const).map((from): Case => ({
     name: `requeue on request from ${from}`,
-    from, transition: 'requeued', to: 'queued',
+    from,
+    transition: 'requeued',
+    to: 'queued',
     act: (s) => requeueOnRequest(s.locks, s, s.task),
     keys: {
       ...keysOf(from),
-      status: 'queued', attempts: 0, error: undefined, finished_at: undefined, started_at: undefined, claimed_by: undefined,
+      status: 'queued',
+      attempts: 0,
+      error: undefined,
+      finished_at: undefined,
+      started_at: undefined,
+      claimed_by: undefined,
       // A failed task's commit failed to publish: kept for the next claim to publish.
       commit: from === 'failed' ? COMMIT : undefined,
     },
@@ -285,12 +335,21 @@ async function setup(status: Status, emitted: Emitted): Promise<Setup> {
   const task = await readTask(file);
   const events = new DaemonEvents();
   const names: Array<keyof DaemonEventMap> = [
-    'task:claimed', 'task:attempt-failed', 'task:done', 'task:failed', 'task:blocked', 'task:cancelled', 'task:requeued',
+    'task:claimed',
+    'task:attempt-failed',
+    'task:done',
+    'task:failed',
+    'task:blocked',
+    'task:cancelled',
+    'task:requeued',
   ];
   for (const name of names) events.on(name, (payload: unknown) => void emitted.push([name, payload]));
   const locks = join(dir, 'locks');
   const progress = new ProgressLog(join(dir, 'progress.txt'));
-  const run = taskTransitions({ progress, events }, guardedTaskFile(locks, task, (t) => t.status !== 'cancelled'));
+  const run = taskTransitions(
+    { progress, events },
+    guardedTaskFile(locks, task, (t) => t.status !== 'cancelled'),
+  );
   return { task, locks, progress, events, run };
 }
 
@@ -302,9 +361,11 @@ async function readTask(file: string): Promise<Task> {
 
 async function progressLines(s: Setup): Promise<string[]> {
   const text = await readFile(s.progress.file, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => line.replace(/^\S+ /, ''));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace(/^\S+ /, ''));
 }
-
 
 describe('every legal transition', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {

@@ -19,7 +19,8 @@ export const aider: AgentAdapter = {
     const stem = basename(input.promptFile, '.prompt.md');
     const argv: [string, ...string[]] = [
       'aider',
-      '--message-file', input.promptFile,
+      '--message-file',
+      input.promptFile,
       '--yes-always',
       '--no-stream',
       '--no-pretty',
@@ -29,8 +30,10 @@ export const aider: AgentAdapter = {
       '--no-check-update',
       '--no-show-release-notes',
       '--analytics-disable',
-      '--chat-history-file', join(logs, `${stem}.aider-chat.md`),
-      '--input-history-file', join(logs, `${stem}.aider-input`),
+      '--chat-history-file',
+      join(logs, `${stem}.aider-chat.md`),
+      '--input-history-file',
+      join(logs, `${stem}.aider-input`),
     ];
     if (input.options.model) argv.push('--model', input.options.model);
     argv.push(...input.options.args);
@@ -49,7 +52,12 @@ export const aider: AgentAdapter = {
     const tail = output.trim().split('\n').slice(-3).join(' ');
     const cause = usage.tokens === undefined ? infraCause(tail) : undefined;
     if (cause) return { kind: 'infra-failure', cause, reason: tail.slice(-300), usage };
-    return { kind: 'task-failure', reason: exit.signal ? `aider was killed by ${exit.signal}` : `aider exited ${exit.code}`, usage, message: lastParagraph(output) };
+    return {
+      kind: 'task-failure',
+      reason: exit.signal ? `aider was killed by ${exit.signal}` : `aider exited ${exit.code}`,
+      usage,
+      message: lastParagraph(output),
+    };
   },
 };
 
@@ -79,7 +87,10 @@ function lastReply(output: string): string | undefined {
   const reports = lines.flatMap((l, i) => (TOKEN_REPORT.test(l) ? [i] : []));
   const end = reports.at(-1);
   if (end === undefined) return undefined;
-  const text = lines.slice((reports.at(-2) ?? -1) + 1, end).join('\n').trim();
+  const text = lines
+    .slice((reports.at(-2) ?? -1) + 1, end)
+    .join('\n')
+    .trim();
   return text || undefined;
 }
 
@@ -88,5 +99,9 @@ const TOKEN_REPORT = /^Tokens: [\d.]+[kKM]? sent,/;
 function lastParagraph(output: string): string | undefined {
   const text = output.trim();
   if (!text) return undefined;
-  return text.split(/\n\s*\n/).at(-1)?.trim().slice(-2000);
+  return text
+    .split(/\n\s*\n/)
+    .at(-1)
+    ?.trim()
+    .slice(-2000);
 }

@@ -82,10 +82,18 @@ function usageOf(result: Record<string, unknown>): AgentUsage {
  * long, invalid request) is about this task, so it stays a task failure.
  */
 function infraCauseOf(status: number | undefined, error: string, text: string): InfraCause | undefined {
-  if (/usage limit|hit your .{0,20}limit|out of (usage )?credits|credit balance (is )?too low|spend limit/i.test(text)) return 'usage-limit';
-  if (status === 401 || status === 403 || error === 'authentication_failed' || /not logged in|please run \/login|invalid api key|oauth token/i.test(text)) return 'auth';
+  if (/usage limit|hit your .{0,20}limit|out of (usage )?credits|credit balance (is )?too low|spend limit/i.test(text))
+    return 'usage-limit';
+  if (
+    status === 401 ||
+    status === 403 ||
+    error === 'authentication_failed' ||
+    /not logged in|please run \/login|invalid api key|oauth token/i.test(text)
+  )
+    return 'auth';
   if (status === 429 || error === 'rate_limit') return 'rate-limit';
-  if (error === 'connection_failed' || /connection (refused|error|failed)|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|fetch failed/i.test(text)) return 'network';
+  if (error === 'connection_failed' || /connection (refused|error|failed)|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|fetch failed/i.test(text))
+    return 'network';
   if ((status !== undefined && status >= 500) || error === 'server_error' || /overloaded/i.test(text)) return 'server';
   // 404 model not found and friends: the agent cannot run with this configuration, whatever the task.
   if (status === 404 || error === 'model_not_found') return 'other';

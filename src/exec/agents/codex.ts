@@ -37,9 +37,8 @@ export const codex: AgentAdapter = {
 export function interpretCodex(output: string, exit: AgentExit, now: Date = new Date()): AgentVerdict {
   const events = jsonLines(output);
   const usage = usageOf(events);
-  const message = events
-    .map((e) => obj(e.item))
-    .findLast((item) => item?.type === 'agent_message' && typeof item.text === 'string')?.text as string | undefined;
+  const message = events.map((e) => obj(e.item)).findLast((item) => item?.type === 'agent_message' && typeof item.text === 'string')
+    ?.text as string | undefined;
   const failed = events.findLast((e) => e.type === 'turn.failed');
   // `error` events also announce each reconnect ("Reconnecting... 2/5 (...)"); only the final one counts.
   const lastError = events.findLast((e) => e.type === 'error' && !/^Reconnecting\b/.test(str(e.message) ?? ''));
@@ -86,10 +85,20 @@ function usageOf(events: Array<Record<string, unknown>>): AgentUsage {
  */
 function infraCauseOf(text: string): InfraCause | undefined {
   if (/usage limit|quota exceeded|out of credits|purchase more credits|upgrade to (plus|pro)/i.test(text)) return 'usage-limit';
-  if (/\b40[13]\b|unauthori[sz]ed|forbidden|not logged in|codex login|api key|missing environment variable|refresh token|sign in again/i.test(text)) return 'auth';
+  if (
+    /\b40[13]\b|unauthori[sz]ed|forbidden|not logged in|codex login|api key|missing environment variable|refresh token|sign in again/i.test(
+      text,
+    )
+  )
+    return 'auth';
   if (/\b429\b|too many requests|rate limit/i.test(text)) return 'rate-limit';
   if (/\b5\d\d\b|high demand|internal server error|service unavailable|bad gateway|overloaded|at capacity/i.test(text)) return 'server';
-  if (/error sending request|connection (failed|refused|reset)|failed to lookup address|stream disconnected|timed out waiting for network/i.test(text)) return 'network';
+  if (
+    /error sending request|connection (failed|refused|reset)|failed to lookup address|stream disconnected|timed out waiting for network/i.test(
+      text,
+    )
+  )
+    return 'network';
   return undefined;
 }
 
@@ -106,7 +115,13 @@ function resetTime(text: string, now: Date): Date | undefined {
   if (!month || !day) return nextClockTime(Number(hour), Number(minute), meridiem as string, now);
   const monthIndex = MONTHS.indexOf(month.toLowerCase());
   if (monthIndex < 0) return undefined;
-  const at = new Date(year ? Number(year) : now.getFullYear(), monthIndex, Number(day), (Number(hour) % 12) + ((meridiem as string).toUpperCase() === 'PM' ? 12 : 0), Number(minute));
+  const at = new Date(
+    year ? Number(year) : now.getFullYear(),
+    monthIndex,
+    Number(day),
+    (Number(hour) % 12) + ((meridiem as string).toUpperCase() === 'PM' ? 12 : 0),
+    Number(minute),
+  );
   // Without a year, a date already past means next year's.
   if (!year && at.getTime() < now.getTime()) at.setFullYear(at.getFullYear() + 1);
   return at;

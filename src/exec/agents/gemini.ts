@@ -46,7 +46,12 @@ export const gemini: AgentAdapter = {
     const cause = infraCause(text);
     if (cause && exit.code !== 0) return { kind: 'infra-failure', cause, reason: text.slice(-300), resetAt: resetTimeIn(text), usage };
     if (exit.code === 0) return { kind: 'task-failure', reason: 'gemini exited 0 without its JSON result', usage };
-    return { kind: 'task-failure', reason: exit.signal ? `gemini was killed by ${exit.signal}` : `gemini exited ${exit.code}`, usage, message: response };
+    return {
+      kind: 'task-failure',
+      reason: exit.signal ? `gemini was killed by ${exit.signal}` : `gemini exited ${exit.code}`,
+      usage,
+      message: response,
+    };
   },
 };
 

@@ -45,7 +45,11 @@ export const opencode: AgentAdapter = {
       } else if (e.type === 'error') {
         const err = obj(e.error);
         const data = obj(err?.data);
-        error = { name: str(err?.name) ?? 'Error', message: str(data?.message) ?? str(err?.name) ?? 'unknown error', status: num(data?.statusCode) };
+        error = {
+          name: str(err?.name) ?? 'Error',
+          message: str(data?.message) ?? str(err?.name) ?? 'unknown error',
+          status: num(data?.statusCode),
+        };
       }
     }
     const usage: AgentUsage = { tokens, costUsd };
@@ -59,7 +63,12 @@ export const opencode: AgentAdapter = {
     const tail = output.trim().split('\n').slice(-3).join(' ');
     const cause = events.length === 0 ? infraCause(tail) : undefined;
     if (cause) return { kind: 'infra-failure', cause, reason: tail.slice(-300), usage };
-    return { kind: 'task-failure', reason: exit.signal ? `opencode was killed by ${exit.signal}` : `opencode exited ${exit.code}`, usage, message };
+    return {
+      kind: 'task-failure',
+      reason: exit.signal ? `opencode was killed by ${exit.signal}` : `opencode exited ${exit.code}`,
+      usage,
+      message,
+    };
   },
 };
 

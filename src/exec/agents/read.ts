@@ -53,8 +53,14 @@ export function obj(v: unknown): Record<string, unknown> | undefined {
 const CAUSE_PATTERNS: Array<[InfraCause, RegExp]> = [
   ['usage-limit', /usage limit|quota|insufficient[_ ]credit|credit balance|billing|exhausted your/i],
   ['rate-limit', /rate[_ -]?limit|too many requests|\b429\b/i],
-  ['auth', /authenticat|unauthori[sz]ed|invalid[_ ]api[_ ]key|api key|not logged in|\blog ?in\b|\b401\b|\b403\b|forbidden|permission denied by provider/i],
-  ['network', /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|network|connection (error|refused|reset)|APIConnectionError|fetch failed/i],
+  [
+    'auth',
+    /authenticat|unauthori[sz]ed|invalid[_ ]api[_ ]key|api key|not logged in|\blog ?in\b|\b401\b|\b403\b|forbidden|permission denied by provider/i,
+  ],
+  [
+    'network',
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|network|connection (error|refused|reset)|APIConnectionError|fetch failed/i,
+  ],
   ['server', /internal server error|service unavailable|overloaded|bad gateway|\b50[0234]\b|InternalServerError|ServiceUnavailable/i],
 ];
 
@@ -74,7 +80,9 @@ export function resetTimeIn(text: string, now: Date = new Date()): Date | undefi
     const d = new Date(iso[1]);
     if (!Number.isNaN(d.getTime())) return d;
   }
-  const rel = /(?:retry|try again|reset)s?\s+(?:in|after)\s+([0-9.]+)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b/i.exec(text);
+  const rel = /(?:retry|try again|reset)s?\s+(?:in|after)\s+([0-9.]+)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\b/i.exec(
+    text,
+  );
   if (rel?.[1] && rel[2]) {
     const n = Number(rel[1]);
     const unit = rel[2].toLowerCase();

@@ -2,7 +2,10 @@
 
 /** The last `n` non-JSON, non-empty lines of a transcript, joined: what a CLI said when it died. */
 export function lastLines(output: string, n: number): string {
-  const said = output.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('{'));
+  const said = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('{'));
   return said.slice(-n).join(' | ');
 }
 
