@@ -1,6 +1,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { listWorktrees, openGit, pruneWorktrees, removeWorktree } from '../git/git.js';
+import { openGit } from '../git/git.js';
+import { listWorktrees, pruneWorktrees, removeWorktree } from '../git/worktrees.js';
 import { isPoolEntry, WorktreePool } from '../git/pool.js';
 import { isClaimed, removeAbandonedLockTemps } from '../locks/claims.js';
 import { isValidId } from '../task/id.js';

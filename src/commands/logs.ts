@@ -22,7 +22,8 @@ export async function showLogs(
   }
   if (attempts.length === 0)
     throw new UsageError(`no logs for task ${opts.id} yet`, 'logs appear once the daemon has started an attempt of the task');
-  const attempt = opts.attempt ?? (attempts[attempts.length - 1] as number);
+  // The newest attempt unless one is asked for.
+  const attempt = opts.attempt ?? Math.max(...attempts);
   if (!attempts.includes(attempt))
     throw new UsageError(`task ${opts.id} has no attempt ${attempt}`, `attempts with logs: ${attempts.join(', ')}`);
   return printFile(join(dir, `${attempt}.log`), Number.POSITIVE_INFINITY, opts.follow ?? false, io, opts.signal, () => undefined);

@@ -58,7 +58,7 @@ export function readExecutors(fields: FrontmatterFields, rules: Rules): void {
     } else if ((BUILTIN_EXECUTORS as readonly string[]).includes(name)) {
       problems.push(`executors: "${name}" is built in and cannot be redefined`);
     } else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
-      rules.executors[name] = { command: command as string[] };
+      rules.executors[name] = { command: command };
     } else {
       problems.push(`executors.${name} needs command: an argv list, like command: ["my-agent", "--prompt-file", "{prompt_file}"]`);
     }
@@ -88,7 +88,7 @@ function agentOptions(name: string, spec: unknown, problems: string[]): AgentOpt
       if (typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(value)) options.model = value;
       else problems.push(`${where}.model must be a model name, like model: sonnet`);
     } else if (key === 'args') {
-      if (Array.isArray(value) && value.every((a) => typeof a === 'string')) options.args = value as string[];
+      if (Array.isArray(value) && value.every((a) => typeof a === 'string')) options.args = value;
       else problems.push(`${where}.args must be a list of arguments, like args: ["--verbose"]`);
     } else {
       problems.push(`${where}: unknown setting "${key}" (known: model, args; or command: to replace the built-in agent)`);

@@ -46,7 +46,7 @@ export class FrontmatterFields {
   names(key: string): string[] | undefined {
     if (!this.has(key)) return undefined;
     const v = this.fm[key];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
     this.problems.push(`${key} must be a list, like ${key}: [a, b]`);
     return undefined;
   }

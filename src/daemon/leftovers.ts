@@ -1,5 +1,5 @@
 import { toError } from '../errors.js';
-import { removeAbandonedWorktrees } from '../git/git.js';
+import { removeAbandonedWorktrees } from '../git/worktrees.js';
 import type { RunContext } from '../run/context.js';
 import { isClaimed } from '../locks/claims.js';
 import { isLiveRun } from '../task/follow.js';

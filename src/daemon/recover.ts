@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { dropEmptyBranch, removeWorktree, taskBranch } from '../git/git.js';
+import { dropEmptyBranch, taskBranch } from '../git/git.js';
+import { removeWorktree } from '../git/worktrees.js';
 import { claimTask, readLockOwner } from '../locks/claims.js';
 import { pidAlive } from '../locks/pids.js';
 import { readTaskEntry } from '../task/store.js';

@@ -84,7 +84,7 @@ export class Shutdown {
       // Each release on its own: a full disk or a stuck lock must not keep `done` from resolving (the CLI
       // would hang) or leave the pid and status files behind.
       const steps: Array<() => Promise<unknown>> = [
-        async () => this.scheduler.closeWatch(),
+        () => Promise.resolve().then(() => this.scheduler.closeWatch()),
         () => this.ctx.progress.append(undefined, 'daemon-stop', stopLineFields(s)),
         () => this.controls.status.close(),
         () => this.controls.pidHold.release(),

@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { killProcessesIn } from '../exec/orphans.js';
 import { ATTEMPT_FILES_DIR } from '../run/attemptFiles.js';
 import { claimTask, type Claim } from '../locks/claims.js';
-import { addWorktree, openGit, removeWorktree, type Git } from './git.js';
+import { openGit, type Git } from './git.js';
+import { addWorktree, removeWorktree } from './worktrees.js';
 import { gitCommonDir } from './repoLock.js';
 
 /**

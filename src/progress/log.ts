@@ -54,6 +54,7 @@ function formatValue(value: string): string {
   const flat = value.replace(/[\r\n\t\v\f\u0085\u2028\u2029]+/g, ' ');
   // Control characters are quoted so they come out escaped: an ANSI sequence from an executor's output
   // must not reach the terminal of someone running `tail`.
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (!/[\s"=\\\u0000-\u001f\u007f-\u009f]/.test(flat) && flat !== '') return flat;
   return JSON.stringify(flat).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,5 +1,6 @@
 import { oneLine } from '../errors.js';
-import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch, worktreesOnBranch } from '../git/git.js';
+import { fetchBase, isAncestor, moveRef, rebaseOnto, resolveCommit, setBranch } from '../git/git.js';
+import { worktreesOnBranch } from '../git/worktrees.js';
 import { pushCommit, pushWithLease } from '../git/publish.js';
 import type { Claim } from '../locks/claims.js';
 import { checkoutClean } from '../git/reset.js';

@@ -86,7 +86,7 @@ export function stillRunnable(onDisk: Task): boolean {
 function asOwnedValue(value: unknown): OwnedValue {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' || typeof value === 'string') return value;
-  return String(value);
+  return typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : JSON.stringify(value);
 }
 
 /**

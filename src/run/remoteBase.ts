@@ -21,7 +21,7 @@ export interface RemoteBaseWatch {
  * (its HEAD, or any commit its HEAD reflog recorded during the step) counts.
  */
 export async function watchRemoteBase(ctx: RunContext, input: { worktree: string; wt: Git; baseCommit: string }): Promise<RemoteBaseWatch> {
-  if (ctx.rules.push === 'none') return { check: async () => undefined };
+  if (ctx.rules.push === 'none') return { check: () => Promise.resolve(undefined) };
   const { remote } = ctx.rules;
   const where = `${remote}/${ctx.base}`;
   const reflog = ctx.rules.push === 'land' ? await headReflog(input.worktree) : undefined;

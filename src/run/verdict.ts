@@ -136,7 +136,7 @@ function lastVerdictObject(text: string): Record<string, unknown> | undefined {
   candidates.sort((x, y) => y.end - x.end);
   for (const candidate of candidates) {
     const value = tryJson(candidate.json.trim());
-    if (value && typeof value === 'object' && !Array.isArray(value) && 'verdict' in value) return value as Record<string, unknown>;
+    if (value && typeof value === 'object' && !Array.isArray(value) && 'verdict' in value) return value;
   }
   return undefined;
 }

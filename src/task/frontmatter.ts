@@ -40,7 +40,6 @@ export function splitFrontmatter(text: string): SplitResult {
   const open = rest.slice(0, firstEnd + 1);
 
   let pos = firstEnd + 1;
-  let line = 2;
   while (pos < rest.length) {
     const end = rest.indexOf('\n', pos);
     const lineEnd = end === -1 ? rest.length : end + 1;
@@ -60,7 +59,6 @@ export function splitFrontmatter(text: string): SplitResult {
       };
     }
     pos = lineEnd;
-    line++;
   }
   return unclosed();
 }

@@ -41,7 +41,7 @@ export function updateTaskText(text: string, changes: OwnedChanges): string {
   const edits: Edit[] = [];
   const pending = new Map<OwnedKey, OwnedValue>();
   // A key given as undefined is no change (Partial<>); null removes the key.
-  for (const key of OWNED_KEYS) if (changes[key] !== undefined) pending.set(key, changes[key] as OwnedValue);
+  for (const key of OWNED_KEYS) if (changes[key] !== undefined) pending.set(key, changes[key]);
   // Keys we append line up with the map's own indentation (normally none).
   const firstKey = map.items[0]?.key as { range?: [number, number, number] } | null | undefined;
   const mapIndent = firstKey?.range ? indentBefore(file.yaml, firstKey.range[0]) : '';
@@ -112,7 +112,7 @@ function updateSimpleText(text: string, changes: OwnedChanges): string | undefin
   const old = fastYamlMap(file.yaml);
   if (!old) return undefined;
   const pending = new Map<string, OwnedValue>();
-  for (const key of OWNED_KEYS) if (changes[key] !== undefined) pending.set(key, changes[key] as OwnedValue);
+  for (const key of OWNED_KEYS) if (changes[key] !== undefined) pending.set(key, changes[key]);
   let yaml = '';
   for (const line of file.yaml.split('\n').slice(0, -1)) {
     const key = /^([A-Za-z_][A-Za-z0-9_-]*):/.exec(line)?.[1];

@@ -56,6 +56,7 @@ export function fsPath(dir: string, path: string): string | Buffer {
  * this, so no lone surrogate reaches a task file or a log.
  */
 export function showPath(path: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (!ESCAPED.test(path) && !/["\\\u0000-\u001f\u007f]/.test(path)) return path;
   let out = '';
   for (let i = 0; i < path.length; i++) {

@@ -104,7 +104,7 @@ export function maskText(text: string, values: readonly string[], state: MaskSta
 
 /** A function that replaces every secret of the environment(s) in a text with ***. */
 export function secretMasker(...envs: NodeJS.ProcessEnv[]): Masker {
-  const values = secretValues(envs.length === 0 ? process.env : Object.assign({}, ...envs));
+  const values = secretValues(envs.length === 0 ? process.env : envs.reduce<NodeJS.ProcessEnv>((all, env) => ({ ...all, ...env }), {}));
   return (text) => maskText(text, values);
 }
 
