@@ -6,7 +6,7 @@
  * It returns undefined for anything it is not sure about (comments after values, indentation, escapes,
  * anchors, block lists, duplicate keys, ...) and the caller then uses the YAML library, so the result is
  * always what the library would give: values resolve exactly as in the library's YAML 1.2 core schema
- * (see test/fast-yaml.test.ts, which checks both agree on thousands of generated frontmatters).
+ * (see test/unit/fast-yaml.test.ts, which checks both agree on thousands of generated frontmatters).
  */
 export function fastYamlMap(yaml: string): Record<string, unknown> | undefined {
   const value: Record<string, unknown> = {};

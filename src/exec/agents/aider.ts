@@ -3,7 +3,7 @@ import { infraCause, resetTimeIn } from './read.js';
 import type { AgentAdapter, AgentExit, AgentVerdict } from './types.js';
 
 /**
- * aider (aider-chat on PyPI; flags from its documented options, see README). One message from a file,
+ * aider (aider-chat on PyPI; flags from its documented options, see docs/executors.md). One message from a file,
  * then exit. nightshift commits, so aider must not (`--no-auto-commits`), nor edit .gitignore
  * (`--no-gitignore`); its chat and input histories go next to the prompt in the log folder instead of the
  * worktree. aider prints plain text: "Tokens: 12k sent, 1.2k received. Cost: $0.02 message, $0.05
