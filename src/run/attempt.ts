@@ -104,36 +104,39 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);
   await files.expose(`${attempt}.prompt.md`, masked);
-  // The executor must not move base, other branches or tags: compared after it ran.
-  const refsBefore = await snapshotRefs(ctx.git);
-  // Nor HEAD, the git state shared with the user's checkout, rules.md, scope.md or the remote's base.
-  const watch = await watchAttempt(ctx, { taskId: task.id, attempt, branch, baseCommit, worktree, wt });
-  const [execFailed, sharedChanges] = await watch.executor(() =>
-    runExecutors(ctx, {
-      task,
-      attempt,
-      baseCommit,
-      worktree,
-      wt,
-      promptFile: shownPrompt,
-      taskFile: files.taskFile,
-      promptBytes: Buffer.byteLength(masked),
-      logFile,
-      report: input.report ?? { runs: [] },
-      steps,
-    }),
+  // The executor must not move base, other branches or tags: compared after it ran. Nor HEAD, the git
+  // state shared with the user's checkout, rules.md, scope.md or the remote's base. Both read at once.
+  const [refsBefore, watch] = await Promise.all([
+    snapshotRefs(ctx.git),
+    watchAttempt(ctx, { taskId: task.id, attempt, branch, baseCommit, worktree, wt }),
+  ]);
+  // Once the shared state is restored: a worktree whose .git now points elsewhere would aim every git
+  // command below at another checkout. The ref guard runs whatever the executor's outcome: a base it moved
+  // is put back even when the attempt fails anyway.
+  const afterExecutor = async () => {
+    const ours = await ctx.pool.owns(worktree);
+    const found = await guardRefs({ repo: ctx.git, worktree: ours ? wt : undefined, base: ctx.base, baseCommit, refsBefore });
+    return { ours, found };
+  };
+  const [execFailed, sharedChanges, { ours, found }] = await watch.executor(
+    () =>
+      runExecutors(ctx, {
+        task,
+        attempt,
+        baseCommit,
+        worktree,
+        wt,
+        promptFile: shownPrompt,
+        taskFile: files.taskFile,
+        promptBytes: Buffer.byteLength(masked),
+        logFile,
+        report: input.report ?? { runs: [] },
+        steps,
+      }),
+    afterExecutor,
   );
-  // A worktree whose .git now points elsewhere would aim every git command below at another checkout.
-  const ours = await ctx.pool.owns(worktree);
-  // Checked whatever the executor's outcome: a base it moved is put back even when the attempt fails anyway.
-  const refs = await guardRefs({
-    repo: ctx.git,
-    worktree: ours ? wt : undefined,
-    base: ctx.base,
-    baseCommit,
-    refsBefore,
-    earlier: sharedChanges,
-  });
+  // The shared state's findings come first, as they always have.
+  const refs = { ...found, violations: [...sharedChanges, ...found.violations] };
   if (execFailed) return withRefViolations(execFailed, refs.violations);
   if (!ours) return withRefViolations(notOurWorktree('the executor'), refs.violations);
   const headMoved = await watch.headAfterExecutor(refs.headRead);

@@ -16,10 +16,11 @@ export interface AttemptWatch {
   shared: StepGuard;
   /**
    * Runs the executor step. Right after it, before nightshift runs any other git command, the shared
-   * state is compared and restored (fs only), then the remote's base is looked at. Returns the step's
-   * result and the guard lines (without "guard failed: ").
+   * state is compared and restored (fs only); then the remote's base is looked at while `alongside` runs
+   * (the ref guard: both only read until they find something). Returns the step's result, the guard
+   * lines (without "guard failed: ") and what `alongside` returned.
    */
-  executor<T>(step: () => Promise<T>): Promise<[T, string[]]>;
+  executor<T, U>(step: () => Promise<T>, alongside: () => Promise<U>): Promise<[T, string[], U]>;
   /**
    * HEAD still on nightshift/<id> holding base_commit or commits on it; else one line (work kept). `read`:
    * the ref guard's reading of HEAD right after the executor (one git process fewer), when it made one.
@@ -62,10 +63,10 @@ export async function watchAttempt(
   };
   return {
     shared: later,
-    async executor(step) {
+    async executor(step, alongside) {
       const [result, lines] = await shared.run('the executor', step);
-      const moved = await remote.check('the executor');
-      return [result, moved ? [...lines, moved] : lines];
+      const [moved, also] = await Promise.all([remote.check('the executor'), alongside()]);
+      return [result, moved ? [...lines, moved] : lines, also];
     },
     headAfterExecutor: (read) => guardHead(wt, { taskId, attempt, branch, baseCommit, who: 'the executor', stage: 'after-executor' }, read),
     async commit(tree, messageFile, logFile) {
