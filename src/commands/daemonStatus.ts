@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { liveDaemonPid } from '../daemon/pidFile.js';
-import { readDaemonStatuses, type DaemonStatus, type ExecutorFigures } from '../daemon/statusFile.js';
+import { noFigures, readDaemonStatuses, type DaemonStatus, type ExecutorFigures } from '../daemon/statusFile.js';
 import type { ParkedExecutor } from '../run/events.js';
 import { loadTasks } from '../task/store.js';
 import { STATUSES, type TaskEntry } from '../task/task.js';
@@ -81,15 +81,7 @@ function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntr
   const executors: Record<string, ExecutorFigures> = {};
   for (const s of statuses) {
     for (const [name, f] of Object.entries(s.executors)) {
-      const sum = (executors[name] ??= {
-        attempts: 0,
-        successes: 0,
-        taskFailures: 0,
-        infraFailures: 0,
-        interrupted: 0,
-        tokens: 0,
-        costUsd: 0,
-      });
+      const sum = (executors[name] ??= noFigures());
       for (const key of Object.keys(sum) as Array<keyof ExecutorFigures>) sum[key] += f[key] ?? 0;
     }
   }

@@ -17,6 +17,11 @@ export interface ExecutorFigures {
   costUsd: number;
 }
 
+/** An executor's figures before its first attempt. */
+export function noFigures(): ExecutorFigures {
+  return { attempts: 0, successes: 0, taskFailures: 0, infraFailures: 0, interrupted: 0, tokens: 0, costUsd: 0 };
+}
+
 /** What one running daemon says about itself in `.nightshift/daemons/<pid>.json`. */
 export interface DaemonStatus {
   pid: number;
@@ -107,15 +112,7 @@ export class StatusFile {
   }
 
   private count(a: AttemptFinished): void {
-    const f = (this.status.executors[a.executor] ??= {
-      attempts: 0,
-      successes: 0,
-      taskFailures: 0,
-      infraFailures: 0,
-      interrupted: 0,
-      tokens: 0,
-      costUsd: 0,
-    });
+    const f = (this.status.executors[a.executor] ??= noFigures());
     f.attempts++;
     switch (a.result) {
       case 'success':
