@@ -77,7 +77,7 @@ describe('Timers', () => {
 describe('DependencyWait', () => {
   const task = (id: string) => ({ kind: 'task', task: { id, file: `/q/tasks/${id}.md` } }) as unknown as TaskEntry;
   const missing = (ids: string[]): Map<string, Readiness> =>
-    new Map(ids.map((id) => [id, { kind: 'blocked', reason: 'depends on missing 000-x', provisional: true } as Readiness]));
+    new Map(ids.map((id) => [id, { kind: 'blocked', reason: 'depends on missing 000-x', provisional: true }]));
 
   it('blocks a task on a missing dependency only once that has lasted DEPENDENCY_SETTLE_MS, booking a scan for then', () => {
     const booked: number[] = [];
