@@ -1,15 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DependencyWait, DEPENDENCY_SETTLE_MS } from '../../src/daemon/dependencyWait.js';
 import { Timers } from '../../src/daemon/timers.js';
 import type { Readiness } from '../../src/task/readiness.js';
 import type { TaskEntry } from '../../src/task/task.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+
+const left = cleanUpAfterEach();
 
 // The clock is the subject here: fake timers make each deadline exact without waiting for it.
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
+  left.defer(() => vi.useRealTimers());
 });
 
 describe('Timers', () => {

@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
 import { DaemonEvents, type DaemonEventMap } from '../../src/run/events.js';
 import { ProgressLog } from '../../src/progress/log.js';
@@ -10,6 +9,7 @@ import { OWNED_KEYS, STATUSES, type Status, type Task } from '../../src/task/tas
 import { assertLegal, isLegal, LEGAL, type Transition } from '../../src/task/transitionTable.js';
 import { guardedTaskFile, taskTransitions, type TaskTransitions } from '../../src/task/transitions.js';
 import { blockedInBulk, cancelOnRequest, requeueOnRequest } from '../../src/task/transitionsUnclaimed.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const ID = '007-add-login';
 const BASE = 'a'.repeat(40);
@@ -320,14 +320,10 @@ function keysOf(status: Status): Record<string, string | number> {
   return Object.fromEntries(parsed);
 }
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const left = cleanUpAfterEach();
 
 async function setup(status: Status, emitted: Emitted): Promise<Setup> {
-  const dir = await mkdtemp(join(tmpdir(), 'nightshift-transitions-'));
-  dirs.push(dir);
+  const dir = await left.tempDir('nightshift-transitions-');
   await mkdir(join(dir, 'tasks'));
   const file = join(dir, 'tasks', `${ID}.md`);
   const front = ['title: Add login form', 'reviewer: alice   # the user key, kept', `status: ${status}`, ...BEFORE[status]];
