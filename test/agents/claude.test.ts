@@ -78,7 +78,7 @@ describe('claude adapter: recorded outputs of Claude Code 2.1.330', () => {
     expect(v).toMatchObject({ kind: 'infra-failure', cause: 'network' });
   });
 
-  it('a subscription limit takes its reset time from the rate_limit_event line', async () => {
+  it('a subscription limit takes its reset time from the rate_limit_event line', () => {
     // Shapes from Claude Code's own source (a subscription limit cannot be provoked with an API key):
     // the SDK's rate_limit_event and the result of a refused turn.
     const resetsAt = 1_795_300_000;

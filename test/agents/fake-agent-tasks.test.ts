@@ -30,12 +30,20 @@ async function agentSandbox(rules: string, agents: string[], files?: Record<stri
   return { sb, record, env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, FAKE_AGENT_RECORD: record } };
 }
 
-async function runs(a: AgentSandbox): Promise<Array<{ agent: string; args: string[]; attempt: string; promptBytes: number }>> {
+/** One line of the fake agent's record: who ran, with what, on which attempt. */
+interface AgentRun {
+  agent: string;
+  args: string[];
+  attempt: string;
+  promptBytes: number;
+}
+
+async function runs(a: AgentSandbox): Promise<AgentRun[]> {
   const text = await readFile(a.record, 'utf8').catch(() => '');
   return text
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as AgentRun);
 }
 
 const RULES = '---\nexecutor: gemini\ntest: grep -q hello hello.txt\nmax_attempts: 2\n---\nBe brief.\n';

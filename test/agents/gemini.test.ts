@@ -140,7 +140,7 @@ describe.concurrent('executor: gemini, the real CLI against the scripted model s
       expect(before.code).toBe(1);
       const line = before.stdout.split('\n').find((l) => / gemini /.test(l));
       expect(line).toMatch(
-        /^FAILED  gemini +0\.61\.0 \(.*\/bin\/gemini\), but GOOGLE_GEMINI_BASE_URL is set and no settings\.json selects an auth type, so gemini exits 41 before any request: add \{"security": \{"auth": \{"selectedType": "gemini-api-key"\}\}\} to ~\/\.gemini\/settings\.json$/,
+        /^FAILED {2}gemini +0\.61\.0 \(.*\/bin\/gemini\), but GOOGLE_GEMINI_BASE_URL is set and no settings\.json selects an auth type, so gemini exits 41 before any request: add \{"security": \{"auth": \{"selectedType": "gemini-api-key"\}\}\} to ~\/\.gemini\/settings\.json$/,
       );
 
       await mkdir(join(String(sb.env.HOME), '.gemini'));

@@ -8,8 +8,11 @@ const FAKE_AGENT = resolve(import.meta.dirname, '../fixtures/agents/bin/fake-age
 
 const left = cleanUpAfterEach();
 
-/** A PATH with only the fixture folder, node and the system folders (git, sh): no real agent CLI. */
-async function fixturePath(box: Sandbox, scripts: Record<string, string | 'fake-agent'>): Promise<string> {
+/**
+ * A PATH with only the fixture folder, node and the system folders (git, sh): no real agent CLI.
+ * Each script is a shell body, or 'fake-agent' for a link to the fake agent.
+ */
+async function fixturePath(box: Sandbox, scripts: Record<string, string>): Promise<string> {
   const bin = join(box.dir, 'bin');
   await mkdir(bin);
   for (const [name, body] of Object.entries(scripts)) {
@@ -50,7 +53,7 @@ describe('nightshift doctor', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.slice(0, 2).every((l) => l.startsWith('ok '))).toBe(true);
-    expect(lines[2]).toMatch(/^FAILED  gemini +.*\/bin\/gemini does not start: --version exited 1: gemini: cannot find module$/);
+    expect(lines[2]).toMatch(/^FAILED {2}gemini +.*\/bin\/gemini does not start: --version exited 1: gemini: cannot find module$/);
     expect(lines[3]).toMatch(/^MISSING opencode +opencode not found on PATH; install it: npm i -g opencode-ai$/);
     expect(lines[4]).toMatch(/^MISSING aider +aider not found on PATH; install it: /);
   });
@@ -78,6 +81,6 @@ describe('nightshift doctor', () => {
     const r = await sb.cli(['doctor']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ok +git /);
-    expect(r.stdout).toMatch(/\nFAILED  rules\.md +rules\.md is not valid: executor "nosuch" is not available/);
+    expect(r.stdout).toMatch(/\nFAILED {2}rules\.md +rules\.md is not valid: executor "nosuch" is not available/);
   });
 });

@@ -1,12 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeSandbox, taskText, type Sandbox } from '../helpers/repo.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import { taskText, type Sandbox } from '../helpers/repo.js';
 
 describe('git processes per attempt in the daemon log', () => {
+  const left = cleanUpAfterEach();
   let sb: Sandbox;
   beforeEach(async () => {
-    sb = await makeSandbox({ rules: '---\npush: branch\nmax_attempts: 2\nretry_backoff: 1ms\n---\nBe nice.\n' });
+    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 2\nretry_backoff: 1ms\n---\nBe nice.\n' });
   });
-  afterEach(() => sb.cleanup());
 
   it('logs gitProcesses on every "attempt finished" line: a task done at once, and one that fails twice', async () => {
     await sb.write('tasks/001-hello.md', taskText({ title: 'Hello', run: 'echo hi > hello.txt' }));

@@ -227,7 +227,7 @@ describe('push: land', () => {
     // Tested on its start commit, after the first rebase (onto h1) and after the second (onto h2).
     const testRuns = lines(await readFile(runs, 'utf8'));
     expect(testRuns).toHaveLength(3);
-    expect(testRuns[2]).toBe(`001-t ${fm.commit}`);
+    expect(testRuns[2]).toBe(`001-t ${String(fm.commit)}`);
     // Nobody had main checked out, so it followed the remote (a fast-forward).
     expect((await s.git(['rev-parse', 'refs/heads/main'])).trim()).toBe(fm.commit);
     expect((await s.git(['symbolic-ref', 'HEAD'])).trim()).toBe('refs/heads/work');

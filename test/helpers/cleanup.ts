@@ -13,16 +13,19 @@ export interface Stoppable {
   stop(opts?: { force?: boolean }): Promise<unknown>;
 }
 
-/** Everything a test started that must go when it ends, passed or failed. */
+/**
+ * Everything a test started that must go when it ends, passed or failed.
+ * Members are function-typed properties, not methods, so tests may destructure them (`const { sandbox } = ...`).
+ */
 export interface Leftovers {
   /** A sandbox (repository, remote, cache) removed after the test. */
-  sandbox(opts?: string | SandboxOptions): Promise<Sandbox>;
+  sandbox: (opts?: string | SandboxOptions) => Promise<Sandbox>;
   /** A fresh temp folder removed after the test. */
-  tempDir(prefix?: string): Promise<string>;
+  tempDir: (prefix?: string) => Promise<string>;
   /** A started daemon, stopped after the test (at once with force) before its sandbox goes. */
-  daemon<T extends Stoppable>(handle: T, opts?: { force?: boolean }): T;
+  daemon: <T extends Stoppable>(handle: T, opts?: { force?: boolean }) => T;
   /** Any other release (a model server's close, a folder a helper made); runs in reverse order of calls. */
-  defer(release: () => unknown): void;
+  defer: (release: () => unknown) => void;
   /** Sleep markers whose processes are killed after the test (see sleepMarker). */
   markers: string[];
   /** Process ids SIGKILLed after the test (detached daemons a failing test would leave running). */
@@ -53,20 +56,20 @@ function leftoversReleasedBy(hook: (fn: () => Promise<void>) => void): Leftovers
   const left: Leftovers = {
     markers: [],
     pids: [],
-    defer(release) {
+    defer: (release) => {
       releases.push(release);
     },
-    async sandbox(opts) {
+    sandbox: async (opts) => {
       const sb = await makeSandbox(typeof opts === 'string' ? { rules: opts } : opts);
       releases.push(() => sb.cleanup());
       return sb;
     },
-    async tempDir(prefix = 'nightshift-test-') {
+    tempDir: async (prefix = 'nightshift-test-') => {
       const dir = await mkdtemp(join(tmpdir(), prefix));
       releases.push(() => rm(dir, { recursive: true, force: true }));
       return dir;
     },
-    daemon(handle, opts) {
+    daemon: (handle, opts) => {
       releases.push(() => handle.stop(opts));
       return handle;
     },

@@ -140,13 +140,13 @@ describe('agents changing files the usual ways, and hiding things behind odd nam
   it('stages mode changes and file, symlink and folder swaps', async () => {
     const { fm } = await readTask(sb, '003-kinds');
     const tree = await sb.git(['ls-tree', '-r', String(fm.commit)], sb.remote);
-    const modes = Object.fromEntries(
+    const modes: Record<string, string | undefined> = Object.fromEntries(
       tree
         .trim()
         .split('\n')
-        .map((l) => {
-          const [meta, path] = l.split('\t');
-          return [path, (meta as string).split(' ')[0]];
+        .map((l): [string, string | undefined] => {
+          const [meta = '', path = ''] = l.split('\t');
+          return [path, meta.split(' ')[0]];
         }),
     );
     expect(modes).toMatchObject({ 'tool.sh': '100755', link: '100644', plain: '120000', 'swap/f': '100644' });

@@ -139,7 +139,7 @@ describe('recovery finalizes only the recorded commit', () => {
     const own: Record<string, string> = {};
     for (const id of ['001-r', '002-k']) {
       own[id] = forgeCommit(sb, base, `own-${id}.txt`, id);
-      await sb.git(['branch', `nightshift/${id}`, own[id] as string]);
+      await sb.git(['branch', `nightshift/${id}`, own[id]]);
       await sb.write(
         `tasks/${id}.md`,
         taskText({

@@ -1,15 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DependencyWait, DEPENDENCY_SETTLE_MS } from '../../src/daemon/dependencyWait.js';
 import { Timers } from '../../src/daemon/timers.js';
 import type { Readiness } from '../../src/task/readiness.js';
 import type { TaskEntry } from '../../src/task/task.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+
+const left = cleanUpAfterEach();
 
 // The clock is the subject here: fake timers make each deadline exact without waiting for it.
 beforeEach(() => {
   vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
+  left.defer(() => vi.useRealTimers());
 });
 
 describe('Timers', () => {
@@ -77,7 +78,7 @@ describe('Timers', () => {
 describe('DependencyWait', () => {
   const task = (id: string) => ({ kind: 'task', task: { id, file: `/q/tasks/${id}.md` } }) as unknown as TaskEntry;
   const missing = (ids: string[]): Map<string, Readiness> =>
-    new Map(ids.map((id) => [id, { kind: 'blocked', reason: 'depends on missing 000-x', provisional: true } as Readiness]));
+    new Map(ids.map((id) => [id, { kind: 'blocked', reason: 'depends on missing 000-x', provisional: true }]));
 
   it('blocks a task on a missing dependency only once that has lasted DEPENDENCY_SETTLE_MS, booking a scan for then', () => {
     const booked: number[] = [];

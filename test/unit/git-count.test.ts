@@ -1,17 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { countGitProcesses, currentGitCounter, gitProcessesStarted, GitProcessCounter } from '../../src/git/count.js';
 import { gitBytes } from '../../src/git/bytes.js';
 import { streamBlobs } from '../../src/git/blobs.js';
 import { headCommit, openGit } from '../../src/git/git.js';
 import { rawRecordsOf } from '../../src/git/inspect.js';
-import { makeSandbox, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
+import type { Sandbox } from '../helpers/repo.js';
 
 describe('git processes counted per run (real git)', () => {
+  const left = cleanUpAfterEach();
   let sb: Sandbox;
   beforeEach(async () => {
-    sb = await makeSandbox({ files: { 'a.txt': 'a\n' } });
+    sb = await left.sandbox({ files: { 'a.txt': 'a\n' } });
   });
-  afterEach(() => sb.cleanup());
 
   it('counts every git process a run starts, through each of src/git/ spawns, nested awaits included', async () => {
     const git = openGit(sb.repo);

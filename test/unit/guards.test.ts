@@ -335,10 +335,10 @@ describe('resolveLink', () => {
   /** A worktree as a table: folders, and links (path -> target); anything else is a file or nothing. */
   const tree =
     (folders: string[], links: Record<string, string> = {}): Lookup =>
-    async (path): Promise<PathKind> => {
+    (path): Promise<PathKind> => {
       const target = links[path];
-      if (target !== undefined) return { kind: 'link', target };
-      return folders.includes(path) ? { kind: 'folder' } : { kind: 'other' };
+      if (target !== undefined) return Promise.resolve({ kind: 'link', target });
+      return Promise.resolve(folders.includes(path) ? { kind: 'folder' } : { kind: 'other' });
     };
   // Without other links on the way, a link leads where its text says (what the old lexical check computed).
   it.each<[string, string, string]>([

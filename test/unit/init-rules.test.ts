@@ -1,25 +1,17 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initRepo, installedAgents, rulesTemplate } from '../../src/commands/init.js';
 import { executorKnown, parseRules } from '../../src/config/rules.js';
 import { AGENTS } from '../../src/exec/agents/index.js';
 import { AGENT_NAMES } from '../../src/exec/agents/names.js';
-import { makeSandbox, type Sandbox } from '../helpers/repo.js';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
-const dirs: string[] = [];
-let sb: Sandbox | undefined;
-afterEach(async () => {
-  await sb?.cleanup();
-  sb = undefined;
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+const left = cleanUpAfterEach();
 
 /** A PATH folder holding these programs: executable files, plus a plain file and a folder that must not count. */
 async function fakePath(programs: string[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nightshift-path-'));
-  dirs.push(dir);
+  const dir = await left.tempDir('nightshift-path-');
   for (const name of programs) {
     await writeFile(join(dir, name), '#!/bin/sh\nexit 0\n');
     await chmod(join(dir, name), 0o755);
@@ -50,8 +42,7 @@ describe('the rules.md init writes', () => {
 describe('installedAgents', () => {
   it('names the agent CLIs that are executable on PATH, in the built-in order, and nothing else', async () => {
     const dir = await fakePath(['opencode', 'claude', 'unrelated']);
-    const empty = await mkdtemp(join(tmpdir(), 'nightshift-path-'));
-    dirs.push(empty);
+    const empty = await left.tempDir('nightshift-path-');
     expect(await installedAgents({ PATH: `${empty}:${dir}` }, empty)).toEqual(['claude', 'opencode']);
     expect(await installedAgents({ PATH: empty }, empty)).toEqual([]);
     expect(await installedAgents({}, empty)).toEqual([]);
@@ -60,7 +51,7 @@ describe('installedAgents', () => {
 
 describe('initRepo', () => {
   it('suggests the agents it finds in rules.md and in its output', async () => {
-    sb = await makeSandbox();
+    const sb = await left.sandbox();
     const dir = await fakePath(['gemini', 'codex-not-it']);
     const out: string[] = [];
     const code = await initRepo(
@@ -76,7 +67,7 @@ describe('initRepo', () => {
   });
 
   it('says so when no agent CLI is on PATH', async () => {
-    sb = await makeSandbox();
+    const sb = await left.sandbox();
     const dir = await fakePath([]);
     const out: string[] = [];
     expect(await initRepo({ cwd: sb.repo, env: { PATH: dir } }, { out: (t) => void out.push(t), err: (t) => void out.push(t) })).toBe(0);

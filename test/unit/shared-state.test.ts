@@ -118,7 +118,7 @@ describe('the shared-state watch with steps that overlap', () => {
     // With no step running, a change is nobody's: the next step starts from it.
     await sb.git(['config', 'user.name', 'Someone Else']);
     const changed = await readFile(config);
-    expect(await a.run('the test command', async () => 'ran')).toEqual(['ran', []]);
+    expect(await a.run('the test command', () => Promise.resolve('ran'))).toEqual(['ran', []]);
     expect(await readFile(config)).toEqual(changed);
   });
 });

@@ -179,7 +179,7 @@ describe('parseTask: invalid files', () => {
   });
 
   it('refuses a block-style alias bomb too', () => {
-    const lines = ['title: boom', 'a: &a', ...Array(10).fill('  - lol')];
+    const lines = ['title: boom', 'a: &a', ...Array<string>(10).fill('  - lol')];
     for (const [prev, name] of [
       ['a', 'b'],
       ['b', 'c'],
@@ -187,7 +187,7 @@ describe('parseTask: invalid files', () => {
       ['d', 'e'],
       ['e', 'f'],
     ] as const) {
-      lines.push(`${name}: &${name}`, ...Array(10).fill(`  - *${prev}`));
+      lines.push(`${name}: &${name}`, ...Array<string>(10).fill(`  - *${prev}`));
     }
     expect(reason(parse(`---\n${lines.join('\n')}\n---\n`))).toMatch(/aliases/);
   });
