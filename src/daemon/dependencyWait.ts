@@ -1,6 +1,6 @@
 import type { Readiness } from '../task/readiness.js';
 import type { TaskEntry } from '../task/task.js';
-import type { ToBlock } from './blockTasks.js';
+import type { ToBlock } from '../task/transitionsUnclaimed.js';
 
 /**
  * In watch mode a task whose dependency is missing or does not parse is blocked only once that has lasted

@@ -7,7 +7,7 @@ import { runTask } from '../run/runTask.js';
 import { ownRunsAsRunning } from '../run/ownedKeys.js';
 import type { RunContext } from '../run/context.js';
 import { sweepDeadClaims } from './recover.js';
-import { blockTasks } from './blockTasks.js';
+import { blockedInBulk } from '../task/transitionsUnclaimed.js';
 import { FileEdits } from './fileEdits.js';
 import { hasUsableExecutor, resumeParked } from './parked.js';
 import type { DaemonHandle, RunSummary, StartOptions } from './types.js';
@@ -63,7 +63,7 @@ export class Scheduler {
   private readonly invalid: InvalidFileReports;
   private readonly dependencies: DependencyWait;
   /** Lent out while a run waits out a retry backoff (see slots.ts). */
-  readonly slots: ConcurrencySlots;
+  private readonly slots: ConcurrencySlots;
 
   constructor(
     private readonly ctx: RunContext,
@@ -192,7 +192,8 @@ export class Scheduler {
     }
     const { readiness } = this.plan;
     const toBlock = this.dependencies.toBlockNow(entries, readiness, this.running, !this.opts.once);
-    for (const { task } of await blockTasks(ctx, toBlock)) {
+    // Their blocked lines and task:blocked events are written by blockedInBulk.
+    for (const { task } of await blockedInBulk(ctx.paths.locks, ctx, toBlock)) {
       this.summary.blocked++;
       this.rescanFile(task.file);
     }

@@ -21,7 +21,6 @@ export class GitProcessCounter {
 }
 
 const current = new AsyncLocalStorage<GitProcessCounter>();
-let total = 0;
 
 /** Runs `fn` with every git process it starts, directly or in anything it awaits, counted on `counter`. */
 export function countGitProcesses<T>(counter: GitProcessCounter, fn: () => Promise<T>): Promise<T> {
@@ -35,12 +34,6 @@ export function currentGitCounter(): GitProcessCounter | undefined {
 
 /** Called by each place in src/git/ that spawns git, right before it does. */
 export function noteGitProcess(): void {
-  total++;
   const counter = current.getStore();
   if (counter) counter.processes++;
-}
-
-/** Every git process this process started, counted or not (the scheduler's own reads included). */
-export function gitProcessesStarted(): number {
-  return total;
 }
