@@ -9,6 +9,13 @@ export interface StepRequest {
   env?: Record<string, string>;
   /** Where this step's output goes instead of the attempt's transcript (the reviewer's own file). */
   logFile?: string;
+  /**
+   * Paths outside the worktree the step must be able to write (a planner's output file, say). The sandbox
+   * binds these writable; nothing else outside the worktree is.
+   */
+  writable?: string[];
+  /** The step only reads the worktree (planner, plan reviewer): the sandbox binds it read-only. */
+  readOnlyWorktree?: boolean;
 }
 
 /**
