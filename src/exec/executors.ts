@@ -13,6 +13,8 @@ export interface ExecutorContext {
   /** {task_file}: a read-only copy of the task file; writing it changes nothing (run/attemptFiles.ts). */
   taskFile: string;
   worktree: string;
+  /** {output_file}: where a planner or plan reviewer command writes its JSON answer. */
+  outputFile?: string;
 }
 
 export type ExecutorPlan =
@@ -36,6 +38,7 @@ const PLACEHOLDERS: Record<string, (ctx: ExecutorContext) => string> = {
   '{worktree}': (c) => c.worktree,
   '{task_id}': (c) => c.taskId,
   '{attempt}': (c) => String(c.attempt),
+  '{output_file}': (c) => c.outputFile ?? '',
 };
 
 /**

@@ -1,3 +1,4 @@
+import type { AnswerSchema } from './agents/types.js';
 import type { ExecutorPlan } from './executors.js';
 
 /** One process an attempt's step starts in the worktree: an executor, the reviewer, rules.md's setup or test. */
@@ -24,7 +25,7 @@ export interface StepRequest {
  */
 export function stepRequest(
   plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string },
+  prompt: { promptFile: string; promptBytes: number; worktree: string; answerSchema?: AnswerSchema; readOnly?: boolean },
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
@@ -33,6 +34,7 @@ export function stepRequest(
     // Command executors may read the prompt on stdin too; the shell executor has no use for it.
     return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
   }
-  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
+  const { promptBytes, worktree, answerSchema, readOnly } = prompt;
+  const inv = plan.adapter.invocation({ promptFile, promptBytes, worktree, options: plan.options, answerSchema, readOnly });
   return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
 }

@@ -27,7 +27,10 @@ export type ProgressEvent =
   | 'fallback'
   | 'executor-parked'
   | 'executor-resumed'
-  | 'task-file-restored';
+  | 'task-file-restored'
+  | 'planned'
+  | 'plan-reviewed'
+  | 'approved';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

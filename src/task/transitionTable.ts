@@ -14,7 +14,8 @@ export type Transition =
   | 'waitingForExecutor'
   | 'cancelled'
   | 'recovered'
-  | 'finalized';
+  | 'finalized'
+  | 'approved';
 
 /**
  * The legal transitions: from a status, which transitions may run and the statuses each may leave the task
@@ -47,7 +48,8 @@ export const LEGAL: Readonly<Record<Status, Partial<Record<Transition, readonly 
   // `nightshift requeue` and `nightshift cancel`.
   failed: { requeued: ['queued'], cancelled: ['cancelled'] },
   blocked: { requeued: ['queued'], cancelled: ['cancelled'] },
-  draft: { requeued: ['queued'], cancelled: ['cancelled'] },
+  // `nightshift approve` (or `plan --queue`): a planned draft enters the queue.
+  draft: { approved: ['queued'], requeued: ['queued'], cancelled: ['cancelled'] },
   cancelled: { requeued: ['queued'] },
   done: { requeued: ['queued'] },
 };

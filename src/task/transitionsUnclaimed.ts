@@ -35,6 +35,28 @@ export function requeueOnRequest(locksDir: string, sinks: TransitionSinks, task:
 }
 
 /**
+ * `nightshift approve` (and `plan --queue`): a planned draft enters the queue. Anything but a draft is
+ * refused: a task someone else queued, cancelled or ran meanwhile is theirs.
+ */
+export function approveOnRequest(
+  locksDir: string,
+  sinks: TransitionSinks,
+  task: Task,
+  fields: { plan?: string; forced?: boolean },
+): Promise<OnRequest> {
+  return onRequest(
+    locksDir,
+    task,
+    (t) => {
+      if (t.status !== 'draft') return undefined;
+      assertLegal('approved', t.status, 'queued');
+      return { status: 'queued', error: null };
+    },
+    () => sinks.progress.append(task.id, 'approved', { plan: fields.plan, forced: fields.forced ? 'yes' : undefined }),
+  );
+}
+
+/**
  * `nightshift cancel`: any task not done or cancelled already. A running one's run notices it and stops.
  * `branchGone`: the task's branch no longer exists, so `branch:` stops naming it (if it still names the
  * branch the caller looked up).

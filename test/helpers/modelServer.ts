@@ -19,6 +19,8 @@ export type Turn =
   | { kind: 'read-file'; path: string }
   /** Ask the agent to run `command` with its own shell tool (in its working directory). */
   | { kind: 'shell'; command: string }
+  /** Call the tool `name` with `input` as it is (Claude Code's StructuredOutput tool, say). */
+  | { kind: 'tool'; name: string; input: object }
   /** End the agent's turn with a final text message. */
   | { kind: 'final'; text: string }
   /** Answer with an HTTP error in the provider's error format. */
@@ -161,6 +163,7 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
     case 'write-file':
     case 'read-file':
     case 'shell':
+    case 'tool':
     case 'final': {
       const content =
         turn.kind === 'final'
@@ -168,7 +171,9 @@ function anthropicTurn(turn: Turn, index: number, body: AnthropicRequest, res: S
           : [
               turn.kind === 'shell'
                 ? { type: 'tool_use', id: `toolu_${index}`, name: 'Bash', input: { command: turn.command } }
-                : claudeTool(turn, index, body),
+                : turn.kind === 'tool'
+                  ? { type: 'tool_use', id: `toolu_${index}`, name: turn.name, input: turn.input }
+                  : claudeTool(turn, index, body),
             ];
       const stopReason = turn.kind === 'final' ? 'end_turn' : 'tool_use';
       const usage = {
@@ -256,6 +261,9 @@ function openaiTurn(turn: Turn, index: number, body: OpenAIRequest, res: ServerR
       );
       return;
     }
+    case 'tool':
+      // Codex gets a structured answer through the response's text format (--output-schema), not a tool.
+      throw new Error('tool turns are scripted for the Anthropic API only; answer Codex with a final turn');
     case 'write-file':
     case 'read-file':
     case 'shell':

@@ -8,7 +8,7 @@ import { readTaskEntry } from '../../src/task/store.js';
 import { OWNED_KEYS, STATUSES, type Status, type Task } from '../../src/task/task.js';
 import { assertLegal, isLegal, LEGAL, type Transition } from '../../src/task/transitionTable.js';
 import { guardedTaskFile, taskTransitions, type TaskTransitions } from '../../src/task/transitions.js';
-import { blockedInBulk, cancelOnRequest, requeueOnRequest } from '../../src/task/transitionsUnclaimed.js';
+import { approveOnRequest, blockedInBulk, cancelOnRequest, requeueOnRequest } from '../../src/task/transitionsUnclaimed.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const ID = '007-add-login';
@@ -286,6 +286,16 @@ const cases: Case[] = [
     keys: { ...running, status: 'queued', attempts: 1, commit: COMMIT, error: 'push to origin failed', claimed_by: undefined },
     lines: [`${ID} requeued attempt=1 reason="push to origin failed" publish_only=yes`],
     events: [['task:requeued', { id: ID, reason: 'push to origin failed' }]],
+  },
+  {
+    name: 'approve on request: a planned draft enters the queue',
+    from: 'draft',
+    transition: 'approved',
+    to: 'queued',
+    act: (s) => approveOnRequest(s.locks, s, s.task, { plan: '20261201-044200-login', forced: true }),
+    keys: { status: 'queued' },
+    lines: [`${ID} approved plan=20261201-044200-login forced=yes`],
+    events: [],
   },
   ...(['failed', 'blocked', 'draft', 'cancelled', 'done'] as const).map((from): Case => ({
     name: `requeue on request from ${from}`,

@@ -18,7 +18,12 @@ export const claude: AgentAdapter = {
   versionArgs: ['--version'],
 
   invocation(input: AgentInput): AgentInvocation {
-    const argv: [string, ...string[]] = ['claude', '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits'];
+    const argv: [string, ...string[]] = ['claude', '-p', '--output-format', 'stream-json', '--verbose'];
+    // Read-only (planning): only the tools that read, and no prompt to wait on for anything else. The
+    // structured answer comes back as the result line's `structured_output` (its StructuredOutput tool).
+    if (input.readOnly) argv.push('--permission-mode', 'dontAsk', '--tools', 'Read,Glob,Grep');
+    else argv.push('--permission-mode', 'acceptEdits');
+    if (input.answerSchema) argv.push('--json-schema', input.answerSchema.json);
     if (input.options.model) argv.push('--model', input.options.model);
     argv.push(...input.options.args);
     return {

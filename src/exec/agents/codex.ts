@@ -19,7 +19,10 @@ export const codex: AgentAdapter = {
   versionArgs: ['--version'],
 
   invocation(input: AgentInput): AgentInvocation {
-    const argv: [string, ...string[]] = ['codex', 'exec', '--json', '--skip-git-repo-check', '-s', 'workspace-write'];
+    const sandbox = input.readOnly ? 'read-only' : 'workspace-write';
+    const argv: [string, ...string[]] = ['codex', 'exec', '--json', '--skip-git-repo-check', '-s', sandbox];
+    // The final message then follows the schema (the last agent_message in the JSONL is the answer).
+    if (input.answerSchema) argv.push('--output-schema', input.answerSchema.file);
     // Unattended: no connectors or plugins to load, no analytics, no update check on start-up.
     argv.push('--disable', 'apps', '--disable', 'plugins', '-c', 'analytics.enabled=false', '-c', 'check_for_update_on_startup=false');
     if (input.options.model) argv.push('--model', input.options.model);

@@ -38,6 +38,16 @@ export interface AgentInput {
   worktree: string;
   /** Settings for this agent from rules.md `executors.<name>` (model, extra args), already validated. */
   options: AgentOptions;
+  /** The answer must be one JSON document following this schema (a planner's plan, a readiness verdict). */
+  answerSchema?: AnswerSchema;
+  /** The step only reads (planner, plan reviewer): the agent gets no tool that writes. */
+  readOnly?: boolean;
+}
+
+/** A JSON Schema for a step's structured answer: its file (for CLIs that read one) and its text. */
+export interface AnswerSchema {
+  file: string;
+  json: string;
 }
 
 export interface AgentOptions {
