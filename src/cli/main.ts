@@ -21,6 +21,8 @@ const commands = {
   demo: () => import('../commands/demo.js'),
   doctor: () => import('../commands/doctor.js'),
   clean: () => import('../commands/clean.js'),
+  plan: () => import('../commands/plan.js'),
+  approve: () => import('../commands/approve.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -189,6 +191,36 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('scratch repo + sample tasks, run to completion with the shell executor')
     .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')
     .action((o: { dir?: string }) => run(async () => (await commands.demo()).runDemo({ cwd, ...o }, io))());
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const plan = program
+    .command('plan')
+    .description('turn a goal into reviewed task drafts (planner, static checks, readiness review); see docs/planning.md')
+    .argument('<goal>', 'what to build, in words')
+    .option('--from <file>', 'a spec, design note or PRD to plan from (repeatable)', collect)
+    .option('--planner <executor>', 'the executor that plans (default: rules.md plan.planner)')
+    .option('--reviewer <executor>', 'the executor that reviews each task (default: rules.md plan.reviewer)')
+    .option('--queue', 'queue the tasks that pass the readiness gate')
+    .option('--json', 'print the plan record as JSON')
+    .action((goal: string, o: { from?: string[]; planner?: string; reviewer?: string; queue?: boolean; json?: boolean }) =>
+      run(async () => (await commands.plan()).planGoal({ cwd, goal, ...o }, io))(),
+    );
+  plan
+    .command('show')
+    .description('a plan, its readiness table and questions (the latest without an id)')
+    .argument('[id]')
+    .option('--json', 'print the plan record as JSON')
+    .action((id: string | undefined, o: { json?: boolean }) => run(async () => (await commands.plan()).showPlan({ cwd, id, ...o }, io))());
+
+  program
+    .command('approve')
+    .description('queue planned drafts; refuses one that is not ready or depends on drafts unless --force')
+    .argument('[ids...]')
+    .option('--plan <id>', 'every draft of this plan')
+    .option('--force', 'queue tasks that are not ready, or depend on drafts, anyway')
+    .action((ids: string[], o: { plan?: string; force?: boolean }) =>
+      run(async () => (await commands.approve()).approve({ cwd, ids, ...o }, io))(),
+    );
 
   try {
     await program.parseAsync(argv);

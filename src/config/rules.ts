@@ -5,6 +5,7 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { loadYamlMap } from '../task/parse.js';
 import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './executorRules.js';
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
+import { readPlan } from './planRules.js';
 import { readReview } from './reviewRules.js';
 import { defaultRules, type Rules } from './types.js';
 
@@ -12,7 +13,7 @@ import { defaultRules, type Rules } from './types.js';
 export { BUILTIN_EXECUTORS, executorKnown, unknownExecutorReason } from './executorRules.js';
 export { parseSize } from './fields.js';
 export { DEFAULT_MIN_CONFIDENCE, DEFAULT_RULES } from './types.js';
-export type { CommandExecutor, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
+export type { CommandExecutor, PlanRules, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
 
 const KNOWN_KEYS = new Set([
   'base',
@@ -37,6 +38,7 @@ const KNOWN_KEYS = new Set([
   'retry_backoff',
   'stop_grace',
   'keep_ignored',
+  'plan',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -115,6 +117,7 @@ export function parseRules(text: string): Rules {
     else rules.maxFileSize = size;
   }
   readReview(fields, rules);
+  readPlan(fields, rules, problems);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

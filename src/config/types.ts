@@ -23,6 +23,22 @@ export interface ReviewRules {
   minConfidence: number;
 }
 
+/** rules.md `plan:` resolved. planner/reviewer undefined = rules.md's executor (the planner's, for the reviewer). */
+export interface PlanRules {
+  planner?: string;
+  reviewer?: string;
+  /** Both the planner's and the reviewer's confidence must reach this for a task to be ready. */
+  minConfidence: number;
+  /** ... and they may differ by at most this much (far apart: a person looks). */
+  maxSpread: number;
+  /** Ready tasks are queued at once, as with `plan --queue`. */
+  autoQueue: boolean;
+}
+
+export function defaultPlanRules(): PlanRules {
+  return { minConfidence: 0.8, maxSpread: 0.3, autoQueue: false };
+}
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -50,6 +66,7 @@ export interface Rules {
   /** No file in a change may be larger (checked before anything is staged). */
   maxFileSize: number;
   review?: ReviewRules;
+  plan: PlanRules;
   executors: Record<string, CommandExecutor>;
   /** Settings for the built-in agents (`executors: { claude: { model, args } }`); absent = none. */
   agents: Record<string, AgentOptions>;
@@ -77,6 +94,7 @@ export const DEFAULT_RULES: Rules = {
   protect: [],
   tests: [],
   maxFileSize: 5 * 1024 * 1024,
+  plan: defaultPlanRules(),
   executors: {},
   agents: {},
   keepIgnored: false,
@@ -90,5 +108,5 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, plan: defaultPlanRules(), body };
 }

@@ -101,7 +101,7 @@ async function startHolding(
   }
 }
 
-async function readScope(file: string): Promise<string> {
+export async function readScope(file: string): Promise<string> {
   try {
     const text = await readFile(file, 'utf8');
     const split = splitFrontmatter(text);
