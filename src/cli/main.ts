@@ -210,7 +210,10 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('a plan, its readiness table and questions (the latest without an id)')
     .argument('[id]')
     .option('--json', 'print the plan record as JSON')
-    .action((id: string | undefined, o: { json?: boolean }) => run(async () => (await commands.plan()).showPlan({ cwd, id, ...o }, io))());
+    .action((id: string | undefined, o: { json?: boolean }) =>
+      // `plan show --json`: commander hands a flag both commands know to the parent.
+      run(async () => (await commands.plan()).showPlan({ cwd, id, json: o.json ?? plan.opts<{ json?: boolean }>().json }, io))(),
+    );
 
   program
     .command('approve')
