@@ -76,7 +76,10 @@ describe.concurrent('plan: Claude Code plans, Codex reviews, the daemon runs wha
     expect((await readTask(a.sb, '010-a')).fm).toMatchObject({ status: 'queued', readiness: { ready: true } });
     expect((await readTask(a.sb, '011-b')).fm).toMatchObject({ status: 'queued', depends_on: ['010-a'] });
     const draft = await readTask(a.sb, '012-c');
-    expect(draft.fm).toMatchObject({ status: 'draft', readiness: { ready: false, reviewer_confidence: 0.4, gaps: REVIEWS['012-c']?.gaps } });
+    expect(draft.fm).toMatchObject({
+      status: 'draft',
+      readiness: { ready: false, reviewer_confidence: 0.4, gaps: REVIEWS['012-c']?.gaps },
+    });
 
     const shown = JSON.parse((await a.sb.cli(['plan', 'show', '--json'])).stdout) as { usage: { tokens: number; cost_usd: number } };
     // Claude's one turn and Codex's three, each as its CLI adds them up (see the adapters).

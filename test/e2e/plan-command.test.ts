@@ -67,7 +67,9 @@ describe('plan with command executors, then a running daemon', () => {
 
     const events = progressEvents(await sb.read('progress.txt'));
     expect(events.find((e) => e.event === 'planned')?.fields).toMatchObject({ plan: planId, tasks: '3', ready: '2' });
-    expect(events.filter((e) => e.event === 'plan-reviewed').map((e) => [e.id, e.fields.planner, e.fields.reviewer, e.fields.ready])).toEqual([
+    expect(
+      events.filter((e) => e.event === 'plan-reviewed').map((e) => [e.id, e.fields.planner, e.fields.reviewer, e.fields.ready]),
+    ).toEqual([
       ['010-a', '0.9', '0.9', 'yes'],
       ['011-b', '0.9', '0.85', 'yes'],
       ['012-c', '0.85', '0.4', 'no'],
@@ -86,7 +88,14 @@ describe('plan with command executors, then a running daemon', () => {
     await waitFor('012-c done', () => done.includes('012-c'), 60_000);
 
     const shown = await sb.cli(['plan', 'show', '--json']);
-    const record = JSON.parse(shown.stdout) as { id: string; state: string; tasks: unknown[]; questions: string[]; steps: unknown[]; usage: object };
+    const record = JSON.parse(shown.stdout) as {
+      id: string;
+      state: string;
+      tasks: unknown[];
+      questions: string[];
+      steps: unknown[];
+      usage: object;
+    };
     expect(record).toMatchObject({ id: planId, state: 'written', questions: THREE.questions, usage: { tokens: 0, cost_usd: 0 } });
     expect(record.steps).toHaveLength(4);
     const dir = join(sb.repo, '.nightshift', 'plans', planId);

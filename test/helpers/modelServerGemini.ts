@@ -71,7 +71,7 @@ export function geminiTurn(turn: Turn, index: number, method: Exclude<GeminiMeth
       return;
     }
     case 'tool':
-      throw new Error('tool turns are scripted for the Anthropic API only (Claude Code\'s StructuredOutput tool)');
+      throw new Error("tool turns are scripted for the Anthropic API only (Claude Code's StructuredOutput tool)");
     case 'read-file':
       // Not scripted for this API: a `shell` turn running `cat` does the same.
       throw new Error('read-file turns are not scripted for this API; use { kind: "shell", command: "cat <path>" }');
