@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { hasCode, InternalError } from '../errors.js';
 import { parseTaskText } from '../task/parse.js';
 import { syncDir } from '../util/atomic.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { Readiness } from './gate.js';
 import { taskBody } from './prompts.js';
 import type { PlannedTask } from './schema.js';
@@ -14,7 +15,8 @@ import type { PlannedTask } from './schema.js';
  * plan id) and the readiness verdict in nightshift's `readiness:` key. Every value goes through the YAML
  * serializer, so nothing a planner wrote can break the frontmatter. Pure.
  */
-export function draftText(task: PlannedTask, planId: string, baseCommit: string, readiness: Readiness): string {
+export function draftText(planned: PlannedTask, planId: string, baseCommit: string, readiness: Readiness): string {
+  const task = masked(planned);
   const fm: Record<string, unknown> = { title: task.title.trim(), status: 'draft' };
   if (task.kind !== null) fm.kind = task.kind;
   if (task.depends_on.length > 0) fm.depends_on = task.depends_on;
@@ -23,8 +25,14 @@ export function draftText(task: PlannedTask, planId: string, baseCommit: string,
   fm.planned_at = baseCommit;
   fm.plan = planId;
   fm.estimated_minutes = task.estimated_minutes;
-  fm.readiness = readiness;
+  fm.readiness = { ...readiness, gaps: readiness.gaps.map(maskSecrets), questions: readiness.questions.map(maskSecrets) };
   return `---\n${stringify(fm, { lineWidth: 0 })}---\n${taskBody(task)}`;
+}
+
+/** A secret of the environment a planner repeated never reaches a task file (they get committed and pushed). */
+function masked(task: PlannedTask): PlannedTask {
+  const body = Object.fromEntries(Object.entries(task.body).map(([k, v]) => [k, maskSecrets(v)])) as PlannedTask['body'];
+  return { ...task, title: maskSecrets(task.title), body };
 }
 
 /**

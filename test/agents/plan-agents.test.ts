@@ -1,7 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
-import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
+import { agentTestEnv, codexTestProviderArgs } from '../helpers/agentRun.js';
 import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { startModelServer, USAGE, type ModelServer, type Turn } from '../helpers/modelServer.js';
 import { REVIEWS, THREE } from '../helpers/plan.js';
@@ -38,16 +37,7 @@ executors:
 Be brief.
 `;
   const sb = await left.sandbox({ rules });
-  const codexHome = join(sb.dir, 'codex-home');
-  await mkdir(codexHome);
-  const env: NodeJS.ProcessEnv = {
-    PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: claude.url,
-    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    CODEX_HOME: codexHome,
-    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
-  };
+  const env = await agentTestEnv(sb.dir, claude.url);
   return { sb, claude, codex, env };
 }
 

@@ -79,3 +79,21 @@ export function codexTestProviderArgs(url: string): string[] {
     'test-model',
   ];
 }
+
+/**
+ * The environment for the built CLI running the real Claude Code and Codex against scripted model
+ * servers: the pinned CLIs on PATH, Claude pointed at `anthropicUrl` without retries, and a Codex home of
+ * its own inside the sandbox `dir` (Codex's provider comes from codexTestProviderArgs in rules.md).
+ */
+export async function agentTestEnv(dir: string, anthropicUrl: string): Promise<NodeJS.ProcessEnv> {
+  const codexHome = join(dir, 'codex-home');
+  await mkdir(codexHome, { recursive: true });
+  return {
+    PATH: pathWithAgents(),
+    ANTHROPIC_BASE_URL: anthropicUrl,
+    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    CODEX_HOME: codexHome,
+    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
+  };
+}

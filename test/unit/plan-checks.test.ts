@@ -125,6 +125,21 @@ describe('answers and drafts', () => {
   });
 });
 
+it('keeps a secret of the environment out of a draft: the title, the body and the gaps', () => {
+  const secret = 'tok-5e1f9a8b7c6d-not-real';
+  process.env.MY_PLAN_TEST_TOKEN = secret;
+  try {
+    const task = plannedTask('010-a', { title: `Rotate ${secret}` });
+    task.body.context = `The token is ${secret}.`;
+    const readiness = judgeReadiness(GATE, 0.9, { confidence: 0.9, gaps: [`uses ${secret}`], questions: [] });
+    const text = draftText(task, 'p', 'a'.repeat(40), readiness);
+    expect(text).not.toContain(secret);
+    expect(parseTaskText('010-a', '010-a.md', text).kind).toBe('ok');
+  } finally {
+    delete process.env.MY_PLAN_TEST_TOKEN;
+  }
+});
+
 describe('agent adapters for planning steps', () => {
   const base = { promptFile: '/p/prompt.md', promptBytes: 10, worktree: '/w', options: { args: ['--extra'] } };
   const answerSchema = { file: '/docs/plan.schema.json', json: '{"type":"object"}' };
