@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, type TestContext } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import { planGoal } from '../../src/commands/plan.js';
 import { startDaemon } from '../../src/daemon/start.js';
-import { cleanUpAfterEach, cleanUpAfterTest } from '../helpers/cleanup.js';
+import { cleanUpAfterTest } from '../helpers/cleanup.js';
 import { cannedAnswers, plannedTask, REVIEWS, THREE, threeAnswers } from '../helpers/plan.js';
 import { listFiles, progressEvents, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
@@ -13,8 +13,6 @@ import { waitFor } from '../helpers/wait.js';
  * `nightshift plan` with command executors as planner and reviewer (answer.sh hands back canned JSON
  * through {output_file}), the built CLI end to end, and a daemon that runs what is approved.
  */
-
-const left = cleanUpAfterEach();
 
 async function planSandbox(
   leftovers: { tempDir: () => Promise<string>; sandbox: (o: { rules: string }) => Promise<Sandbox> },
@@ -35,8 +33,11 @@ Keep it small.
   return leftovers.sandbox({ rules });
 }
 
-describe('plan with command executors, then a running daemon', () => {
-  it('writes three drafts, queues the two ready ones with --queue; the daemon runs them and leaves the draft alone until approved', async () => {
+// Both describes' tests mostly wait on processes: side by side, the file takes as long as its longest test.
+describe.concurrent('plan with command executors, then a running daemon', () => {
+  it('writes three drafts, queues the two ready ones with --queue; the daemon runs them and leaves the draft alone until approved', async (t) => {
+    const { expect } = t;
+    const left = cleanUpAfterTest(t);
     const sb = await planSandbox(left, threeAnswers());
     const base = (await sb.git(['rev-parse', 'HEAD'])).trim();
     const handle = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 200 }));
@@ -44,7 +45,8 @@ describe('plan with command executors, then a running daemon', () => {
     handle.events.on('task:done', ({ id }: { id: string }) => void done.push(id));
 
     // Planning while the daemon runs: the drafts appear in tasks/ under its watch.
-    const r = await sb.cli(['plan', 'Write three files', '--queue']);
+    await sb.write('notes/spec.md', 'The spec: three files, one line each.\n');
+    const r = await sb.cli(['plan', 'Write three files', '--from', 'notes/spec.md', '--queue']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/012-c\s+draft\s+0\.85\s+0\.40\s+no/);
@@ -99,7 +101,13 @@ describe('plan with command executors, then a running daemon', () => {
     expect(record).toMatchObject({ id: planId, state: 'written', questions: THREE.questions, usage: { tokens: 0, cost_usd: 0 } });
     expect(record.steps).toHaveLength(4);
     const dir = join(sb.repo, '.nightshift', 'plans', planId);
-    expect(await readFile(join(dir, 'planner.prompt.md'), 'utf8')).toContain('# Goal\n\nWrite three files');
+    const prompt = await readFile(join(dir, 'planner.prompt.md'), 'utf8');
+    expect(prompt).toContain('# Goal\n\nWrite three files');
+    expect(prompt).toContain('# Input: notes/spec.md\n\nThe spec: three files, one line each.');
+    expect(prompt).toContain('Keep it small.');
+    expect(record).toMatchObject({
+      inputs: [{ file: 'notes/spec.md', sha256: '0e090f1830c7c8066e116832f91399298823d7e576ea961a9e3c9351594eef4a' }],
+    });
     expect(await readFile(join(dir, 'review-012-c.prompt.md'), 'utf8')).not.toContain('0.85');
   });
 });
