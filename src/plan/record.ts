@@ -56,6 +56,20 @@ export function recordDir(paths: Paths, id: string): string {
   return join(plansDir(paths), id);
 }
 
+/** Makes the record's folder: `id`, or `id-2`, `id-3`... when another plan of the same goal began in the same second. */
+export async function claimPlanId(paths: Paths, id: string): Promise<string> {
+  await mkdir(plansDir(paths), { recursive: true });
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? id : `${id}-${n}`;
+    try {
+      await mkdir(recordDir(paths, candidate));
+      return candidate;
+    } catch (err) {
+      if (!hasCode(err, 'EEXIST')) throw err;
+    }
+  }
+}
+
 export async function saveRecord(paths: Paths, record: PlanRecord): Promise<void> {
   const dir = recordDir(paths, record.id);
   await mkdir(dir, { recursive: true });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { loadRules } from '../config/rules.js';
+import { executorKnown, loadRules, unknownExecutorReason } from '../config/rules.js';
 import { readScope } from '../daemon/start.js';
-import { UsageError, hasCode } from '../errors.js';
+import { UsageError, hasCode, toError } from '../errors.js';
 import { currentBranch, openGit, resolveCommit } from '../git/git.js';
 import { addPlanCheckout, checkoutChanged, treePaths } from '../git/planCheckout.js';
 import { removeWorktree } from '../git/worktrees.js';
@@ -14,11 +14,12 @@ import { loadTasks } from '../task/store.js';
 import { approveTasks } from './approve.js';
 import { checkPlan } from './checks.js';
 import { draftText, writeDrafts } from './drafts.js';
-import { judgeReadiness, type Readiness } from './gate.js';
-import { plannerPrompt, reviewerPrompt, type PlanContext } from './prompts.js';
-import { addSpend, recordDir, saveRecord, type PlanRecord } from './record.js';
+import type { Readiness } from './gate.js';
+import { reviewPlan } from './review.js';
+import { plannerPrompt, type PlanContext } from './prompts.js';
+import { addSpend, claimPlanId, recordDir, saveRecord, type PlanRecord } from './record.js';
 import { askForAnswer } from './ask.js';
-import type { PlanAnswer, ReviewAnswer } from './schema.js';
+import type { PlanAnswer } from './schema.js';
 
 export interface PlanRequest {
   paths: Paths;
@@ -56,6 +57,7 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
   ] as const) {
     if (name === 'shell')
       throw new UsageError(`--${flag} shell: the shell executor cannot plan or review`, 'name an agent or a custom executor');
+    if (!executorKnown(rules, name)) throw new UsageError(`${flag}: ${unknownExecutorReason(name)}`, 'name one rules.md knows');
   }
   const inputs = await readInputs(req.cwd, req.from ?? []);
   const git = openGit(paths.root);
@@ -63,7 +65,7 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
   const baseCommit = await resolveCommit(git, base);
   if (!baseCommit) throw new UsageError(`base "${base}" names no commit`, 'commit something first, or set base: in rules.md');
 
-  const id = planId(req.goal);
+  const id = await claimPlanId(paths, planId(req.goal));
   const record: PlanRecord = {
     id,
     goal: req.goal,
@@ -80,7 +82,6 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
     steps: [],
   };
   const dir = recordDir(paths, id);
-  await mkdir(dir, { recursive: true });
   await saveRecord(paths, record);
   const fail = async (reason: string): Promise<PlanResult> => {
     record.state = 'failed';
@@ -90,9 +91,9 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
   };
 
   const checkout = join(paths.worktrees, `plan-${id}`);
-  await mkdir(paths.worktrees, { recursive: true });
-  await addPlanCheckout(git, checkout, baseCommit);
   try {
+    await mkdir(paths.worktrees, { recursive: true });
+    await addPlanCheckout(git, checkout, baseCommit);
     const entries = await loadTasks(paths.tasks);
     const existing = entries.map((e) =>
       e.kind === 'task'
@@ -133,21 +134,11 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
       return await fail(`the plan failed its checks:${named}`);
     }
 
-    const verdicts = new Map<string, Readiness>();
-    const others = plan.tasks.map((t) => `${t.id}: ${t.title}`).concat(existing.map((e) => `${e.id} (${e.status}): ${e.title}`));
-    for (const task of plan.tasks) {
-      const prompt = reviewerPrompt(
-        task,
-        context,
-        others.filter((o) => !o.startsWith(`${task.id}:`)),
-      );
-      const reviewed = await askForAnswer<ReviewAnswer>(
-        { ...step, executor: reviewer, name: `review-${task.id}`, prompt, schema: 'plan-review' },
-        (s, usage) => addSpend(record, s, reviewer, usage),
-      );
-      if (reviewed.kind === 'failed') return await fail(`review of ${task.id}: ${reviewed.reason}`);
-      verdicts.set(task.id, judgeReadiness(rules.plan, task.confidence, reviewed.value, checks.notAtomic.get(task.id)));
-    }
+    const reviewed = await reviewPlan(plan, context, rules.plan, checks.notAtomic, { ...step, executor: reviewer }, (s, usage) =>
+      addSpend(record, s, reviewer, usage),
+    );
+    if (reviewed.kind === 'failed') return await fail(reviewed.reason);
+    const verdicts = reviewed.verdicts;
     if (await checkoutChanged(openGit(checkout))) return await fail(`the planner or reviewer changed the checkout it may only read`);
 
     const drafts = plan.tasks.map((t) => ({ id: t.id, text: draftText(t, id, baseCommit, verdicts.get(t.id) as Readiness) }));
@@ -162,6 +153,10 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
     record.state = 'written';
     await saveRecord(paths, record);
     return { kind: 'written', record };
+  } catch (err) {
+    // A crash of ours (disk full, git gone): the record says so too, then the error goes on up.
+    await fail(`nightshift failed while planning: ${toError(err).message}`).catch(() => undefined);
+    throw err;
   } finally {
     await removeWorktree(git, checkout);
   }
