@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Rules } from '../config/types.js';
 import { oneLine } from '../errors.js';
@@ -101,8 +101,15 @@ export async function runPlanStep(input: PlanStepInput): Promise<PlanStepResult>
     if (verdict.kind === 'infra-failure') return { kind: 'infra', cause: verdict.cause, reason: `${who}: ${verdict.reason}` };
     if (code !== 0)
       return { kind: 'failed', reason: `${who} exited ${exit.signal ? `on ${exit.signal}` : `with code ${code}`}`, usage: {} };
-    const text = await readFile(outputFile, 'utf8').catch(() => undefined);
-    if (text === undefined) return { kind: 'no-json', reason: `${who} wrote nothing to {output_file}`, usage: {} };
+    const size = await stat(outputFile).then(
+      (st) => st.size,
+      () => undefined,
+    );
+    if (size === undefined) return { kind: 'no-json', reason: `${who} wrote nothing to {output_file}`, usage: {} };
+    // A plan is kilobytes; a command that floods its answer file gets no chance to fill memory.
+    if (size > MAX_OUTPUT_BYTES)
+      return { kind: 'no-json', reason: `${who} wrote ${size} bytes to {output_file}, more than an answer can be`, usage: {} };
+    const text = await readFile(outputFile, 'utf8');
     const parsed = parseJsonText(text);
     return 'value' in parsed ? { kind: 'answer', value: parsed.value, usage: {} } : { kind: 'no-json', reason: parsed.error, usage: {} };
   }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { claude } from '../../src/exec/agents/claude.js';
 import { codex } from '../../src/exec/agents/codex.js';
+import { objectionTo } from '../../src/plan/approve.js';
 import { checkPlan } from '../../src/plan/checks.js';
 import { draftText } from '../../src/plan/drafts.js';
 import { judgeReadiness } from '../../src/plan/gate.js';
 import { checkAnswer, parseJsonText } from '../../src/plan/schema.js';
 import { parseTaskText } from '../../src/task/parse.js';
+import type { Task } from '../../src/task/task.js';
 import { plannedTask, THREE } from '../helpers/plan.js';
 
 const TREE = ['README.md', 'src/login/form.ts', 'src/login/form.test.ts'];
@@ -158,5 +160,30 @@ describe('agent adapters for planning steps', () => {
     expect(argv.slice(0, 6)).toEqual(['codex', 'exec', '--json', '--skip-git-repo-check', '-s', 'read-only']);
     expect(argv).toEqual(expect.arrayContaining(['--output-schema', '/docs/plan.schema.json']));
     expect(codex.invocation(base).argv).toContain('workspace-write');
+  });
+});
+
+describe('what approve objects to', () => {
+  const task = (id: string, fm: string) => {
+    const parsed = parseTaskText(id, `${id}.md`, `---\ntitle: ${id}\n${fm}---\n# Goal\nx\n`);
+    if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+    return parsed.task;
+  };
+  const tasks = new Map(
+    [
+      task('a', 'status: draft\nreadiness: { ready: true }\n'),
+      task('b', 'status: draft\ndepends_on: [a]\nreadiness: { ready: true }\n'),
+      task('c', 'status: draft\nreadiness: { ready: false, reason: "reviewer 0.4" }\n'),
+      task('d', 'status: draft\n'),
+    ].map((t) => [t.id, t]),
+  );
+  it.each([
+    ['a ready draft', 'a', [], undefined],
+    ['a ready draft depending on a draft left behind', 'b', [], 'depends on draft a'],
+    ['a ready draft depending on a draft approved with it', 'b', ['a'], undefined],
+    ['a draft the gate did not pass', 'c', [], 'not ready: reviewer 0.4'],
+    ['a draft written by hand, without a verdict', 'd', [], undefined],
+  ])('%s', (_name, id, withIt, objection) => {
+    expect(objectionTo(tasks.get(id) as Task, tasks, new Set([id, ...withIt]))).toBe(objection);
   });
 });
