@@ -29,6 +29,9 @@ export { nextRescanMs } from './taskWatch.js';
  */
 const RETRY_SOON_MS = 3000;
 
+/** While a budget holds the queue, how often it is looked at again (rules.md may have raised it). */
+const BUDGET_RECHECK_MS = 2000;
+
 /**
  * Decides what runs when: scans tasks/ (on start, on watcher hints, on a timer, after each task), reports
  * invalid files once, recovers tasks left running by dead processes, blocks what can never run, and
@@ -200,8 +203,9 @@ export class Scheduler {
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
 
+    const budgetHolds = await this.budgetHolds(this.plan.ready);
     for (const task of this.plan.ready) {
-      if (this.stopping || !this.slots.canStart()) break;
+      if (budgetHolds || this.stopping || !this.slots.canStart()) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
       if (!hasUsableExecutor(ctx, task)) {
         this.summary.parked++;
@@ -239,8 +243,31 @@ export class Scheduler {
     this.timers.reschedule('resume-parked', Math.min(delayMs, 2 ** 31 - 1), () => this.kick(), { unref: true });
   }
 
+  /**
+   * Before any claim: a reached day or run budget holds every ready task in the queue. Looked at again
+   * every few seconds (rules.md may raise it) and when the budget day ends; --once does not wait.
+   */
+  private async budgetHolds(ready: Task[]): Promise<boolean> {
+    const waiting = ready.filter((t) => !this.running.has(t.id)).length;
+    const hit = waiting > 0 ? await this.ctx.budget?.reached() : undefined;
+    this.summary.budget = hit ? waiting : undefined;
+    if (hit) this.recheckBudget();
+    return hit !== undefined;
+  }
+
+  private recheckBudget(): void {
+    const budget = this.ctx.budget;
+    if (!budget || this.opts.once || this.stopping) return;
+    const dayEndsMs = Math.max(0, budget.nextDayStart().getTime() - Date.now());
+    const recheck = () => void budget.reached().then((hit) => (hit ? this.recheckBudget() : this.kick()));
+    this.timers.reschedule('budget-recheck', Math.min(BUDGET_RECHECK_MS, dayEndsMs), recheck, { unref: true });
+  }
+
   private launch(task: Task): void {
-    const run = runTask(this.ctx, task)
+    // A hard budget (budget.hard) stops running attempts as the daemon's stop would, without using an attempt.
+    const hard = this.ctx.budget?.hardStopSignal;
+    const ctx = hard ? { ...this.ctx, stopSignal: AbortSignal.any([this.ctx.stopSignal, hard]) } : this.ctx;
+    const run = runTask(ctx, task)
       .then((result) => {
         if (result.kind === 'skipped') {
           this.skipped.set(task.id, task.text);

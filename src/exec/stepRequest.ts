@@ -24,7 +24,7 @@ export interface StepRequest {
  */
 export function stepRequest(
   plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string },
+  prompt: { promptFile: string; promptBytes: number; worktree: string; maxBudgetUsd?: number },
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
@@ -33,6 +33,12 @@ export function stepRequest(
     // Command executors may read the prompt on stdin too; the shell executor has no use for it.
     return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
   }
-  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
+  const inv = plan.adapter.invocation({
+    promptFile,
+    promptBytes: prompt.promptBytes,
+    worktree: prompt.worktree,
+    options: plan.options,
+    maxBudgetUsd: prompt.maxBudgetUsd,
+  });
   return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
 }

@@ -40,6 +40,8 @@ export interface AttemptInput {
   report?: AttemptReport;
   /** A commit checked by an earlier attempt whose publishing failed: only publish it, nothing runs before. */
   publishOnly?: Verified;
+  /** What the task may still spend (budget.per_task_usd), for agents that enforce it themselves. */
+  maxBudgetUsd?: number;
 }
 
 /**
@@ -132,6 +134,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         logFile,
         report: input.report ?? { runs: [] },
         steps,
+        maxBudgetUsd: input.maxBudgetUsd,
       }),
     afterExecutor,
   );

@@ -1,6 +1,7 @@
 import { oneLine, toError } from '../errors.js';
 import type { AgentExit, AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
+import { commandUsage } from '../exec/commandUsage.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
 import { parkExecutor } from '../exec/parking.js';
 import { stepRequest } from '../exec/stepRequest.js';
@@ -27,6 +28,8 @@ export interface ExecutorStepInput {
   report: AttemptReport;
   /** Starts the executor's process with the attempt's process group handling and cancel checks. */
   steps: StepRunner;
+  /** What the task may still spend: handed to agents that enforce a budget themselves. */
+  maxBudgetUsd?: number;
 }
 
 /**
@@ -131,17 +134,20 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
       verdict: { kind: 'infra-failure', cause: 'not-installed', reason: `${request.argv[0]} is not installed (not found on PATH)` },
     };
   }
+  // A command reports what it spent on a `nightshift: usage` line (exec/commandUsage.ts), whatever its end.
+  const commandSpend = plan.kind === 'run' ? commandUsage(await readSince(logFile, from)) : {};
   if (outcome.kind === 'timed-out' || (plan.kind === 'run' && outcome.kind === 'signalled')) {
-    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: commandSpend });
     const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
     return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }
   if (plan.kind === 'run') {
     const code = outcome.kind === 'exited' ? outcome.code : 1;
-    const verdict = code === 0 ? ({ kind: 'success' } as const) : commandVerdict(await tailSince(logFile, from), code);
+    const read = code === 0 ? ({ kind: 'success' } as const) : commandVerdict(await tailSince(logFile, from), code);
+    const verdict = { ...read, usage: commandSpend };
     if (verdict.kind !== 'task-failure') return { kind: 'verdict', from, verdict };
     // A command's plain failure reads as every other step's: exit code and its last line.
-    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: commandSpend });
     const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
     return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }

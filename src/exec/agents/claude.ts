@@ -20,6 +20,8 @@ export const claude: AgentAdapter = {
   invocation(input: AgentInput): AgentInvocation {
     const argv: [string, ...string[]] = ['claude', '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits'];
     if (input.options.model) argv.push('--model', input.options.model);
+    // budget.per_task_usd: what the task may still spend, enforced by Claude Code itself mid-run.
+    if (input.maxBudgetUsd !== undefined) argv.push('--max-budget-usd', String(input.maxBudgetUsd));
     argv.push(...input.options.args);
     return {
       argv,

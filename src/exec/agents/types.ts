@@ -38,6 +38,8 @@ export interface AgentInput {
   worktree: string;
   /** Settings for this agent from rules.md `executors.<name>` (model, extra args), already validated. */
   options: AgentOptions;
+  /** What the task may still spend in dollars (budget.per_task_usd), for an agent that enforces it itself. */
+  maxBudgetUsd?: number;
 }
 
 export interface AgentOptions {
