@@ -19,6 +19,8 @@ import { recoverLeftRunning, tidyWorktrees } from './leftovers.js';
 import { countRecovered, countRun, emptySummary } from './runSummary.js';
 import { Shutdown, type DaemonControls } from './shutdown.js';
 import { ConcurrencySlots } from './slots.js';
+import { RunReports } from '../report/trigger.js';
+import { ClaimGate } from '../budget/claimGate.js';
 
 // The tests know the rescan's backoff by this module's name.
 export { nextRescanMs } from './taskWatch.js';
@@ -28,9 +30,6 @@ export { nextRescanMs } from './taskWatch.js';
  * at again this long after; see retrySoon().
  */
 const RETRY_SOON_MS = 3000;
-
-/** While a budget holds the queue, how often it is looked at again (rules.md may have raised it). */
-const BUDGET_RECHECK_MS = 2000;
 
 /**
  * Decides what runs when: scans tasks/ (on start, on watcher hints, on a timer, after each task), reports
@@ -56,6 +55,10 @@ export class Scheduler {
   /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
   private swept = false;
   private readonly shutdown: Shutdown;
+  /** The morning report, written when the queue empties and when the daemon stops. */
+  private readonly reports: RunReports;
+  /** Holds claims while a day or run budget is reached. */
+  private readonly budgetGate: ClaimGate;
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
@@ -84,6 +87,12 @@ export class Scheduler {
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
     this.invalid = new InvalidFileReports(ctx, opts.once ? undefined : (ms) => this.timers.once('invalid-settle', ms, () => this.kick()));
     this.dependencies = new DependencyWait((ms) => this.timers.once('dependency-settle', ms, () => this.kick()));
+    this.reports = new RunReports(ctx);
+    this.budgetGate = new ClaimGate(ctx.budget, {
+      schedule: (ms, fn) => this.timers.reschedule('budget-recheck', ms, fn, { unref: true }),
+      resume: () => this.kick(),
+      waits: () => !this.opts.once && !this.stopping,
+    });
     this.shutdown = new Shutdown(ctx, controls, this.timers, {
       halt: () => (this.stopping = true),
       runningIds: () => [...this.running.keys()],
@@ -93,6 +102,7 @@ export class Scheduler {
       },
       summary: () => this.summary,
       closeWatch: () => this.watch?.close(),
+      writeReport: () => this.reports.stopping(),
     });
   }
 
@@ -203,7 +213,8 @@ export class Scheduler {
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
 
-    const budgetHolds = await this.budgetHolds(this.plan.ready);
+    const budgetHolds = await this.budgetGate.holds(this.plan.ready, this.running);
+    this.summary.budget = this.budgetGate.held || undefined;
     for (const task of this.plan.ready) {
       if (budgetHolds || this.stopping || !this.slots.canStart()) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
@@ -243,26 +254,6 @@ export class Scheduler {
     this.timers.reschedule('resume-parked', Math.min(delayMs, 2 ** 31 - 1), () => this.kick(), { unref: true });
   }
 
-  /**
-   * Before any claim: a reached day or run budget holds every ready task in the queue. Looked at again
-   * every few seconds (rules.md may raise it) and when the budget day ends; --once does not wait.
-   */
-  private async budgetHolds(ready: Task[]): Promise<boolean> {
-    const waiting = ready.filter((t) => !this.running.has(t.id)).length;
-    const hit = waiting > 0 ? await this.ctx.budget?.reached() : undefined;
-    this.summary.budget = hit ? waiting : undefined;
-    if (hit) this.recheckBudget();
-    return hit !== undefined;
-  }
-
-  private recheckBudget(): void {
-    const budget = this.ctx.budget;
-    if (!budget || this.opts.once || this.stopping) return;
-    const dayEndsMs = Math.max(0, budget.nextDayStart().getTime() - Date.now());
-    const recheck = () => void budget.reached().then((hit) => (hit ? this.recheckBudget() : this.kick()));
-    this.timers.reschedule('budget-recheck', Math.min(BUDGET_RECHECK_MS, dayEndsMs), recheck, { unref: true });
-  }
-
   private launch(task: Task): void {
     // A hard budget (budget.hard) stops running attempts as the daemon's stop would, without using an attempt.
     const hard = this.ctx.budget?.hardStopSignal;
@@ -290,6 +281,9 @@ export class Scheduler {
   private maybeFinish(): void {
     if (this.scanning || this.running.size > 0) return;
     if (this.stopping || this.opts.once) void this.shutdown.finish();
-    else this.ctx.events.emit('idle');
+    else {
+      this.ctx.events.emit('idle');
+      this.reports.queueEmptied();
+    }
   }
 }

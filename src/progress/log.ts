@@ -28,8 +28,7 @@ export type ProgressEvent =
   | 'executor-parked'
   | 'executor-resumed'
   | 'task-file-restored'
-  | 'budget-reached'
-  | 'report-written';
+  | 'budget-reached';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 
