@@ -94,7 +94,9 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       return { kind: 'requeued' };
     }
     if (budget.kind === 'over') {
-      if (!(await t.failed({ attempt, reason: budget.reason, branch: file.task.branch ?? null }))) return { kind: 'cancelled' };
+      // Its last attempt is the one that spent the budget: this one never starts.
+      const last = file.task.attempts;
+      if (!(await t.failed({ attempt: last, reason: budget.reason, branch: file.task.branch ?? null }))) return { kind: 'cancelled' };
       return { kind: 'failed', reason: budget.reason };
     }
     if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
