@@ -71,6 +71,8 @@ export interface ReportInput {
   perTask: { usd?: number; tokens?: number };
   /** Why queued tasks wait, when a day or run budget is reached now. */
   budgetReached?: string;
+  /** The executor a task routes to (rules.md), to tell a task that waits for a parked one. */
+  executorOf?: (task: Task) => string | undefined;
 }
 
 /** How many tasks the slowest and most expensive lists name. */
@@ -117,6 +119,7 @@ export function buildReport(input: ReportInput): MorningReport {
     .sort(byId);
 
   const readiness = assessQueue(input.entries);
+  const parked = parkedExecutors(input.progress, until);
   const waiting = tasks
     .filter((t) => t.status === 'queued')
     .map((t): WaitingTask => {
@@ -124,10 +127,12 @@ export function buildReport(input: ReportInput): MorningReport {
       const base = { id: t.id, title: t.title };
       if (r?.kind === 'waiting') return { ...base, why: 'dependency', detail: `waits for ${r.on.join(', ')}` };
       if (r?.kind === 'blocked') return { ...base, why: 'dependency', detail: r.reason };
+      const executor = input.executorOf?.(t);
+      const parkedNow = executor !== undefined ? parked.get(executor) : undefined;
+      if (parkedNow) return { ...base, why: 'parked', detail: `executor ${executor} is parked (${parkedNow.cause}) ${untilText(parkedNow.until)}` };
       const last = lastLine.get(t.id);
       if (last?.event === 'requeued' && last.fields.until !== undefined && t.error) {
-        const until = last.fields.until === 'restart' ? 'until the daemon restarts' : `until ${last.fields.until}`;
-        return { ...base, why: 'parked', detail: `${t.error} (${until})` };
+        return { ...base, why: 'parked', detail: `${t.error} (${untilText(last.fields.until)})` };
       }
       if (input.budgetReached) return { ...base, why: 'budget', detail: input.budgetReached };
       if (t.error?.startsWith('budget ')) return { ...base, why: 'budget', detail: t.error };
@@ -191,4 +196,25 @@ function durationOf(t: Task): number | null {
   if (!t.startedAt || !t.finishedAt) return null;
   const ms = Date.parse(t.finishedAt) - Date.parse(t.startedAt);
   return Number.isNaN(ms) || ms < 0 ? null : ms;
+}
+
+/**
+ * Executors parked as progress.txt tells it at `now`: parked and neither resumed nor past their reset time
+ * since; one parked until a restart stays so until the next daemon-start.
+ */
+export function parkedExecutors(progress: readonly ProgressLine[], now: Date): Map<string, { cause: string; until: string }> {
+  const parked = new Map<string, { cause: string; until: string }>();
+  for (const l of progress) {
+    if (Date.parse(l.time) > now.getTime()) break;
+    if (l.event === 'daemon-start') parked.clear();
+    const name = l.fields.executor;
+    if (l.event === 'executor-parked' && name) parked.set(name, { cause: l.fields.cause ?? 'unknown', until: l.fields.until ?? 'restart' });
+    if (l.event === 'executor-resumed' && name) parked.delete(name);
+  }
+  for (const [name, p] of parked) if (p.until !== 'restart' && Date.parse(p.until) <= now.getTime()) parked.delete(name);
+  return parked;
+}
+
+function untilText(until: string): string {
+  return until === 'restart' ? 'until the daemon restarts' : `until ${until}`;
 }

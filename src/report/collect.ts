@@ -1,5 +1,7 @@
 import { readBudgetView } from '../budget/view.js';
 import { UsageError } from '../errors.js';
+import { loadRules } from '../config/rules.js';
+import { chooseExecutor } from '../exec/executors.js';
 import type { Paths } from '../paths.js';
 import { loadTasks } from '../task/store.js';
 import { parseDuration } from '../util/duration.js';
@@ -30,6 +32,7 @@ export async function collectReport(paths: Paths, window: ReportWindow, now = ne
   const [entries, progress] = await Promise.all([loadTasks(paths.tasks), readProgressLines(paths.progress)]);
   const { since, until } = resolveWindow(window, progress, now);
   const view = await readBudgetView(paths, now, since);
+  const rules = await loadRules(paths.rules).catch(() => undefined);
   return buildReport({
     entries,
     progress,
@@ -39,6 +42,7 @@ export async function collectReport(paths: Paths, window: ReportWindow, now = ne
     budgets: view.figures,
     perTask: view.perTask,
     budgetReached: view.reached,
+    executorOf: rules ? (task) => chooseExecutor(task, rules) : undefined,
   });
 }
 
