@@ -54,5 +54,12 @@ export async function recordAttemptSpend(
   if (!ctx.budget) return;
   const used = attemptUsage(report);
   const executor = [...new Set(report.runs.map((r) => r.executor))].join('+') || undefined;
-  await ctx.budget.record({ ...at, at: new Date().toISOString(), source: 'executor', executor, costUsd: used.costUsd, tokens: used.tokens });
+  await ctx.budget.record({
+    ...at,
+    at: new Date().toISOString(),
+    source: 'executor',
+    executor,
+    costUsd: used.costUsd,
+    tokens: used.tokens,
+  });
 }

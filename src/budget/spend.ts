@@ -52,7 +52,12 @@ export function roundUsd(usd: number): number {
  * Spend against every day and run limit rules.md sets, in a fixed order. `runStartedAt`: when this daemon
  * started (absent outside a daemon: no run figure).
  */
-export function queueFigures(budget: BudgetRules | undefined, entries: readonly SpendEntry[], now: Date, runStartedAt?: Date): BudgetFigure[] {
+export function queueFigures(
+  budget: BudgetRules | undefined,
+  entries: readonly SpendEntry[],
+  now: Date,
+  runStartedAt?: Date,
+): BudgetFigure[] {
   if (!budget) return [];
   const { limits } = budget;
   const figures: BudgetFigure[] = [];
@@ -81,10 +86,15 @@ export function taskAllowance(
   const usd = spent.costUsd ?? 0;
   const tokens = spent.tokens ?? 0;
   if (limits.per_task_usd !== undefined && usd >= limits.per_task_usd) {
-    return { remainingUsd: 0, over: `budget: per_task_usd reached (${formatSpend(usd, 'usd')} of ${formatSpend(limits.per_task_usd, 'usd')})` };
+    return {
+      remainingUsd: 0,
+      over: `budget: per_task_usd reached (${formatSpend(usd, 'usd')} of ${formatSpend(limits.per_task_usd, 'usd')})`,
+    };
   }
   if (limits.per_task_tokens !== undefined && tokens >= limits.per_task_tokens) {
-    return { over: `budget: per_task_tokens reached (${formatSpend(tokens, 'tokens')} of ${formatSpend(limits.per_task_tokens, 'tokens')})` };
+    return {
+      over: `budget: per_task_tokens reached (${formatSpend(tokens, 'tokens')} of ${formatSpend(limits.per_task_tokens, 'tokens')})`,
+    };
   }
   return { remainingUsd: limits.per_task_usd === undefined ? undefined : roundUsd(limits.per_task_usd - usd) };
 }

@@ -171,7 +171,9 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .option('--since <duration>', 'the window, like 12h (default: since the last daemon start)')
     .option('--run <which>', 'last: the last daemon run')
     .option('--json', 'one JSON object')
-    .action((o: { since?: string; run?: string; json?: boolean }) => run(async () => (await commands.report()).showReport({ cwd, ...o }, io))());
+    .action((o: { since?: string; run?: string; json?: boolean }) =>
+      run(async () => (await commands.report()).showReport({ cwd, ...o }, io))(),
+    );
 
   program
     .command('tail')

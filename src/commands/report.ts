@@ -5,7 +5,10 @@ import type { Output } from './output.js';
 import { openRepo } from './repo.js';
 
 /** `report [--since 12h | --run last] [--json]`: the morning report, as markdown or one JSON object. */
-export async function showReport(opts: { cwd: string; since?: string; run?: string; json?: boolean; now?: Date }, io: Output): Promise<number> {
+export async function showReport(
+  opts: { cwd: string; since?: string; run?: string; json?: boolean; now?: Date },
+  io: Output,
+): Promise<number> {
   const window = reportWindow(opts);
   const paths = await openRepo(opts.cwd);
   const report = await collectReport(paths, window, opts.now);

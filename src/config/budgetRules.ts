@@ -33,7 +33,8 @@ export function readBudget(fields: FrontmatterFields, rules: Rules): void {
     if (v === undefined || v === null) continue;
     const tokens = BUDGET_LIMITS[key] === 'tokens';
     if (typeof v === 'number' && Number.isFinite(v) && v > 0 && (!tokens || Number.isInteger(v))) budget.limits[key] = v;
-    else problems.push(`budget.${key} must be a ${tokens ? 'whole number of tokens' : 'number of dollars'} above 0, got ${JSON.stringify(v)}`);
+    else
+      problems.push(`budget.${key} must be a ${tokens ? 'whole number of tokens' : 'number of dollars'} above 0, got ${JSON.stringify(v)}`);
   }
   if (spec.day_starts !== undefined && spec.day_starts !== null) {
     const minutes = parseClock(spec.day_starts);

@@ -80,7 +80,8 @@ const TOP = 3;
 
 export function buildReport(input: ReportInput): MorningReport {
   const { since, until } = input;
-  const inWindow = (iso: string | undefined) => iso !== undefined && Date.parse(iso) >= since.getTime() && Date.parse(iso) <= until.getTime();
+  const inWindow = (iso: string | undefined) =>
+    iso !== undefined && Date.parse(iso) >= since.getTime() && Date.parse(iso) <= until.getTime();
   const lines = input.progress.filter((l) => inWindow(l.time));
   const lastLine = new Map<string, ProgressLine>();
   for (const l of input.progress) if (l.id !== undefined) lastLine.set(l.id, l);
@@ -91,18 +92,16 @@ export function buildReport(input: ReportInput): MorningReport {
 
   const landed = tasks
     .filter((t) => t.status === 'done' && endedInWindow(t))
-    .map(
-      (t): LandedTask => ({
-        id: t.id,
-        title: t.title,
-        branch: t.branch ?? null,
-        commit: t.commit ?? null,
-        durationMs: durationOf(t),
-        attempts: t.attempts,
-        costUsd: t.costUsd ?? null,
-        tokens: t.tokens ?? null,
-      }),
-    )
+    .map((t): LandedTask => ({
+      id: t.id,
+      title: t.title,
+      branch: t.branch ?? null,
+      commit: t.commit ?? null,
+      durationMs: durationOf(t),
+      attempts: t.attempts,
+      costUsd: t.costUsd ?? null,
+      tokens: t.tokens ?? null,
+    }))
     .sort(byId);
 
   const failed = tasks
@@ -129,7 +128,8 @@ export function buildReport(input: ReportInput): MorningReport {
       if (r?.kind === 'blocked') return { ...base, why: 'dependency', detail: r.reason };
       const executor = input.executorOf?.(t);
       const parkedNow = executor !== undefined ? parked.get(executor) : undefined;
-      if (parkedNow) return { ...base, why: 'parked', detail: `executor ${executor} is parked (${parkedNow.cause}) ${untilText(parkedNow.until)}` };
+      if (parkedNow)
+        return { ...base, why: 'parked', detail: `executor ${executor} is parked (${parkedNow.cause}) ${untilText(parkedNow.until)}` };
       const last = lastLine.get(t.id);
       if (last?.event === 'requeued' && last.fields.until !== undefined && t.error) {
         return { ...base, why: 'parked', detail: `${t.error} (${untilText(last.fields.until)})` };

@@ -20,14 +20,17 @@ export function reportMarkdown(r: MorningReport): string {
   else {
     out.push('| task | branch | commit | duration | attempts | cost |', '| --- | --- | --- | --- | --- | --- |');
     for (const t of r.landed) {
-      out.push(`| ${cell(t.id)} | ${cell(t.branch ?? '-')} | ${t.commit ? t.commit.slice(0, 7) : '-'} | ${dur(t.durationMs)} | ${t.attempts} | ${usd(t.costUsd)} |`);
+      out.push(
+        `| ${cell(t.id)} | ${cell(t.branch ?? '-')} | ${t.commit ? t.commit.slice(0, 7) : '-'} | ${dur(t.durationMs)} | ${t.attempts} | ${usd(t.costUsd)} |`,
+      );
     }
     out.push('');
   }
 
   out.push(`## Failed or blocked (${r.failed.length})`, '');
   if (r.failed.length === 0) out.push('Nothing failed.', '');
-  for (const t of r.failed) out.push(`- **${cell(t.id)}** (${t.status}, ${t.attempts} attempts): ${cell(t.reason)}  `, `  requeue: \`${t.requeue}\``);
+  for (const t of r.failed)
+    out.push(`- **${cell(t.id)}** (${t.status}, ${plural(t.attempts, 'attempt')}): ${cell(t.reason)}  `, `  requeue: \`${t.requeue}\``);
   if (r.failed.length > 0) out.push('');
 
   out.push(`## Still waiting (${r.waiting.length})`, '');
@@ -38,10 +41,14 @@ export function reportMarkdown(r: MorningReport): string {
   out.push('## Spend', '');
   if (r.spend.byExecutor.length === 0) out.push('No spend recorded.');
   for (const e of r.spend.byExecutor) {
-    out.push(`- ${cell(e.executor)}: ${formatSpend(e.usd, 'usd')}${e.tokens > 0 ? `, ${formatSpend(e.tokens, 'tokens')}` : ''} (${e.entries} attempts)`);
+    out.push(
+      `- ${cell(e.executor)}: ${formatSpend(e.usd, 'usd')}${e.tokens > 0 ? `, ${formatSpend(e.tokens, 'tokens')}` : ''} (${plural(e.entries, 'attempt')})`,
+    );
   }
   for (const b of r.spend.budgets) {
-    out.push(`- budget ${b.budget}: ${formatSpend(b.spent, b.unit)} of ${formatSpend(b.limit, b.unit)}${b.spent >= b.limit ? ' (reached)' : ''}`);
+    out.push(
+      `- budget ${b.budget}: ${formatSpend(b.spent, b.unit)} of ${formatSpend(b.limit, b.unit)}${b.spent >= b.limit ? ' (reached)' : ''}`,
+    );
   }
   if (r.spend.perTask.usd !== undefined) out.push(`- budget per_task_usd: ${formatSpend(r.spend.perTask.usd, 'usd')} per task`);
   if (r.spend.perTask.tokens !== undefined) out.push(`- budget per_task_tokens: ${formatSpend(r.spend.perTask.tokens, 'tokens')} per task`);
@@ -49,7 +56,9 @@ export function reportMarkdown(r: MorningReport): string {
 
   const p = r.pauses;
   out.push('## Retries and pauses', '');
-  out.push(`- ${p.attemptFailures} failed attempts, ${p.retries} retries, ${p.fallbacks} fallbacks`);
+  out.push(
+    `- ${plural(p.attemptFailures, 'failed attempt')}, ${plural(p.retries, 'retry', 'retries')}, ${plural(p.fallbacks, 'fallback')}`,
+  );
   for (const x of p.parked) out.push(`- ${stamp(x.time)}: ${cell(x.executor)} parked (${cell(x.cause)}) until ${cell(x.until)}`);
   for (const x of p.budgetReached) {
     out.push(`- ${stamp(x.time)}: budget ${cell(x.budget)} reached (${x.spent} of ${x.limit})`);
@@ -63,6 +72,10 @@ export function reportMarkdown(r: MorningReport): string {
     out.push('## Most expensive', '', ...r.mostExpensive.map((t) => `- ${cell(t.id)}: ${formatSpend(t.costUsd, 'usd')}`), '');
   }
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** 2026-11-21 03:14Z */

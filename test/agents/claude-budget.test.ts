@@ -22,7 +22,10 @@ async function run(t: TestContext, budget: string, spentBefore: number) {
   left.defer(() => server.close());
   const rules = `---\nexecutor: claude\ntest: grep -q hello hello.txt\nmax_attempts: 2\nbudget: ${budget}\n---\nBe brief.\n`;
   const sb = await left.sandbox({ rules });
-  await sb.write('tasks/001-hello.md', taskText({ title: 'Say hello', cost_usd: spentBefore }, '# Goal\n\nWrite hello.txt saying hello.\n'));
+  await sb.write(
+    'tasks/001-hello.md',
+    taskText({ title: 'Say hello', cost_usd: spentBefore }, '# Goal\n\nWrite hello.txt saying hello.\n'),
+  );
   const env: NodeJS.ProcessEnv = {
     PATH: pathWithAgents(),
     ANTHROPIC_BASE_URL: server.url,
@@ -31,7 +34,14 @@ async function run(t: TestContext, budget: string, spentBefore: number) {
   };
   const r = await sb.cli(['daemon', 'start', '--once'], { env });
   const { fm } = await readTask(sb, '001-hello');
-  return { r, fm, sb, server, log: await sb.read('.nightshift/logs/001-hello/1.log'), events: progressEvents(await sb.read('progress.txt')) };
+  return {
+    r,
+    fm,
+    sb,
+    server,
+    log: await sb.read('.nightshift/logs/001-hello/1.log'),
+    events: progressEvents(await sb.read('progress.txt')),
+  };
 }
 
 describe('claude: --max-budget-usd from budget.per_task_usd', () => {

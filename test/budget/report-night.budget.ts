@@ -150,7 +150,9 @@ describe('nightshift report on a night of 30 tasks', () => {
     expect(n.json.spend.budgets).toEqual([{ budget: 'per_day_usd', spent: total, limit: 100, unit: 'usd' }]);
     expect(n.json.spend.perTask).toEqual({ usd: 0.5 });
     expect(n.json.pauses).toMatchObject({ attemptFailures: 4 * 2 + 2, retries: 4 + 2, fallbacks: 0 });
-    expect(n.json.pauses.parked).toEqual([expect.objectContaining({ executor: 'limited', cause: 'usage-limit', until: '2099-01-01T00:00:00Z' })]);
+    expect(n.json.pauses.parked).toEqual([
+      expect.objectContaining({ executor: 'limited', cause: 'usage-limit', until: '2099-01-01T00:00:00Z' }),
+    ]);
     const ended = files.filter((f) => ['done', 'failed', 'blocked'].includes(status(f.fm)));
     const expensive = ended
       .filter((f) => cost(f.fm) > 0)
@@ -176,7 +178,9 @@ describe('nightshift report on a night of 30 tasks', () => {
     }
     for (const [id, fm] of n.files) {
       if (status(fm) === 'failed' || status(fm) === 'blocked') {
-        expect(md).toContain(`- **${id}** (${status(fm)}, ${Number(fm.attempts ?? 0)} attempts): ${String(fm.error)}  \n  requeue: \`nightshift requeue ${id}\``);
+        expect(md).toContain(
+          `- **${id}** (${status(fm)}, ${Number(fm.attempts ?? 0)} attempt${Number(fm.attempts ?? 0) === 1 ? '' : 's'}): ${String(fm.error)}  \n  requeue: \`nightshift requeue ${id}\``,
+        );
       }
     }
     expect(md).toContain('- **024-limited** (parked): executor limited is parked (usage-limit) until 2099-01-01T00:00:00Z');

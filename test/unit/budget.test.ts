@@ -13,7 +13,13 @@ import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const left = cleanUpAfterEach();
 
-const entry = (key: string, at: string, costUsd?: number, tokens?: number): SpendEntry => ({ key, at, source: 'executor', costUsd, tokens });
+const entry = (key: string, at: string, costUsd?: number, tokens?: number): SpendEntry => ({
+  key,
+  at,
+  source: 'executor',
+  costUsd,
+  tokens,
+});
 
 describe('rules.md budget:', () => {
   it('reads every key, day_starts as minutes after local midnight', () => {
@@ -26,7 +32,11 @@ describe('rules.md budget:', () => {
       hard: true,
     });
     expect(parseRules('---\nbase: main\n---\n').budget).toBeUndefined();
-    expect(parseRules('---\nbudget: { per_day_usd: 1.5 }\n---\n').budget).toEqual({ limits: { per_day_usd: 1.5 }, dayStartsMinutes: 0, hard: false });
+    expect(parseRules('---\nbudget: { per_day_usd: 1.5 }\n---\n').budget).toEqual({
+      limits: { per_day_usd: 1.5 },
+      dayStartsMinutes: 0,
+      hard: false,
+    });
   });
 
   it('lists every problem at once, each saying how to write it', () => {
@@ -123,10 +133,12 @@ describe('the spend ledger', () => {
 
 describe('what executors report', () => {
   it('a command executor: the last `nightshift: usage` line counts', () => {
-    expect(commandUsage('hello\nnightshift: usage cost_usd=0.1 tokens=100\nworking\nnightshift: usage cost_usd=0.25 tokens=300\n')).toEqual({
-      costUsd: 0.25,
-      tokens: 300,
-    });
+    expect(commandUsage('hello\nnightshift: usage cost_usd=0.1 tokens=100\nworking\nnightshift: usage cost_usd=0.25 tokens=300\n')).toEqual(
+      {
+        costUsd: 0.25,
+        tokens: 300,
+      },
+    );
     expect(commandUsage('nightshift: usage tokens=42')).toEqual({ tokens: 42 });
     expect(commandUsage('  nightshift: usage cost_usd=1.5  \r\n')).toEqual({ costUsd: 1.5 });
     expect(commandUsage('echo nightshift: usage cost_usd=9\nnightshift: usage cost_usd=-1\nnightshift: usage cost_usd=abc')).toEqual({});
