@@ -27,7 +27,7 @@ export async function showStatusLine(opts: { cwd: string; line?: boolean; now?: 
   ];
   const view = await readBudgetView(paths, now, runStart(statuses));
   const figures = shortFigures(view);
-  parts.push(figures.length > 0 ? figures.join(' ') : `${formatSpend(view.today.usd, 'usd')} today`);
+  parts.push(figures.length > 0 ? figures.join(', ') : `${formatSpend(view.today.usd, 'usd')} today`);
   if (view.reached) parts.push('budget reached');
   for (const p of statuses.flatMap((s) => s.parked ?? [])) {
     parts.push(`${p.executor} parked ${p.until ? `until ${clock(new Date(p.until), now)}` : 'until restart'}`);
