@@ -150,3 +150,54 @@ describe('budget: crash safety', () => {
     expect(await ledger(sb)).toEqual(after);
   }, 240_000);
 });
+
+describe('budget: hard', () => {
+  it('a reached day budget stops the attempts still running; they go back to the queue without using an attempt', async () => {
+    const sb = await left.sandbox();
+    const bin = join(sb.dir, 'bin');
+    await mkdir(bin);
+    const marker = sleepMarker(120);
+    left.markers.push(marker);
+    const quick = join(sb.dir, 'quick');
+    // 002-slow hangs until quick exists; 001-quick spends past the limit at once.
+    const script = [
+      '#!/bin/sh',
+      'if [ "$NIGHTSHIFT_TASK_ID" = "001-quick" ]; then echo "nightshift: usage cost_usd=0.3"; echo q > q.txt; exit 0; fi',
+      `if [ ! -f "${quick}" ]; then sleep ${marker}; fi`,
+      'echo "nightshift: usage cost_usd=0.01"; echo s > s.txt',
+    ].join('\n');
+    await writeFile(join(bin, 'hard'), `${script}\n`);
+    await chmod(join(bin, 'hard'), 0o755);
+    const rules = (limit: number) =>
+      sb.write(
+        'rules.md',
+        `---\nexecutor: hard\nconcurrency: 2\nbudget: { per_day_usd: ${limit}, hard: true }\nexecutors:\n  hard: { command: ["${join(bin, 'hard')}"] }\n---\n`,
+      );
+    await rules(0.2);
+    await sb.write('tasks/001-quick.md', taskText({ title: 'Quick', priority: 1 }));
+    await sb.write('tasks/002-slow.md', taskText({ title: 'Slow', priority: 2 }));
+    const daemon = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), rescanMs: 60_000 }));
+    const requeued: Array<{ id: string; reason: string }> = [];
+    daemon.events.on('task:requeued', (e) => requeued.push(e));
+    await waitFor('002-slow to be stopped and requeued', () => requeued.length > 0, 60_000);
+    expect(requeued).toEqual([{ id: '002-slow', reason: 'budget per_day_usd reached ($0.30 of $0.20)' }]);
+    await waitFor('the executor to be gone', async () => (await livePidsMatching(marker)).length === 0, 30_000);
+    expect((await readTask(sb, '002-slow')).fm).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      error: 'budget per_day_usd reached ($0.30 of $0.20)',
+    });
+    expect((await readTask(sb, '001-quick')).fm).toMatchObject({ status: 'done', cost_usd: 0.3 });
+    const slow = progressEvents(await sb.read('progress.txt'))
+      .filter((e) => e.id === '002-slow')
+      .map((e) => e.event);
+    expect(slow).toEqual(['claimed', 'attempt-started', 'requeued']);
+
+    // Raised: it runs again, as its first attempt.
+    await writeFile(quick, '');
+    await rules(5);
+    await waitFor('002-slow to be done', async () => (await readTask(sb, '002-slow')).fm.status === 'done', 60_000);
+    expect((await readTask(sb, '002-slow')).fm).toMatchObject({ attempts: 1, cost_usd: 0.01 });
+    expect(total(await ledger(sb))).toBeCloseTo(0.31, 6);
+  }, 240_000);
+});
