@@ -89,14 +89,14 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     }
     // Before each attempt: a reached day or run budget sends the task back to wait, its own budget fails it.
     const budget: AttemptBudget = pending ? { kind: 'go' } : await budgetBeforeAttempt(ctx, file.task);
-    if (budget.kind === 'wait') {
-      await t.waitingForBudget({ attempt, reason: budget.reason, branch: file.task.branch ?? null });
-      return { kind: 'requeued' };
-    }
-    if (budget.kind === 'over') {
+    if (budget.kind !== 'go') {
+      const kept = baseCommit === undefined ? null : await dropEmptyBranch(ctx.git, branch, baseCommit);
+      if (budget.kind === 'wait') {
+        await t.waitingForBudget({ attempt, reason: budget.reason, branch: kept });
+        return { kind: 'requeued' };
+      }
       // Its last attempt is the one that spent the budget: this one never starts.
-      const last = file.task.attempts;
-      if (!(await t.failed({ attempt: last, reason: budget.reason, branch: file.task.branch ?? null }))) return { kind: 'cancelled' };
+      if (!(await t.failed({ attempt: file.task.attempts, reason: budget.reason, branch: kept }))) return { kind: 'cancelled' };
       return { kind: 'failed', reason: budget.reason };
     }
     if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
