@@ -201,3 +201,26 @@ describe('budget: hard', () => {
     expect(total(await ledger(sb))).toBeCloseTo(0.31, 6);
   }, 240_000);
 });
+
+describe('budget: the reviewer', () => {
+  it("counts the reviewer's spend against the day budget (source reviewer), not in the task's own cost", async () => {
+    const { sb } = await setup('budget: { per_day_usd: 10 }', 'review: { executor: judge }\n');
+    const judge = join(sb.dir, 'bin', 'judge');
+    await writeFile(
+      judge,
+      `#!/bin/sh\necho "nightshift: usage cost_usd=0.05 tokens=50"\necho '{"verdict":"approve","confidence":0.9,"comments":"fine"}'\n`,
+    );
+    await chmod(judge, 0o755);
+    const rulesText = await sb.read('rules.md');
+    await sb.write('rules.md', rulesText.replace('executors:\n', `executors:\n  judge: { command: ["${judge}"] }\n`));
+    await sb.write('tasks/001-a.md', taskText({ title: 'A' }));
+    const summary = await left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), once: true })).done;
+    expect(summary).toMatchObject({ done: 1 });
+    const entries = await ledger(sb);
+    expect(entries.map((e) => [e.source, e.executor, e.costUsd, e.tokens])).toEqual([
+      ['reviewer', 'judge', 0.05, 50],
+      ['executor', 'spend', 0.1, 100],
+    ]);
+    expect((await readTask(sb, '001-a')).fm).toMatchObject({ cost_usd: 0.1, tokens: 100 });
+  }, 120_000);
+});
