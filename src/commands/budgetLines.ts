@@ -1,9 +1,12 @@
 import { formatSpend } from '../budget/spend.js';
 import type { BudgetView } from '../budget/view.js';
 
-/** `daemon status`'s spend lines: today's spend, then each budget with what is spent of it. */
+/** `daemon status`'s spend lines: today's spend, then each budget with what is spent of it (none without either). */
 export function budgetLines(view: Omit<BudgetView, 'entries'>): string {
   const { today } = view;
+  // Nothing spent and no budget set: nothing worth a line.
+  const anyBudget = view.figures.length > 0 || view.perTask.usd !== undefined || view.perTask.tokens !== undefined;
+  if (!anyBudget && today.usd === 0 && today.tokens === 0) return '';
   const tokens = today.tokens > 0 ? `, ${formatSpend(today.tokens, 'tokens')}` : '';
   const lines = [`spend today: ${formatSpend(today.usd, 'usd')}${tokens}\n`];
   const budgets = view.figures.map((f) => {
