@@ -16,7 +16,7 @@ import { budgetReason } from './spend.js';
 
 export type AttemptBudget =
   /** Go ahead; an agent that can enforce it itself is given what the task may still spend. */
-  | { kind: 'go'; remainingUsd?: number }
+  | { kind: 'go'; remainingUsd?: number; remainingTokens?: number }
   /** A day or run budget is reached: back to the queue, the attempt given back. */
   | { kind: 'wait'; reason: string }
   /** The task spent its own budget: it fails with this reason. */
@@ -28,7 +28,7 @@ export async function budgetBeforeAttempt(ctx: RunContext, task: Task): Promise<
   if (reached) return { kind: 'wait', reason: budgetReason(reached) };
   const allowance = await ctx.budget.allowance({ costUsd: task.costUsd, tokens: task.tokens });
   if (allowance.over !== undefined) return { kind: 'over', reason: allowance.over };
-  return { kind: 'go', remainingUsd: allowance.remainingUsd };
+  return { kind: 'go', remainingUsd: allowance.remainingUsd, remainingTokens: allowance.remainingTokens };
 }
 
 /** The transcript an attempt writes (run/attempt.ts). */

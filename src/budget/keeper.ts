@@ -88,7 +88,7 @@ export class BudgetKeeper {
   }
 
   /** What a task may still spend and, when it spent all of it, why it fails. */
-  async allowance(spent: { costUsd?: number; tokens?: number }): Promise<{ remainingUsd?: number; over?: string }> {
+  async allowance(spent: { costUsd?: number; tokens?: number }): Promise<ReturnType<typeof taskAllowance>> {
     await this.reloadBudget();
     return taskAllowance(this.budget, spent);
   }

@@ -81,7 +81,7 @@ export function reachedBudget(figures: readonly BudgetFigure[]): BudgetFigure | 
 export function taskAllowance(
   budget: BudgetRules | undefined,
   spent: { costUsd?: number; tokens?: number },
-): { remainingUsd?: number; over?: string } {
+): { remainingUsd?: number; remainingTokens?: number; over?: string } {
   const limits = budget?.limits ?? {};
   const usd = spent.costUsd ?? 0;
   const tokens = spent.tokens ?? 0;
@@ -96,7 +96,10 @@ export function taskAllowance(
       over: `budget: per_task_tokens reached (${formatSpend(tokens, 'tokens')} of ${formatSpend(limits.per_task_tokens, 'tokens')})`,
     };
   }
-  return { remainingUsd: limits.per_task_usd === undefined ? undefined : roundUsd(limits.per_task_usd - usd) };
+  return {
+    remainingUsd: limits.per_task_usd === undefined ? undefined : roundUsd(limits.per_task_usd - usd),
+    remainingTokens: limits.per_task_tokens === undefined ? undefined : limits.per_task_tokens - tokens,
+  };
 }
 
 /** `$1.25`, `18,342 tokens`: how spend is shown to people. */

@@ -16,6 +16,8 @@ export interface StepRequest {
   writable?: string[];
   /** The step only reads the worktree (planner, plan reviewer): the sandbox binds it read-only. */
   readOnlyWorktree?: boolean;
+  /** Aborting stops this step (on top of the attempt's stop and cancel): a token budget running out. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface AttemptInput {
   publishOnly?: Verified;
   /** What the task may still spend (budget.per_task_usd), for agents that enforce it themselves. */
   maxBudgetUsd?: number;
+  /** What the task may still use in tokens (budget.per_task_tokens): an executor streaming past it is stopped. */
+  maxTokens?: number;
 }
 
 /**
@@ -135,6 +137,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         report: input.report ?? { runs: [] },
         steps,
         maxBudgetUsd: input.maxBudgetUsd,
+        maxTokens: input.maxTokens,
       }),
     afterExecutor,
   );

@@ -2,6 +2,7 @@ import { oneLine, toError } from '../errors.js';
 import type { AgentExit, AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { commandUsage } from '../exec/commandUsage.js';
+import { watchTokens } from '../budget/streamedTokens.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
 import { parkExecutor } from '../exec/parking.js';
 import { stepRequest } from '../exec/stepRequest.js';
@@ -30,6 +31,8 @@ export interface ExecutorStepInput {
   steps: StepRunner;
   /** What the task may still spend: handed to agents that enforce a budget themselves. */
   maxBudgetUsd?: number;
+  /** What the task may still use in tokens: an executor whose streamed usage passes it is stopped. */
+  maxTokens?: number;
 }
 
 /**
@@ -124,8 +127,17 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   const from = await logSize(logFile);
   const request = stepRequest(plan, input, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
 
-  const outcome = await input.steps.run(request);
+  const tokens = watchTokens(plan, input.maxTokens, logFile, from);
+  const outcome = await input.steps.run(tokens ? { ...request, signal: tokens.signal } : request);
+  tokens?.stop();
   if (outcome === 'cancelled') return { kind: 'done', outcome: { kind: 'lost', why: 'cancelled' } };
+  if (tokens?.reason && !ctx.stopSignal.aborted) {
+    // Not the daemon stopping: the task's token budget ran out mid-run. What it used still counts.
+    const usage = plan.kind === 'run' ? commandUsage(await readSince(logFile, from)) : { tokens: tokens.tokens };
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage });
+    await logHeader(logFile, tokens.reason);
+    return { kind: 'done', outcome: { kind: 'failure', reason: tokens.reason, detail: tokens.reason, retry: true } };
+  }
   if (outcome.kind === 'aborted' || ctx.stopSignal.aborted) return { kind: 'done', outcome: { kind: 'interrupted' } };
   if (outcome.kind === 'not-found') {
     return {

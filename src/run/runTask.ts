@@ -151,6 +151,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           publishOnly: pending,
           stillOurs,
           maxBudgetUsd: budget.kind === 'go' ? budget.remainingUsd : undefined,
+          maxTokens: budget.kind === 'go' ? budget.remainingTokens : undefined,
         };
         outcome = await runAttempt(ctx, input);
       }

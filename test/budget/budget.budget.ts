@@ -224,3 +224,44 @@ describe('budget: the reviewer', () => {
     expect((await readTask(sb, '001-a')).fm).toMatchObject({ cost_usd: 0.1, tokens: 100 });
   }, 120_000);
 });
+
+describe('budget: per_task_tokens', () => {
+  it('stops an executor whose streamed usage passes what the task may still use; the task then fails over its budget', async () => {
+    const sb = await left.sandbox();
+    const bin = join(sb.dir, 'bin');
+    await mkdir(bin);
+    const marker = sleepMarker(120);
+    left.markers.push(marker);
+    // Reports a running total that passes 1000 tokens, then would go on for two minutes.
+    await writeFile(
+      join(bin, 'chatty'),
+      `#!/bin/sh\necho "nightshift: usage tokens=400"\necho "nightshift: usage cost_usd=0.02 tokens=1500"\nsleep ${marker}\n`,
+    );
+    await chmod(join(bin, 'chatty'), 0o755);
+    await sb.write(
+      'rules.md',
+      `---\nexecutor: chatty\nmax_attempts: 3\nbudget: { per_task_tokens: 1000 }\nexecutors:\n  chatty: { command: ["${join(bin, 'chatty')}"] }\n---\n`,
+    );
+    await sb.write('tasks/001-chatty.md', taskText({ title: 'Chatty' }));
+    const started = Date.now();
+    const summary = await left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), once: true })).done;
+    expect(summary).toMatchObject({ failed: 1 });
+    // Stopped within seconds, not after the two minutes it meant to run.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await livePidsMatching(marker)).toEqual([]);
+    const { fm } = await readTask(sb, '001-chatty');
+    expect(fm).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      tokens: 1500,
+      cost_usd: 0.02,
+      error: 'budget: per_task_tokens reached (1,500 tokens of 1,000 tokens)',
+    });
+    const events = progressEvents(await sb.read('progress.txt')).filter((e) => e.id === '001-chatty');
+    expect(events.find((e) => e.event === 'attempt-failed')?.fields.reason).toBe(
+      'budget: per_task_tokens passed during the attempt (1,500 tokens of the 1,000 tokens left)',
+    );
+    expect(events.filter((e) => e.event === 'attempt-started')).toHaveLength(1);
+    expect((await ledger(sb)).map((e) => e.tokens)).toEqual([1500]);
+  }, 120_000);
+});

@@ -9,6 +9,7 @@ import { parseRules } from '../../src/config/rules.js';
 import type { BudgetRules } from '../../src/config/types.js';
 import { claude } from '../../src/exec/agents/claude.js';
 import { commandUsage } from '../../src/exec/commandUsage.js';
+import { claudeTokens, commandTokens } from '../../src/budget/tokenWatch.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const left = cleanUpAfterEach();
@@ -93,11 +94,11 @@ describe('budget days', () => {
 
   it('a task may spend what is left of per_task_usd; at or over it, or over per_task_tokens, it fails', () => {
     const budget: BudgetRules = { limits: { per_task_usd: 2, per_task_tokens: 1000 }, dayStartsMinutes: 0, hard: false };
-    expect(taskAllowance(budget, {})).toEqual({ remainingUsd: 2 });
-    expect(taskAllowance(budget, { costUsd: 0.75, tokens: 10 })).toEqual({ remainingUsd: 1.25 });
+    expect(taskAllowance(budget, {})).toEqual({ remainingUsd: 2, remainingTokens: 1000 });
+    expect(taskAllowance(budget, { costUsd: 0.75, tokens: 10 })).toEqual({ remainingUsd: 1.25, remainingTokens: 990 });
     expect(taskAllowance(budget, { costUsd: 2.1 })).toEqual({ remainingUsd: 0, over: 'budget: per_task_usd reached ($2.10 of $2.00)' });
     expect(taskAllowance(budget, { tokens: 1000 }).over).toBe('budget: per_task_tokens reached (1,000 tokens of 1,000 tokens)');
-    expect(taskAllowance(undefined, { costUsd: 99 })).toEqual({ remainingUsd: undefined });
+    expect(taskAllowance(undefined, { costUsd: 99 })).toEqual({ remainingUsd: undefined, remainingTokens: undefined });
   });
 });
 
@@ -159,5 +160,21 @@ describe('what executors report', () => {
     expect(found?.sections.map((s) => s.header)).toEqual(['executor spend', 'executor spend finished']);
     expect(found?.sections[0]?.body).toBe('nightshift: usage cost_usd=0.2\n');
     expect(attemptSections(earlier, 't', 2)).toBeUndefined();
+  });
+});
+
+describe('streamed token counts', () => {
+  it("a command's running total, and Claude Code's assistant messages each counted once", () => {
+    const command = commandTokens();
+    for (const l of ['nightshift: usage tokens=400', 'other', 'nightshift: usage cost_usd=0.1 tokens=1500']) command.line(l);
+    expect(command.total).toBe(1500);
+    const claude = claudeTokens();
+    const msg = (id: string, output: number) =>
+      JSON.stringify({
+        type: 'assistant',
+        message: { id, usage: { input_tokens: 100, output_tokens: output, cache_read_input_tokens: 7, cache_creation_input_tokens: 3 } },
+      });
+    for (const l of [msg('m1', 1), msg('m1', 20), msg('m2', 5), '{"type":"user"}', 'not json']) claude.line(l);
+    expect(claude.total).toBe(130 + 115);
   });
 });
