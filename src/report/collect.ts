@@ -54,5 +54,6 @@ export function resolveWindow(window: ReportWindow, progress: ProgressLine[], no
   const start = starts.at(-1);
   if (start === undefined) return { since: new Date(0), until: now };
   const stop = progress.slice(start).find((l) => l.event === 'daemon-stop');
-  return { since: new Date(progress[start]?.time as string), until: stop ? new Date(stop.time) : now };
+  // progress.txt times are whole seconds: the run ends with the last millisecond of its stop line's second.
+  return { since: new Date(progress[start]?.time as string), until: stop ? new Date(Date.parse(stop.time) + 999) : now };
 }

@@ -6,7 +6,8 @@ import { writeRunReport } from './write.js';
  * idle moment), and once more when it stops. Writes never overlap; the newest covers the whole run.
  */
 export class RunReports {
-  private readonly startedAt = new Date();
+  /** progress.txt and task files keep whole seconds: the run starts with the first millisecond of its second. */
+  private readonly startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
   private ended = false;
   private writing: Promise<unknown> = Promise.resolve();
 

@@ -43,7 +43,7 @@ describe('the report window', () => {
   it('--run last (the default) is the last daemon run; --since counts back from now', () => {
     expect(resolveWindow(reportWindow({}), progress, now)).toEqual({
       since: new Date('2026-11-21T01:00:00Z'),
-      until: new Date('2026-11-21T05:00:00Z'),
+      until: new Date('2026-11-21T05:00:00.999Z'),
     });
     expect(resolveWindow(reportWindow({ run: 'last' }), progress.slice(0, 3), now)).toEqual({
       since: new Date('2026-11-21T01:00:00Z'),
