@@ -40,9 +40,12 @@ describe('nightshift status --line', () => {
     const daemon = left.daemon(await startDaemon({ cwd: sb.repo, worktreeRoot: join(sb.dir, 'wt'), concurrency: 1 }));
     let done = false;
     let parked = false;
+    let requeued = false;
     daemon.events.on('task:done', () => (done = true));
     daemon.events.on('executor:parked', () => (parked = true));
-    await waitFor('a task done and an executor parked', () => done && parked, 60_000);
+    // The parked executor's task goes back to the queue just after the executor is parked.
+    daemon.events.on('task:requeued', () => (requeued = true));
+    await waitFor('a task done, an executor parked and its task requeued', () => done && parked && requeued, 60_000);
     // The status file is written a moment after the events.
     const hm = `${String(reset.getHours()).padStart(2, '0')}:${String(reset.getMinutes()).padStart(2, '0')}`;
     const when = reset.toDateString() === new Date().toDateString() ? hm : `${reset.getMonth() + 1}/${reset.getDate()} ${hm}`;
