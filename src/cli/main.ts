@@ -23,6 +23,8 @@ const commands = {
   clean: () => import('../commands/clean.js'),
   plan: () => import('../commands/plan.js'),
   approve: () => import('../commands/approve.js'),
+  status: () => import('../commands/status.js'),
+  report: () => import('../commands/report.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -158,6 +160,22 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('running tasks, counts per status, per-executor figures')
     .option('--json', 'one JSON object')
     .action((o: { json?: boolean }) => run(async () => (await commands.daemonStatus()).showStatus({ cwd, ...o }, io))());
+
+  program
+    .command('status')
+    .description('with --line: one line for a shell prompt or tmux (counts, spend/budget, parked executors)')
+    .option('--line', 'one line')
+    .action((o: { line?: boolean }) => run(async () => (await commands.status()).showStatusLine({ cwd, ...o }, io))());
+
+  program
+    .command('report')
+    .description('the morning report: what landed, failed, waits, spend against budgets (markdown or --json)')
+    .option('--since <duration>', 'the window, like 12h (default: since the last daemon start)')
+    .option('--run <which>', 'last: the last daemon run')
+    .option('--json', 'one JSON object')
+    .action((o: { since?: string; run?: string; json?: boolean }) =>
+      run(async () => (await commands.report()).showReport({ cwd, ...o }, io))(),
+    );
 
   program
     .command('tail')

@@ -83,7 +83,7 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
   }
   io.out(summaryLine(summary));
   // A task left waiting for a parked executor did not get done either: scripts must not read that as success.
-  return summary.failed > 0 || summary.blocked > 0 || (summary.parked ?? 0) > 0 ? 1 : 0;
+  return summary.failed > 0 || summary.blocked > 0 || (summary.parked ?? 0) > 0 || (summary.budget ?? 0) > 0 ? 1 : 0;
 }
 
 function tellParent(message: DetachMessage): void {
@@ -96,5 +96,6 @@ export function summaryLine(s: RunSummary): string {
   if (s.cancelled) parts.push(`${s.cancelled} cancelled`);
   if (s.waiting) parts.push(`${s.waiting} waiting on unfinished dependencies`);
   if (s.parked) parts.push(`${s.parked} waiting for a parked executor`);
+  if (s.budget) parts.push(`${s.budget} waiting for the budget`);
   return `nightshift: ${parts.join(', ')}\n`;
 }

@@ -7,6 +7,8 @@ import { STATUSES, type TaskEntry } from '../task/task.js';
 import { formatDuration } from '../util/duration.js';
 import type { Output } from './output.js';
 import { openRepo } from './repo.js';
+import { budgetLines } from './budgetLines.js';
+import { readBudgetView, runStart, type BudgetView } from '../budget/view.js';
 
 /** Live daemons of this checkout: their status files, plus the pid file's owner should its file be missing. */
 export async function liveDaemons(cwd: string) {
@@ -25,12 +27,16 @@ export interface StatusReport {
   runningTasks: Array<{ id: string; attempt: number; claimedAt: string; elapsedMs: number; daemon: number }>;
   executors: Record<string, ExecutorFigures>;
   parked: Array<ParkedExecutor & { daemon: number }>;
+  /** Spend today and against every budget (src/budget/), the ledger's entries left out. */
+  budget: Omit<BudgetView, 'entries'>;
 }
 
 /** `daemon status`: the daemons, what they run and for how long, counts per status, per-executor figures. */
 export async function showStatus(opts: { cwd: string; json?: boolean }, io: Output): Promise<number> {
   const { paths, statuses, pids } = await liveDaemons(opts.cwd);
   const report = buildReport(statuses, pids, await loadTasks(paths.tasks));
+  const { today, figures, perTask, reached } = await readBudgetView(paths, new Date(), runStart(statuses));
+  report.budget = { today, figures, perTask, reached };
   if (opts.json) {
     io.out(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
@@ -57,6 +63,7 @@ export async function showStatus(opts: { cwd: string; json?: boolean }, io: Outp
       io.out(`  ${p.executor}  ${p.cause}  ${until}: ${p.reason}\n`);
     }
   }
+  io.out(budgetLines(report.budget));
   const executors = Object.entries(report.executors);
   if (executors.length > 0) {
     io.out('executors (this run):\n');
@@ -110,5 +117,6 @@ function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntr
       .sort((a, b) => a.id.localeCompare(b.id)),
     executors,
     parked: statuses.flatMap((s) => (s.parked ?? []).map((p) => ({ ...p, daemon: s.pid }))),
+    budget: { today: { since: '', usd: 0, tokens: 0 }, figures: [], perTask: {} },
   };
 }

@@ -5,6 +5,8 @@ import type { Paths } from '../paths.js';
 import { loadTasks } from '../task/store.js';
 import type { Output } from './output.js';
 import { openRepo } from './repo.js';
+import { readBudgetView, runStart } from '../budget/view.js';
+import { readDaemonStatuses } from '../daemon/statusFile.js';
 
 export interface ListedTask {
   id: string;
@@ -61,6 +63,10 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
     io.out(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
+  // A reached day or run budget holds every queued task: say so on each (src/budget/).
+  const held = rows.some((r) => r.status === 'queued')
+    ? (await readBudgetView(paths, new Date(), runStart(await readDaemonStatuses(paths)))).reached
+    : undefined;
   if (rows.length === 0) {
     io.out(opts.status ? `no ${opts.status} tasks\n` : 'no tasks in tasks/ (add one with: nightshift add "<title>")\n');
     return 0;
@@ -75,7 +81,9 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
         r.branch ?? '-',
         r.status === 'invalid' || r.status === 'failed' || r.status === 'blocked'
           ? `${r.title ? `${r.title}: ` : ''}${r.error ?? ''}`
-          : (r.title ?? ''),
+          : r.status === 'queued' && held
+            ? `${r.title ?? ''}: waiting, ${held}`
+            : (r.title ?? ''),
       ]),
     ),
   );

@@ -7,13 +7,14 @@ import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './execut
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
 import { readPlan } from './planRules.js';
 import { readReview } from './reviewRules.js';
+import { readBudget } from './budgetRules.js';
 import { defaultRules, type Rules } from './types.js';
 
 // The rest of rules.md's API, so callers import it from one place.
 export { BUILTIN_EXECUTORS, executorKnown, unknownExecutorReason } from './executorRules.js';
 export { parseSize } from './fields.js';
 export { DEFAULT_MIN_CONFIDENCE, DEFAULT_RULES } from './types.js';
-export type { CommandExecutor, PlanRules, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
+export type { BudgetRules, CommandExecutor, PlanRules, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
 
 const KNOWN_KEYS = new Set([
   'base',
@@ -39,6 +40,7 @@ const KNOWN_KEYS = new Set([
   'stop_grace',
   'keep_ignored',
   'plan',
+  'budget',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -118,6 +120,7 @@ export function parseRules(text: string): Rules {
   }
   readReview(fields, rules);
   readPlan(fields, rules, problems);
+  readBudget(fields, rules);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

@@ -39,6 +39,15 @@ export function defaultPlanRules(): PlanRules {
   return { minConfidence: 0.8, maxSpread: 0.3, autoQueue: false };
 }
 
+/** rules.md `budget:` resolved; see src/budget/. Limits absent from rules.md are absent here. */
+export interface BudgetRules {
+  limits: Partial<Record<'per_task_usd' | 'per_day_usd' | 'per_run_usd' | 'per_task_tokens' | 'per_day_tokens', number>>;
+  /** Where a budget day starts, in minutes after local midnight (`day_starts: "06:00"` = 360). */
+  dayStartsMinutes: number;
+  /** A reached day or run budget also stops running attempts (requeued without using an attempt). */
+  hard: boolean;
+}
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -75,6 +84,8 @@ export interface Rules {
    * so `setup` can be cheap. Off by default: each task then starts from exactly the committed tree.
    */
   keepIgnored: boolean;
+  /** Spend limits; undefined = no `budget:` in rules.md (spend is still recorded in the ledger). */
+  budget?: BudgetRules;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }

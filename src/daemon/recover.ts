@@ -14,6 +14,7 @@ import { signalGroup } from '../exec/spawn.js';
 import { killProcessesIn } from '../exec/orphans.js';
 import { findFinishedCommit, finalizeTask, keptAfterCrash } from './finalize.js';
 import { isLiveRun } from '../task/follow.js';
+import { recoverSpend } from '../budget/recoverSpend.js';
 
 export type RecoverResult = 'recovered' | 'finalized' | 'failed' | 'held';
 
@@ -42,6 +43,8 @@ export async function recoverTask(ctx: RunContext, task: Task): Promise<RecoverR
     const worktree = owner?.worktree;
     const orphans = worktree ? await killProcessesIn(worktree, task.id) : 0;
     if (orphans > 0) ctx.logger.warn({ task: task.id, orphans, worktree }, 'killed processes left running in the worktree');
+    // Its executors are stopped: what they reported before the owner died goes into the ledger now.
+    await recoverSpend(ctx, running);
     // A per-task worktree from a nightshift before the pool.
     const legacy = join(ctx.paths.worktrees, task.id);
     if (existsSync(legacy)) {

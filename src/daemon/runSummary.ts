@@ -45,5 +45,13 @@ export function countRecovered(summary: RunSummary, result: RecoverResult): void
 
 /** The daemon-stop line's fields (parked only when there are any). */
 export function stopLineFields(s: RunSummary): ProgressFields {
-  return { done: s.done, failed: s.failed, blocked: s.blocked, cancelled: s.cancelled, waiting: s.waiting, parked: s.parked || undefined };
+  return {
+    done: s.done,
+    failed: s.failed,
+    blocked: s.blocked,
+    cancelled: s.cancelled,
+    waiting: s.waiting,
+    parked: s.parked || undefined,
+    budget: s.budget || undefined,
+  };
 }

@@ -19,6 +19,8 @@ import { recoverLeftRunning, tidyWorktrees } from './leftovers.js';
 import { countRecovered, countRun, emptySummary } from './runSummary.js';
 import { Shutdown, type DaemonControls } from './shutdown.js';
 import { ConcurrencySlots } from './slots.js';
+import { RunReports } from '../report/trigger.js';
+import { ClaimGate } from '../budget/claimGate.js';
 
 // The tests know the rescan's backoff by this module's name.
 export { nextRescanMs } from './taskWatch.js';
@@ -53,6 +55,10 @@ export class Scheduler {
   /** Dead claims on settled tasks are swept on the first scan and on each full rescan. */
   private swept = false;
   private readonly shutdown: Shutdown;
+  /** The morning report, written when the queue empties and when the daemon stops. */
+  private readonly reports: RunReports;
+  /** Holds claims while a day or run budget is reached. */
+  private readonly budgetGate: ClaimGate;
 
   /** Parsed task files between scans: only files whose stat changed are read again. */
   private readonly tasks: TaskCache;
@@ -81,6 +87,12 @@ export class Scheduler {
     this.edits = new FileEdits(ctx, (name) => this.tasks.inodeOf(name));
     this.invalid = new InvalidFileReports(ctx, opts.once ? undefined : (ms) => this.timers.once('invalid-settle', ms, () => this.kick()));
     this.dependencies = new DependencyWait((ms) => this.timers.once('dependency-settle', ms, () => this.kick()));
+    this.reports = new RunReports(ctx);
+    this.budgetGate = new ClaimGate(ctx.budget, {
+      schedule: (ms, fn) => this.timers.reschedule('budget-recheck', ms, fn, { unref: true }),
+      resume: () => this.kick(),
+      waits: () => !this.opts.once && !this.stopping,
+    });
     this.shutdown = new Shutdown(ctx, controls, this.timers, {
       halt: () => (this.stopping = true),
       runningIds: () => [...this.running.keys()],
@@ -90,6 +102,7 @@ export class Scheduler {
       },
       summary: () => this.summary,
       closeWatch: () => this.watch?.close(),
+      writeReport: () => this.reports.stopping(),
     });
   }
 
@@ -200,8 +213,10 @@ export class Scheduler {
     this.summary.waiting = [...readiness.values()].filter((r) => r.kind === 'waiting').length;
     this.summary.parked = 0;
 
+    const budgetHolds = await this.budgetGate.holds(this.plan.ready, this.running);
+    this.summary.budget = this.budgetGate.held || undefined;
     for (const task of this.plan.ready) {
-      if (this.stopping || !this.slots.canStart()) break;
+      if (budgetHolds || this.stopping || !this.slots.canStart()) break;
       if (this.running.has(task.id) || this.skipped.get(task.id) === task.text) continue;
       if (!hasUsableExecutor(ctx, task)) {
         this.summary.parked++;
@@ -240,7 +255,10 @@ export class Scheduler {
   }
 
   private launch(task: Task): void {
-    const run = runTask(this.ctx, task)
+    // A hard budget (budget.hard) stops running attempts as the daemon's stop would, without using an attempt.
+    const hard = this.ctx.budget?.hardStopSignal;
+    const ctx = hard ? { ...this.ctx, stopSignal: AbortSignal.any([this.ctx.stopSignal, hard]) } : this.ctx;
+    const run = runTask(ctx, task)
       .then((result) => {
         if (result.kind === 'skipped') {
           this.skipped.set(task.id, task.text);
@@ -263,6 +281,9 @@ export class Scheduler {
   private maybeFinish(): void {
     if (this.scanning || this.running.size > 0) return;
     if (this.stopping || this.opts.once) void this.shutdown.finish();
-    else this.ctx.events.emit('idle');
+    else {
+      this.ctx.events.emit('idle');
+      this.reports.queueEmptied();
+    }
   }
 }

@@ -29,6 +29,8 @@ export interface Stoppable {
   summary(): RunSummary;
   /** Stops watching tasks/. */
   closeWatch(): void;
+  /** Writes the run's morning report (src/report/). */
+  writeReport(): Promise<void>;
 }
 
 /**
@@ -85,6 +87,7 @@ export class Shutdown {
       // would hang) or leave the pid and status files behind.
       const steps: Array<() => Promise<unknown>> = [
         () => Promise.resolve().then(() => this.scheduler.closeWatch()),
+        () => this.scheduler.writeReport(),
         () => this.ctx.progress.append(undefined, 'daemon-stop', stopLineFields(s)),
         () => this.controls.status.close(),
         () => this.controls.pidHold.release(),

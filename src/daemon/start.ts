@@ -18,6 +18,7 @@ import { StatusFile } from './statusFile.js';
 import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
 import { ExecutorHealth } from '../exec/health.js';
+import { BudgetKeeper } from '../budget/keeper.js';
 import type { DaemonHandle, StartOptions } from './types.js';
 
 // Callers start the daemon from here and take its types along; they are defined apart so the scheduler can use them.
@@ -89,6 +90,7 @@ async function startHolding(
     drainSignal: drainController.signal,
     ownerId: ownerId(),
     health: new ExecutorHealth(),
+    budget: new BudgetKeeper({ state: paths.state, rulesFile: paths.rules, budget: rules.budget, progress, events, logger }),
     pool: new WorktreePool(repo, { root: paths.worktrees, keepIgnored: rules.keepIgnored }),
   };
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });

@@ -14,7 +14,9 @@ export type TimerName =
   /** A parked executor's reset time (a usage limit). */
   | 'resume-parked'
   /** A graceful stop's grace period for running attempts. */
-  | 'stop-grace';
+  | 'stop-grace'
+  /** A reached day or run budget, looked at again (rules.md may raise it; the day rolls over). */
+  | 'budget-recheck';
 
 interface TimerOptions {
   /**

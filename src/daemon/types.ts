@@ -33,6 +33,8 @@ export interface RunSummary {
   waiting: number;
   /** Tasks still queued because every executor they may use is parked (infrastructure failure). */
   parked?: number;
+  /** Tasks still queued because a day or run budget is reached. */
+  budget?: number;
 }
 
 export interface DaemonHandle {

@@ -17,6 +17,8 @@ export interface StepRequest {
   writable?: string[];
   /** The step only reads the worktree (planner, plan reviewer): the sandbox binds it read-only. */
   readOnlyWorktree?: boolean;
+  /** Aborting stops this step (on top of the attempt's stop and cancel): a token budget running out. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface StepRequest {
  */
 export function stepRequest(
   plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string; answerSchema?: AnswerSchema; readOnly?: boolean },
+  prompt: { promptFile: string; promptBytes: number; worktree: string; answerSchema?: AnswerSchema; readOnly?: boolean; maxBudgetUsd?: number },
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
@@ -34,7 +36,7 @@ export function stepRequest(
     // Command executors may read the prompt on stdin too; the shell executor has no use for it.
     return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
   }
-  const { promptBytes, worktree, answerSchema, readOnly } = prompt;
-  const inv = plan.adapter.invocation({ promptFile, promptBytes, worktree, options: plan.options, answerSchema, readOnly });
+  const { promptBytes, worktree, answerSchema, readOnly, maxBudgetUsd } = prompt;
+  const inv = plan.adapter.invocation({ promptFile, promptBytes, worktree, options: plan.options, answerSchema, readOnly, maxBudgetUsd });
   return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
 }

@@ -30,7 +30,8 @@ export type ProgressEvent =
   | 'task-file-restored'
   | 'planned'
   | 'plan-reviewed'
-  | 'approved';
+  | 'approved'
+  | 'budget-reached';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

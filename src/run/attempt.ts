@@ -40,6 +40,10 @@ export interface AttemptInput {
   report?: AttemptReport;
   /** A commit checked by an earlier attempt whose publishing failed: only publish it, nothing runs before. */
   publishOnly?: Verified;
+  /** What the task may still spend (budget.per_task_usd), for agents that enforce it themselves. */
+  maxBudgetUsd?: number;
+  /** What the task may still use in tokens (budget.per_task_tokens): an executor streaming past it is stopped. */
+  maxTokens?: number;
 }
 
 /**
@@ -132,6 +136,8 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
         logFile,
         report: input.report ?? { runs: [] },
         steps,
+        maxBudgetUsd: input.maxBudgetUsd,
+        maxTokens: input.maxTokens,
       }),
     afterExecutor,
   );

@@ -1,6 +1,8 @@
 import { oneLine, toError } from '../errors.js';
 import type { AgentExit, AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
+import { commandUsage } from '../exec/commandUsage.js';
+import { watchTokens } from '../budget/streamedTokens.js';
 import { executorChain, planNamed, type ExecutorPlan } from '../exec/executors.js';
 import { parkExecutor } from '../exec/parking.js';
 import { stepRequest } from '../exec/stepRequest.js';
@@ -27,6 +29,10 @@ export interface ExecutorStepInput {
   report: AttemptReport;
   /** Starts the executor's process with the attempt's process group handling and cancel checks. */
   steps: StepRunner;
+  /** What the task may still spend: handed to agents that enforce a budget themselves. */
+  maxBudgetUsd?: number;
+  /** What the task may still use in tokens: an executor whose streamed usage passes it is stopped. */
+  maxTokens?: number;
 }
 
 /**
@@ -121,8 +127,17 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   const from = await logSize(logFile);
   const request = stepRequest(plan, input, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
 
-  const outcome = await input.steps.run(request);
+  const tokens = watchTokens(plan, input.maxTokens, logFile, from);
+  const outcome = await input.steps.run(tokens ? { ...request, signal: tokens.signal } : request);
+  tokens?.stop();
   if (outcome === 'cancelled') return { kind: 'done', outcome: { kind: 'lost', why: 'cancelled' } };
+  if (tokens?.reason && !ctx.stopSignal.aborted) {
+    // Not the daemon stopping: the task's token budget ran out mid-run. What it used still counts.
+    const usage = plan.kind === 'run' ? commandUsage(await readSince(logFile, from)) : { tokens: tokens.tokens };
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage });
+    await logHeader(logFile, tokens.reason);
+    return { kind: 'done', outcome: { kind: 'failure', reason: tokens.reason, detail: tokens.reason, retry: true } };
+  }
   if (outcome.kind === 'aborted' || ctx.stopSignal.aborted) return { kind: 'done', outcome: { kind: 'interrupted' } };
   if (outcome.kind === 'not-found') {
     return {
@@ -131,17 +146,20 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
       verdict: { kind: 'infra-failure', cause: 'not-installed', reason: `${request.argv[0]} is not installed (not found on PATH)` },
     };
   }
+  // A command reports what it spent on a `nightshift: usage` line (exec/commandUsage.ts), whatever its end.
+  const commandSpend = plan.kind === 'run' ? commandUsage(await readSince(logFile, from)) : {};
   if (outcome.kind === 'timed-out' || (plan.kind === 'run' && outcome.kind === 'signalled')) {
-    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: commandSpend });
     const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
     return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }
   if (plan.kind === 'run') {
     const code = outcome.kind === 'exited' ? outcome.code : 1;
-    const verdict = code === 0 ? ({ kind: 'success' } as const) : commandVerdict(await tailSince(logFile, from), code);
+    const read = code === 0 ? ({ kind: 'success' } as const) : commandVerdict(await tailSince(logFile, from), code);
+    const verdict = { ...read, usage: commandSpend };
     if (verdict.kind !== 'task-failure') return { kind: 'verdict', from, verdict };
     // A command's plain failure reads as every other step's: exit code and its last line.
-    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: {} });
+    input.report.runs.push({ executor: plan.name, result: 'task-failure', usage: commandSpend });
     const failed = await stepFailure(`executor ${plan.name}`, outcome, { logFile, from, stopSignal: ctx.stopSignal });
     return { kind: 'done', outcome: failed ?? { kind: 'interrupted' } };
   }

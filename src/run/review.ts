@@ -15,6 +15,7 @@ import type { RunContext } from './context.js';
 import type { ReviewResult, StepRunner } from './outcome.js';
 import { oneLine } from '../errors.js';
 import { logHeader, logSize, readSince, tailSince } from './output.js';
+import { recordReviewerSpend } from '../budget/reviewerSpend.js';
 import { freshReviewerOutput, keepReviewerOutput } from './reviewerOutput.js';
 import { buildReviewPrompt, judge, parseVerdict, type AnswerSource } from './verdict.js';
 
@@ -102,6 +103,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   const tail = await tailSince(own, 0);
   const from = await logSize(input.logFile);
   await keepReviewerOutput(own, input.logFile);
+  await recordReviewerSpend(ctx, { task, attempt, logOffset: from }, plan, output, outcome);
   if (outcome === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'not-found') return { kind: 'blocked', reason: `reviewer ${plan.name}: ${outcome.message}` };
   // A command reviewer reports "I could not run" the way command executors do (exit 75, or a last line

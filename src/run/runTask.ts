@@ -22,6 +22,7 @@ import { RemoteRetries } from './remoteRetry.js';
 import { forgetVerified, keptCommit, type Verified } from './verified.js';
 import { forgetRun } from '../task/follow.js';
 import { RunFile } from './runFile.js';
+import { attemptSpendKey, budgetBeforeAttempt, recordAttemptSpend, type AttemptBudget } from '../budget/attemptSpend.js';
 
 export type { TaskRunResult } from './outcome.js';
 
@@ -86,6 +87,18 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       await t.requeued({ attempt, givesBack: true });
       return { kind: 'requeued' };
     }
+    // Before each attempt: a reached day or run budget sends the task back to wait, its own budget fails it.
+    const budget: AttemptBudget = pending ? { kind: 'go' } : await budgetBeforeAttempt(ctx, file.task);
+    if (budget.kind !== 'go') {
+      const kept = baseCommit === undefined ? null : await dropEmptyBranch(ctx.git, branch, baseCommit);
+      if (budget.kind === 'wait') {
+        await t.waitingForBudget({ attempt, reason: budget.reason, branch: kept });
+        return { kind: 'requeued' };
+      }
+      // Its last attempt is the one that spent the budget: this one never starts.
+      if (!(await t.failed({ attempt: file.task.attempts, reason: budget.reason, branch: kept }))) return { kind: 'cancelled' };
+      return { kind: 'failed', reason: budget.reason };
+    }
     if (!pending && ctx.rules.push === 'land' && (baseCommit === undefined || previousFailure !== undefined)) {
       // A retry in land mode starts from the newest landed base: after a land conflict that is the point.
       const again = await taskStart(ctx, file.task);
@@ -112,6 +125,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     let outcome: AttemptOutcome;
     const report: AttemptReport = { runs: [] };
     let worktree: PooledWorktree | undefined;
+    let spend: { key: string; task: string; attempt: number } | undefined;
     try {
       if (pending && ctx.rules.push === 'branch') {
         // A kept commit for push: branch is pushed from the repository: no worktree needed.
@@ -119,6 +133,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       } else {
         // Removed before any executor runs: only nightshift writes it, after its own checks.
         if (!pending) await forgetVerified(ctx.paths, file.task.id);
+        spend = { key: await attemptSpendKey(ctx, file.task, attempt), task: file.task.id, attempt };
         worktree = await ctx.pool.checkout(branch, pending?.commit ?? baseCommit);
         // Before anything runs there: recovery must know where a dead owner's processes would be.
         await claim.setWorktree(worktree.path);
@@ -135,6 +150,8 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
           report,
           publishOnly: pending,
           stillOurs,
+          maxBudgetUsd: budget.kind === 'go' ? budget.remainingUsd : undefined,
+          maxTokens: budget.kind === 'go' ? budget.remainingTokens : undefined,
         };
         outcome = await runAttempt(ctx, input);
       }
@@ -160,6 +177,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
     const gitProcesses = currentGitCounter()?.sinceLastLook();
     log.info({ outcome: outcome.kind, executors: report.runs.map((r) => r.executor), gitProcesses }, 'attempt finished');
     if (!pending) emitAttemptFinished(ctx, file.task, attempt, outcome, report);
+    if (spend) await recordAttemptSpend(ctx, spend, report);
     const used = attemptUsage(report);
     const { tokens, costUsd } = file.task;
     if (used.tokens !== undefined || used.costUsd !== undefined) await file.write(usageFields(addUsage({ tokens, costUsd }, used)));
@@ -217,6 +235,12 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       }
       case 'interrupted': {
         const kept = await dropEmptyBranch(ctx.git, branch, baseCommit);
+        // A hard budget stopped it (the daemon is not stopping): not the task's doing, the attempt is given back.
+        const hard = !ctx.drainSignal?.aborted ? await ctx.budget?.hardStopReason() : undefined;
+        if (hard) {
+          await t.waitingForBudget({ attempt, reason: hard, branch: kept });
+          return { kind: 'requeued' };
+        }
         await t.requeued({ attempt, branch: kept, error: 'interrupted: the daemon stopped during the attempt' });
         return { kind: 'requeued' };
       }

@@ -58,7 +58,7 @@ export class AttemptSteps implements StepRunner {
       cwd: input.worktree,
       env: req.env ? { ...input.env, ...req.env } : input.env,
       logFile: req.logFile ?? input.logFile,
-      signal: this.signal,
+      signal: req.signal ? AbortSignal.any([this.signal, req.signal]) : this.signal,
       onStart: (pgid) => {
         recorded = input.claim
           .setExecutorGroup(pgid)

@@ -12,6 +12,7 @@ export type Transition =
   | 'blocked'
   | 'requeued'
   | 'waitingForExecutor'
+  | 'waitingForBudget'
   | 'cancelled'
   | 'recovered'
   | 'finalized'
@@ -40,6 +41,7 @@ export const LEGAL: Readonly<Record<Status, Partial<Record<Transition, readonly 
     // The daemon is stopping.
     requeued: ['queued'],
     waitingForExecutor: ['queued'],
+    waitingForBudget: ['queued'],
     // `nightshift cancel` writes it; the run notices it.
     cancelled: ['cancelled'],
     recovered: ['queued', 'failed', 'running'],

@@ -191,6 +191,18 @@ export class TaskTransitions {
     this.sinks.events?.emit('task:requeued', { id: this.id, reason });
   }
 
+  /**
+   * A day or run budget is reached (src/budget/): back to the queue before (or instead of finishing) the
+   * attempt, which is given back; the scheduler claims it again once the budget allows.
+   */
+  async waitingForBudget(w: { attempt: number; reason: string; branch: string | null }): Promise<void> {
+    this.legal('waitingForBudget', 'queued');
+    const { attempt, reason } = w;
+    await this.file.write({ status: 'queued', error: reason, branch: w.branch, attempts: attempt - 1, claimed_by: null });
+    await this.log('requeued', { attempt, reason });
+    this.sinks.events?.emit('task:requeued', { id: this.id, reason });
+  }
+
   /** `nightshift cancel` wrote the file and its progress line (cancelOnRequest); the run that noticed tells the daemon. */
   cancelNoticed(): void {
     this.legal('cancelled', 'cancelled');

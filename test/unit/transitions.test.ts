@@ -228,6 +228,23 @@ const cases: Case[] = [
     events: [['task:requeued', { id: ID, reason: 'claude: usage limit' }]],
   },
   {
+    name: 'waiting for the budget',
+    from: 'running',
+    transition: 'waitingForBudget',
+    to: 'queued',
+    act: ({ run }) => run.waitingForBudget({ attempt: 2, reason: 'budget per_day_usd reached ($2.00 of $2.00)', branch: null }),
+    keys: {
+      ...running,
+      status: 'queued',
+      attempts: 1,
+      branch: undefined,
+      error: 'budget per_day_usd reached ($2.00 of $2.00)',
+      claimed_by: undefined,
+    },
+    lines: [`${ID} requeued attempt=2 reason="budget per_day_usd reached ($2.00 of $2.00)"`],
+    events: [['task:requeued', { id: ID, reason: 'budget per_day_usd reached ($2.00 of $2.00)' }]],
+  },
+  {
     name: 'recovered: back to the queue',
     from: 'running',
     transition: 'recovered',

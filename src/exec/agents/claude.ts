@@ -25,6 +25,8 @@ export const claude: AgentAdapter = {
     else argv.push('--permission-mode', 'acceptEdits');
     if (input.answerSchema) argv.push('--json-schema', input.answerSchema.json);
     if (input.options.model) argv.push('--model', input.options.model);
+    // budget.per_task_usd: what the task may still spend, enforced by Claude Code itself mid-run.
+    if (input.maxBudgetUsd !== undefined) argv.push('--max-budget-usd', String(input.maxBudgetUsd));
     argv.push(...input.options.args);
     return {
       argv,

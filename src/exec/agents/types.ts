@@ -42,6 +42,8 @@ export interface AgentInput {
   answerSchema?: AnswerSchema;
   /** The step only reads (planner, plan reviewer): the agent gets no tool that writes. */
   readOnly?: boolean;
+  /** What the task may still spend in dollars (budget.per_task_usd), for an agent that enforces it itself. */
+  maxBudgetUsd?: number;
 }
 
 /** A JSON Schema for a step's structured answer: its file (for CLIs that read one) and its text. */
