@@ -21,6 +21,7 @@ const commands = {
   demo: () => import('../commands/demo.js'),
   doctor: () => import('../commands/doctor.js'),
   clean: () => import('../commands/clean.js'),
+  notify: () => import('../commands/notify.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -189,6 +190,13 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('scratch repo + sample tasks, run to completion with the shell executor')
     .option('--dir <path>', 'where to create the scratch repo (default: a new temp folder)')
     .action((o: { dir?: string }) => run(async () => (await commands.demo()).runDemo({ cwd, ...o }, io))());
+
+  program
+    .command('notify')
+    .description("rules.md's notify: sinks")
+    .command('test')
+    .description('send a sample event to every sink and say which worked')
+    .action(run(async () => (await commands.notify()).testNotify({ cwd }, io)));
 
   try {
     await program.parseAsync(argv);

@@ -5,6 +5,7 @@ import { splitFrontmatter } from '../task/frontmatter.js';
 import { loadYamlMap } from '../task/parse.js';
 import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './executorRules.js';
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
+import { readNotify } from './notifyRules.js';
 import { readReview } from './reviewRules.js';
 import { defaultRules, type Rules } from './types.js';
 
@@ -37,6 +38,7 @@ const KNOWN_KEYS = new Set([
   'retry_backoff',
   'stop_grace',
   'keep_ignored',
+  'notify',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -115,6 +117,7 @@ export function parseRules(text: string): Rules {
     else rules.maxFileSize = size;
   }
   readReview(fields, rules);
+  readNotify(fields, rules, problems);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

@@ -1,4 +1,5 @@
 import type { AgentOptions } from '../exec/agents/types.js';
+import type { NotifySink } from './notifyRules.js';
 
 /**
  * What rules.md resolves to: every setting present, defaults filled in. The frontmatter the user writes
@@ -58,6 +59,8 @@ export interface Rules {
    * so `setup` can be cheap. Off by default: each task then starts from exactly the committed tree.
    */
   keepIgnored: boolean;
+  /** Where events are sent (rules.md `notify:`); empty = nowhere. */
+  notify: NotifySink[];
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -80,6 +83,7 @@ export const DEFAULT_RULES: Rules = {
   executors: {},
   agents: {},
   keepIgnored: false,
+  notify: [],
   body: '',
 };
 
@@ -90,5 +94,5 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, notify: [], body };
 }

@@ -27,7 +27,8 @@ export type ProgressEvent =
   | 'fallback'
   | 'executor-parked'
   | 'executor-resumed'
-  | 'task-file-restored';
+  | 'task-file-restored'
+  | 'notified';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

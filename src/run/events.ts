@@ -17,6 +17,10 @@ export interface DaemonEventMap {
   'executor:resumed': [{ executor: string }];
   progress: [string];
   idle: [];
+  /** A day or run budget was reached: nothing more is claimed until the day rolls over or it is raised. */
+  'budget:reached': [{ budget: string; spent: number; limit: number; unit: 'usd' | 'tokens' }];
+  /** The morning report was written (the queue emptied or the daemon is stopping). */
+  'report:written': [{ file: string; markdown: string }];
 }
 
 export interface AttemptFinished {
