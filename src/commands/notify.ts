@@ -16,9 +16,18 @@ export async function testNotify(opts: { cwd: string }, io: Output): Promise<num
   const paths = await openRepo(opts.cwd);
   const rules = await loadRules(paths.rules);
   if (rules.notify.length === 0) {
-    throw new UsageError('rules.md has no notify: sinks to test', 'add one, like notify: [ { on: [failed], webhook: "https://..." } ]; see docs/notifications.md');
+    throw new UsageError(
+      'rules.md has no notify: sinks to test',
+      'add one, like notify: [ { on: [failed], webhook: "https://..." } ]; see docs/notifications.md',
+    );
   }
-  const sample: NotifyEvent = { event: 'test', time: new Date().toISOString(), repo: paths.root, host: hostname(), reason: 'a sample sent by nightshift notify test' };
+  const sample: NotifyEvent = {
+    event: 'test',
+    time: new Date().toISOString(),
+    repo: paths.root,
+    host: hostname(),
+    reason: 'a sample sent by nightshift notify test',
+  };
   const mask = secretMasker();
   const results = await Promise.all(
     rules.notify.map((sink) => deliver(sink.target, { kind: 'event', event: sample }, { timeoutMs: sink.timeoutMs, cwd: paths.root })),

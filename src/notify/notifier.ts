@@ -62,7 +62,10 @@ export class Notifier {
   emit(name: NotifyEventName, details: EventDetails = {}): void {
     const wanted = this.queues.filter((q) => q.sink.on.includes(name));
     if (wanted.length === 0) return;
-    const event: NotifyEvent = maskEvent({ event: name, time: new Date().toISOString(), repo: this.deps.root, host: this.host, ...details }, this.mask);
+    const event: NotifyEvent = maskEvent(
+      { event: name, time: new Date().toISOString(), repo: this.deps.root, host: this.host, ...details },
+      this.mask,
+    );
     for (const q of wanted) q.add(event);
   }
 
@@ -78,9 +81,7 @@ export class Notifier {
     for (const [i, q] of this.queues.entries()) {
       const n = lost[i] ?? 0;
       if (n === 0) continue;
-      await this.deps.progress
-        .append(undefined, 'notified', { sink: q.sink.label, result: 'lost', events: n })
-        .catch(() => undefined);
+      await this.deps.progress.append(undefined, 'notified', { sink: q.sink.label, result: 'lost', events: n }).catch(() => undefined);
     }
   }
 

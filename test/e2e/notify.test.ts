@@ -37,96 +37,9 @@ async function queue(sb: Sandbox, n: number, failing: number[] = []): Promise<st
   return ids;
 }
 
-const start = (sb: Sandbox, once = true) =>
-  startDaemon({ cwd: sb.repo, once, concurrency: 4, worktreeRoot: join(sb.dir, 'wt') }).then((h) => left.daemon(h));
-
 const notifiedLines = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt')).filter((e) => e.event === 'notified');
 
 describe('webhook sinks', () => {
-  it('receive the JSON of every done and failed event, and one digest for a burst of 20 tasks', async () => {
-    const server = await webhook();
-    const sb = await left.sandbox(
-      [
-        '---',
-        'max_attempts: 1',
-        'notify:',
-        `  - { on: [done, failed], webhook: "${server.url('/each')}" }`,
-        `  - { on: [done, failed], webhook: "${server.url('/digest')}", digest: 10m }`,
-        '---',
-        '',
-      ].join('\n'),
-    );
-    const failing = [4, 11, 17];
-    const ids = await queue(sb, 20, failing);
-    const summary = await (await start(sb)).done;
-    expect(summary).toMatchObject({ done: 17, failed: 3 });
-
-    const each = server.received.filter((r) => r.path === '/each').map((r) => r.body as Sent);
-    expect(each).toHaveLength(20);
-    const byTask = new Map(each.map((e) => [e.task, e]));
-    expect([...byTask.keys()].sort()).toEqual(ids);
-    for (const [i, id] of ids.entries()) {
-      const e = byTask.get(id) as Sent;
-      if (failing.includes(i + 1)) {
-        expect(e).toMatchObject({ event: 'failed', task: id, attempt: 1 });
-        expect(e.reason).toMatch(/exit|3/);
-      } else {
-        expect(e).toMatchObject({ event: 'done', task: id, attempt: 1, branch: `nightshift/${id}` });
-        expect(e.commit).toMatch(/^[0-9a-f]{40}$/);
-        expect((await sb.git(['rev-parse', `nightshift/${id}`])).trim()).toBe(e.commit);
-      }
-    }
-
-    // The digest window (10 minutes) was still open when the queue drained: the stop sent it, once.
-    const digests = server.received.filter((r) => r.path === '/digest');
-    expect(digests).toHaveLength(1);
-    const digest = digests[0]?.body as Sent;
-    expect(digest).toMatchObject({ event: 'digest', count: 20 });
-    expect(digest.events?.map((e) => `${e.event} ${e.task}`).sort()).toEqual(each.map((e) => `${e.event} ${e.task}`).sort());
-    expect(await notifiedLines(sb)).toEqual([]);
-  });
-
-  it('a webhook that hangs does not hold up the queue: every task ends while its first request is unanswered', async () => {
-    const server = await webhook();
-    server.script('/hook', ['hang']);
-    const sb = await left.sandbox(
-      [
-        '---',
-        'max_attempts: 1',
-        'notify:',
-        `  - { on: [done, failed], webhook: "${server.url('/hook')}", timeout: 300ms, retries: 1, backoff: 50ms }`,
-        '---',
-        '',
-      ].join('\n'),
-    );
-    const ids = await queue(sb, 6, [3]);
-    const handle = await start(sb);
-    const ended: string[] = [];
-    const answeredWhenEnded: number[] = [];
-    const onEnd = ({ id }: { id: string }) => {
-      ended.push(id);
-      answeredWhenEnded.push(server.received.filter((r) => r.answer !== 'hung').length);
-    };
-    handle.events.on('task:done', onEnd);
-    handle.events.on('task:failed', onEnd);
-    const summary = await handle.done;
-    expect(summary).toMatchObject({ done: 5, failed: 1 });
-    expect(ended.sort()).toEqual(ids);
-    // Not one request was ever answered, yet every task ended: deliveries are never awaited by a task.
-    expect(server.received.length).toBeGreaterThan(0);
-    expect(server.received.every((r) => r.answer === 'hung')).toBe(true);
-    expect(answeredWhenEnded.every((n) => n === 0)).toBe(true);
-    // The task lines carry their usual fields; the trouble is one line for the sink, plus what it lost.
-    const lines = await notifiedLines(sb);
-    const label = `webhook ${new URL(server.url('/')).origin}`;
-    expect(lines.filter((l) => l.fields.result === 'failing')).toEqual([
-      expect.objectContaining({ fields: expect.objectContaining({ sink: label, reason: 'no answer within 300 ms' }) as unknown }),
-    ]);
-    const lost = lines.filter((l) => l.fields.result === 'lost');
-    expect(lost).toHaveLength(1);
-    expect(Number(lost[0]?.fields.events)).toBeGreaterThan(0);
-  });
-
   it('a webhook that answers 500 for a while loses nothing: every event arrives once it recovers, in order', async () => {
     const server = await webhook();
     server.script('/hook', [500, 500, 500, 500, 500, 200]);
@@ -141,11 +54,11 @@ describe('webhook sinks', () => {
         '',
       ].join('\n'),
     );
-    const ids = await queue(sb, 5, [2]);
+    const ids = await queue(sb, 3, [2]);
     const handle = await startDaemon({ cwd: sb.repo, once: true, concurrency: 1, worktreeRoot: join(sb.dir, 'wt') });
     left.daemon(handle);
     const summary = await handle.done;
-    expect(summary).toMatchObject({ done: 4, failed: 1 });
+    expect(summary).toMatchObject({ done: 2, failed: 1 });
     const delivered = server.received.filter((r) => r.answer === 200).map((r) => r.body as Sent);
     expect(delivered.map((e) => `${e.event} ${e.task ?? ''}`)).toEqual([
       ...ids.map((id, i) => `${i === 1 ? 'failed' : 'done'} ${id}`),
@@ -171,5 +84,40 @@ describe('webhook sinks', () => {
     await waitFor('a few idle rescans', () => idles >= 3, 15_000);
     await handle.stop();
     expect(server.received.map((r) => (r.body as Sent).event)).toEqual(['queue-empty', 'daemon-stopped']);
+  });
+});
+
+describe('nightshift notify test', () => {
+  it('sends a sample to every sink and says which worked', async () => {
+    const server = await webhook();
+    const sb = await left.sandbox(
+      [
+        '---',
+        'notify:',
+        `  - { on: [failed], webhook: "${server.url('/ok')}", format: slack }`,
+        `  - { on: [done], command: ["${process.execPath}", "-e", "process.exit(7)"] }`,
+        '---',
+        '',
+      ].join('\n'),
+    );
+    const r = await sb.cli(['notify', 'test']);
+    expect(r.stdout).toContain(`ok      webhook ${new URL(server.url('/')).origin} (`);
+    expect(r.stdout).toContain(`FAILED  command ${process.execPath}: ${process.execPath} exited 7`);
+    expect(r.stdout).toContain('nightshift: 1 of 2 sinks work');
+    expect(r.code).toBe(1);
+    expect(server.received).toEqual([
+      {
+        path: '/ok',
+        answer: 200,
+        body: { text: expect.stringMatching(/^nightshift: nightshift notify test: this sink works \(repo\)$/) as unknown },
+      },
+    ]);
+  });
+
+  it('without sinks: a usage error saying how to add one', async () => {
+    const sb = await left.sandbox('---\n---\n');
+    const r = await sb.cli(['notify', 'test']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no notify: sinks to test\n {2}hint: add one/);
   });
 });
