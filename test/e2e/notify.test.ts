@@ -88,9 +88,14 @@ describe('webhook sinks', () => {
 });
 
 describe('nightshift notify test', () => {
-  it('sends a sample to every sink and says which worked', async () => {
+  it('sends a sample to every sink and says which worked; without sinks, says how to add one', async () => {
     const server = await webhook();
-    const sb = await left.sandbox(
+    const sb = await left.sandbox('---\n---\n');
+    const none = await sb.cli(['notify', 'test']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no notify: sinks to test\n {2}hint: add one/);
+    await sb.write(
+      'rules.md',
       [
         '---',
         'notify:',
@@ -112,12 +117,5 @@ describe('nightshift notify test', () => {
         body: { text: expect.stringMatching(/^nightshift: nightshift notify test: this sink works \(repo\)$/) as unknown },
       },
     ]);
-  });
-
-  it('without sinks: a usage error saying how to add one', async () => {
-    const sb = await left.sandbox('---\n---\n');
-    const r = await sb.cli(['notify', 'test']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no notify: sinks to test\n {2}hint: add one/);
   });
 });
