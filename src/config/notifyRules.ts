@@ -19,7 +19,10 @@ export type NotifyTarget = { kind: 'command'; argv: [string, ...string[]] } | { 
 
 /** One entry of rules.md `notify:`, resolved: defaults filled in. */
 export interface NotifySink {
-  /** How logs and `notify test` name it: the command's program, or the webhook's origin (never its path: Slack puts the secret there). */
+  /**
+   * How logs and `notify test` name it: its place in the list and the command's program, or the webhook's
+   * origin (never its path: Slack puts the secret there).
+   */
   label: string;
   on: NotifyEventName[];
   target: NotifyTarget;
@@ -82,7 +85,7 @@ function parseSink(value: unknown, where: string, problems: string[]): NotifySin
     else problems.push(`${where}.retries must be a whole number from 0 to 100, got ${JSON.stringify(r)}`);
   }
   if (problems.length > before || !on || !target) return undefined;
-  return { label: labelOf(target), on, target, digestMs, timeoutMs, retries, backoffMs };
+  return { label: `${where} ${labelOf(target)}`, on, target, digestMs, timeoutMs, retries, backoffMs };
 }
 
 function parseOn(value: unknown, where: string, problems: string[]): NotifyEventName[] | undefined {

@@ -11,15 +11,23 @@ export type Delivery = { ok: true; ms: number } | { ok: false; reason: string; m
 const STDERR_KEEP = 2000;
 
 /** One try at delivering a message; never throws, never takes longer than timeoutMs (plus a kill). */
-export async function deliver(target: NotifyTarget, m: Message, opts: { timeoutMs: number; cwd: string }): Promise<Delivery> {
+export async function deliver(
+  target: NotifyTarget,
+  m: Message,
+  opts: { timeoutMs: number; cwd: string; signal?: AbortSignal },
+): Promise<Delivery> {
   const started = Date.now();
-  const result = target.kind === 'webhook' ? await postWebhook(target, m, opts.timeoutMs) : await runCommand(target.argv, m, opts);
+  const result = target.kind === 'webhook' ? await postWebhook(target, m, opts) : await runCommand(target.argv, m, opts);
   const ms = Date.now() - started;
   return result === undefined ? { ok: true, ms } : { ok: false, reason: oneLine(result, 300), ms };
 }
 
 /** undefined = delivered; otherwise why not. */
-async function postWebhook(target: Extract<NotifyTarget, { kind: 'webhook' }>, m: Message, timeoutMs: number): Promise<string | undefined> {
+async function postWebhook(
+  target: Extract<NotifyTarget, { kind: 'webhook' }>,
+  m: Message,
+  { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
+): Promise<string | undefined> {
   const body = JSON.stringify(target.format === 'slack' ? slackBody(m) : messageJson(m));
   try {
     const res = await fetch(target.url, {
@@ -28,13 +36,14 @@ async function postWebhook(target: Extract<NotifyTarget, { kind: 'webhook' }>, m
       body,
       // A redirect could carry the body to a host the user never named.
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
     });
     // Read (and drop) the answer, so the connection can be reused or closed rather than held.
     await res.arrayBuffer().catch(() => undefined);
     return res.ok ? undefined : `HTTP ${res.status}`;
   } catch (err) {
     const e = toError(err);
+    if (signal?.aborted) return 'stopped waiting: the daemon stopped';
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
     const code = (e.cause as { code?: unknown } | undefined)?.code;
     return typeof code === 'string' ? `${e.message} (${code})` : e.message;
@@ -42,7 +51,11 @@ async function postWebhook(target: Extract<NotifyTarget, { kind: 'webhook' }>, m
 }
 
 /** Runs the command without a shell: the message as JSON on stdin, its fields in NIGHTSHIFT_EVENT_* variables. */
-function runCommand(argv: readonly string[], m: Message, opts: { timeoutMs: number; cwd: string }): Promise<string | undefined> {
+function runCommand(
+  argv: readonly string[],
+  m: Message,
+  opts: { timeoutMs: number; cwd: string; signal?: AbortSignal },
+): Promise<string | undefined> {
   const [file, ...args] = fillArgv(argv, m) as [string, ...string[]];
   return new Promise((resolve) => {
     let stderr = '';
@@ -52,6 +65,7 @@ function runCommand(argv: readonly string[], m: Message, opts: { timeoutMs: numb
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', kill);
       resolve(why);
     };
     // Its own process group: a timeout stops what it started too (a notify-send that spawned a helper).
@@ -61,10 +75,14 @@ function runCommand(argv: readonly string[], m: Message, opts: { timeoutMs: numb
       stdio: ['pipe', 'ignore', 'pipe'],
       detached: true,
     });
+    const kill = () => {
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      kill();
     }, opts.timeoutMs);
+    opts.signal?.addEventListener('abort', kill, { once: true });
     child.stderr?.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < STDERR_KEEP) stderr += s.slice(0, STDERR_KEEP - stderr.length);
     });

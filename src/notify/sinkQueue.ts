@@ -23,6 +23,8 @@ export class SinkQueue {
   /** Set when the daemon has stopped waiting: no more tries, no more backoff. */
   private closed = false;
   private wake: (() => void) | undefined;
+  /** Aborts a delivery in flight when flush() stops waiting: a hung webhook must not keep the process alive. */
+  private readonly stop = new AbortController();
   /** Events not delivered: given up on after the retries, or still queued when the flush ran out of time. */
   lost = 0;
 
@@ -64,6 +66,7 @@ export class SinkQueue {
     }
     this.closed = true;
     this.wake?.();
+    this.stop.abort();
     for (const m of this.pending.splice(0)) this.lost += size(m);
     return this.lost;
   }
@@ -106,7 +109,7 @@ export class SinkQueue {
     for (let attempt = 0; attempt <= this.sink.retries && !this.closed; attempt++) {
       if (attempt > 0) await this.backoff(attempt);
       if (this.closed) break;
-      const d = await deliver(this.sink.target, m, { timeoutMs: this.sink.timeoutMs, cwd: this.cwd });
+      const d = await deliver(this.sink.target, m, { timeoutMs: this.sink.timeoutMs, cwd: this.cwd, signal: this.stop.signal });
       if (d.ok) {
         this.reports.delivered(this.sink, d);
         return undefined;

@@ -106,8 +106,8 @@ describe('nightshift notify test', () => {
       ].join('\n'),
     );
     const r = await sb.cli(['notify', 'test']);
-    expect(r.stdout).toContain(`ok      webhook ${new URL(server.url('/')).origin} (`);
-    expect(r.stdout).toContain(`FAILED  command ${process.execPath}: ${process.execPath} exited 7`);
+    expect(r.stdout).toContain(`ok      notify[0] webhook ${new URL(server.url('/')).origin} (`);
+    expect(r.stdout).toContain(`FAILED  notify[1] command ${process.execPath}: ${process.execPath} exited 7`);
     expect(r.stdout).toContain('nightshift: 1 of 2 sinks work');
     expect(r.code).toBe(1);
     expect(server.received).toEqual([

@@ -118,7 +118,7 @@ describe('webhook sinks under a burst and a hung receiver', () => {
     expect(answeredWhenEnded.every((n) => n === 0)).toBe(true);
     // The task lines carry their usual fields; the trouble is one line for the sink, plus what it lost.
     const lines = await notifiedLines(sb);
-    const label = `webhook ${new URL(server.url('/')).origin}`;
+    const label = `notify[0] webhook ${new URL(server.url('/')).origin}`;
     expect(lines.filter((l) => l.fields.result === 'failing')).toEqual([
       expect.objectContaining({ fields: expect.objectContaining({ sink: label, reason: 'no answer within 300 ms' }) as unknown }),
     ]);

@@ -27,7 +27,7 @@ describe('rules.md notify:', () => {
     expect(r.notify).toEqual([
       {
         // The label never shows the path: a Slack webhook's path is its secret.
-        label: 'webhook https://hooks.slack.com',
+        label: 'notify[0] webhook https://hooks.slack.com',
         on: ['done', 'failed', 'blocked', 'parked', 'resumed', 'budget-reached', 'queue-empty', 'daemon-stopped', 'report'],
         target: { kind: 'webhook', url: 'https://hooks.slack.com/services/T1/B2/sekrit', format: 'slack' },
         digestMs: 600_000,
@@ -36,7 +36,7 @@ describe('rules.md notify:', () => {
         backoffMs: 1000,
       },
       {
-        label: 'command notify-send',
+        label: 'notify[1] command notify-send',
         on: ['failed'],
         target: { kind: 'command', argv: ['notify-send', 'nightshift', '{text}'] },
         digestMs: undefined,
