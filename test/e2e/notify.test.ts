@@ -1,47 +1,15 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../../src/daemon/start.js';
-import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
-import { startWebhookServer, type WebhookServer } from '../helpers/webhookServer.js';
+import { notifiedLines, shellQueue as queue, webhookFor, type Sent } from '../helpers/notify.js';
 import { waitFor } from '../helpers/wait.js';
 
 const left = cleanUpAfterEach();
 
-interface Sent {
-  event: string;
-  task?: string;
-  attempt?: number;
-  commit?: string;
-  branch?: string;
-  reason?: string;
-  count?: number;
-  events?: Sent[];
-}
-
-async function webhook(): Promise<WebhookServer> {
-  const server = await startWebhookServer();
-  left.defer(() => server.close());
-  return server;
-}
-
-/** `n` shell tasks; those in `failing` exit 3 (one attempt each: max_attempts is 1 in these rules). */
-async function queue(sb: Sandbox, n: number, failing: number[] = []): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const id = `${String(i).padStart(3, '0')}-task`;
-    ids.push(id);
-    const run = failing.includes(i) ? `echo "broke on purpose ${i}" >&2; exit 3` : `echo ${i} > f${i}.txt`;
-    await sb.write(`tasks/${id}.md`, taskText({ title: `Task ${i}`, run }));
-  }
-  return ids;
-}
-
-const notifiedLines = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt')).filter((e) => e.event === 'notified');
-
 describe('webhook sinks', () => {
   it('a webhook that answers 500 for a while loses nothing: every event arrives once it recovers, in order', async () => {
-    const server = await webhook();
+    const server = await webhookFor(left);
     server.script('/hook', [500, 500, 500, 500, 500, 200]);
     const sb = await left.sandbox(
       [
@@ -70,7 +38,7 @@ describe('webhook sinks', () => {
   });
 
   it('watch mode: queue-empty once per stretch of work, daemon-stopped on stop', async () => {
-    const server = await webhook();
+    const server = await webhookFor(left);
     const sb = await left.sandbox(
       ['---', 'notify:', `  - { on: [queue-empty, daemon-stopped], webhook: "${server.url('/q')}" }`, '---', ''].join('\n'),
     );
@@ -89,7 +57,7 @@ describe('webhook sinks', () => {
 
 describe('nightshift notify test', () => {
   it('sends a sample to every sink and says which worked; without sinks, says how to add one', async () => {
-    const server = await webhook();
+    const server = await webhookFor(left);
     const sb = await left.sandbox('---\n---\n');
     const none = await sb.cli(['notify', 'test']);
     expect(none.code).toBe(2);

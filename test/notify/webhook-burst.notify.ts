@@ -1,50 +1,19 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../../src/daemon/start.js';
-import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
+import type { Sandbox } from '../helpers/repo.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
-import { startWebhookServer, type WebhookServer } from '../helpers/webhookServer.js';
+import { notifiedLines, shellQueue as queue, webhookFor, type Sent } from '../helpers/notify.js';
 
 const left = cleanUpAfterEach();
-
-interface Sent {
-  event: string;
-  task?: string;
-  attempt?: number;
-  commit?: string;
-  branch?: string;
-  reason?: string;
-  count?: number;
-  events?: Sent[];
-}
-
-async function webhook(): Promise<WebhookServer> {
-  const server = await startWebhookServer();
-  left.defer(() => server.close());
-  return server;
-}
-
-/** `n` shell tasks; those in `failing` exit 3 (one attempt each: max_attempts is 1 in these rules). */
-async function queue(sb: Sandbox, n: number, failing: number[] = []): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const id = `${String(i).padStart(3, '0')}-task`;
-    ids.push(id);
-    const run = failing.includes(i) ? `echo "broke on purpose ${i}" >&2; exit 3` : `echo ${i} > f${i}.txt`;
-    await sb.write(`tasks/${id}.md`, taskText({ title: `Task ${i}`, run }));
-  }
-  return ids;
-}
 
 const start = (sb: Sandbox, once = true) =>
   startDaemon({ cwd: sb.repo, once, concurrency: 4, worktreeRoot: join(sb.dir, 'wt') }).then((h) => left.daemon(h));
 
-const notifiedLines = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt')).filter((e) => e.event === 'notified');
-
 // `npm run test:notify` (vitest.notify.config.ts): whole queues behind webhooks, too long for `npm test`.
 describe('webhook sinks under a burst and a hung receiver', () => {
   it('receive the JSON of every done and failed event, and one digest for a burst of 20 tasks', async () => {
-    const server = await webhook();
+    const server = await webhookFor(left);
     const sb = await left.sandbox(
       [
         '---',
@@ -87,7 +56,7 @@ describe('webhook sinks under a burst and a hung receiver', () => {
   });
 
   it('a webhook that hangs does not hold up the queue: every task ends while its first request is unanswered', async () => {
-    const server = await webhook();
+    const server = await webhookFor(left);
     server.script('/hook', ['hang']);
     const sb = await left.sandbox(
       [
