@@ -29,10 +29,19 @@ async function postWebhook(
   { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<string | undefined> {
   const body = JSON.stringify(target.format === 'slack' ? slackBody(m) : messageJson(m));
+  // fetch refuses a URL with user:password@ in it; such a URL means basic authentication.
+  const url = new URL(target.url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'nightshift' };
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
   try {
-    const res = await fetch(target.url, {
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'nightshift' },
+      headers,
       body,
       // A redirect could carry the body to a host the user never named.
       redirect: 'manual',

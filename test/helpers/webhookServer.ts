@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** One request the server received, its body parsed as JSON. */
 export interface Received {
   path: string;
+  /** The authorization header, if any. */
+  authorization?: string;
   body: unknown;
   /** How the server answered: an HTTP status, or `hung` for a request it never answered. */
   answer: number | 'hung';
@@ -38,7 +40,8 @@ export async function startWebhookServer(): Promise<WebhookServer> {
       } catch {
         // kept as text: the test says what it expected
       }
-      received.push({ path, body, answer: next === 'hang' ? 'hung' : next });
+      const authorization = req.headers.authorization;
+      received.push({ path, ...(authorization ? { authorization } : {}), body, answer: next === 'hang' ? 'hung' : next });
       if (next === 'hang') return;
       res.writeHead(next, { 'content-type': 'text/plain' }).end(next < 300 ? 'ok' : 'nope');
     });

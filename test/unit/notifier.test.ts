@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { NotifySink } from '../../src/config/notifyRules.js';
@@ -11,8 +11,10 @@ import { secretMasker } from '../../src/util/secrets.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { progressEvents } from '../helpers/repo.js';
 import { waitFor } from '../helpers/wait.js';
+import { webhookFor } from '../helpers/notify.js';
 
-const { tempDir } = cleanUpAfterEach();
+const left = cleanUpAfterEach();
+const { tempDir } = left;
 
 const SECRET = 'sekrit-value-12345';
 
@@ -170,5 +172,24 @@ describe('command sinks', () => {
     const seen = await rec.seen();
     expect(seen.map((s) => s.stdin.event)).toEqual(['queue-empty', 'daemon-stopped']);
     expect(seen[1]?.stdin.summary).toEqual({ done: 0, failed: 0, blocked: 1, cancelled: 0, waiting: 0 });
+  });
+});
+
+describe('webhook sinks', () => {
+  it('format: slack posts one text, secrets masked; user:password@ in the URL becomes basic authentication', async () => {
+    const dir = await tempDir();
+    const server = await webhookFor(left);
+    const url = server.url('/slack').replace('http://', 'http://ada:p%40ss@');
+    const { events, notifier } = setup([sink({ on: ['failed'], target: { kind: 'webhook', url, format: 'slack' } })], dir);
+    events.emit('task:failed', { id: '007-login', attempt: 3, reason: `tests failed, token ${SECRET}` });
+    await notifier.stopped({ done: 0, failed: 1, blocked: 0, cancelled: 0, waiting: 0 });
+    expect(server.received).toEqual([
+      {
+        path: '/slack',
+        authorization: `Basic ${Buffer.from('ada:p@ss').toString('base64')}`,
+        answer: 200,
+        body: { text: `nightshift: 007-login failed: tests failed, token *** (${basename(dir)})` },
+      },
+    ]);
   });
 });
