@@ -38,6 +38,16 @@ async function postWebhook(
     url.username = '';
     url.password = '';
   }
+  // One controller for both ends, and our own timer: with AbortSignal.any over AbortSignal.timeout, a
+  // request to a hung webhook once outlived its timeout on Node 20.20 (until the daemon stopped).
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  const stop = () => abort.abort();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -45,17 +55,20 @@ async function postWebhook(
       body,
       // A redirect could carry the body to a host the user never named.
       redirect: 'manual',
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      signal: abort.signal,
     });
     // Read (and drop) the answer, so the connection can be reused or closed rather than held.
     await res.arrayBuffer().catch(() => undefined);
     return res.ok ? undefined : `HTTP ${res.status}`;
   } catch (err) {
-    const e = toError(err);
+    if (timedOut) return `no answer within ${timeoutMs} ms`;
     if (signal?.aborted) return 'stopped waiting: the daemon stopped';
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+    const e = toError(err);
     const code = (e.cause as { code?: unknown } | undefined)?.code;
     return typeof code === 'string' ? `${e.message} (${code})` : e.message;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
   }
 }
 
