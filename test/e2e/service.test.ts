@@ -3,6 +3,8 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { installService, serviceStatus, uninstallService } from '../../src/commands/service.js';
+import { realHost } from '../../src/service/manager.js';
 import { serviceName } from '../../src/service/unit.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { progressEvents, taskText, type CliResult, type Sandbox } from '../helpers/repo.js';
@@ -101,16 +103,23 @@ describe('nightshift service', () => {
     expect(await exited).toBe(0);
     expect(progressEvents(await sb.read('progress.txt')).map((e) => e.event)).toContain('daemon-stop');
 
-    const status = await sb.cli(['service', 'status'], { env: systemctl.env });
+    // The rest in-process (the same functions the CLI calls), with the sandbox's environment as the host's.
+    const host = { ...realHost(), env: systemctl.env };
+    const cmd = async (fn: typeof serviceStatus) => {
+      let stdout = '';
+      const code = await fn({ cwd: sb.repo, user: true, host }, { out: (t) => void (stdout += t), err: (t) => void (stdout += t) });
+      return { code, stdout };
+    };
+    const status = await cmd(serviceStatus);
     expect(status.stdout).toContain(`installed: ${unitFile} (user unit ${name})`);
     expect(status.code).toBe(0);
 
     // The environment file is the user's: a second install keeps what they wrote.
     await writeFile(envFile, 'PATH=/usr/bin\nANTHROPIC_API_KEY=mine\n');
-    expect((await sb.cli(['service', 'install', '--user'], { env: systemctl.env })).stdout).toContain('(kept as it is)');
+    expect((await cmd(installService)).stdout).toContain('(kept as it is)');
     expect(await readFile(envFile, 'utf8')).toBe('PATH=/usr/bin\nANTHROPIC_API_KEY=mine\n');
 
-    const un = await sb.cli(['service', 'uninstall'], { env: systemctl.env });
+    const un = await cmd(uninstallService);
     expect(un.code).toBe(0);
     expect(un.stdout).toContain(`removed ${unitFile}`);
     await expect(stat(unitFile)).rejects.toThrow(/ENOENT/);
@@ -120,7 +129,7 @@ describe('nightshift service', () => {
       `--user disable --now ${name}`,
       '--user daemon-reload',
     ]);
-    expect((await sb.cli(['service', 'status'], { env: systemctl.env })).stdout).toContain('not installed');
+    expect((await cmd(serviceStatus)).stdout).toContain('not installed');
   });
 
   it("with this machine's own systemd: started where it runs, printed with the steps by hand where it cannot be reached", async () => {
