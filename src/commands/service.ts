@@ -77,10 +77,12 @@ export async function installService(opts: ServiceOptions, io: Output): Promise<
     return 1;
   }
   io.out(`${m.kind === 'systemd' ? 'unit' : 'agent'}: ${m.file}\n`);
-  for (const argv of m.enable) {
+  for (const [i, argv] of m.enable.entries()) {
     const r = await runControl(argv, env);
     if (r.ok) continue;
-    io.err(`nightshift: ${m.kind} could not be reached (${argv.join(' ')}: ${r.reason})\n`);
+    // The first command only talks to the manager; a later one failing means it answered and refused.
+    if (i === 0) io.err(`nightshift: ${m.kind} could not be reached (${argv.join(' ')}: ${r.reason})\n`);
+    else io.err(`nightshift: ${argv.join(' ')} failed: ${r.reason}\n`);
     printByHand(m, io, { written: true });
     return 1;
   }
