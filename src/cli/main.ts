@@ -25,6 +25,8 @@ const commands = {
   approve: () => import('../commands/approve.js'),
   status: () => import('../commands/status.js'),
   report: () => import('../commands/report.js'),
+  notify: () => import('../commands/notify.js'),
+  service: () => import('../commands/service.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -242,6 +244,27 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .action((ids: string[], o: { plan?: string; force?: boolean }) =>
       run(async () => (await commands.approve()).approve({ cwd, ids, ...o }, io))(),
     );
+  program
+    .command('notify')
+    .description("rules.md's notify: sinks")
+    .command('test')
+    .description('send a sample event to every sink and say which worked')
+    .action(run(async () => (await commands.notify()).testNotify({ cwd }, io)));
+
+  const service = program.command('service').description('run the daemon as a systemd or launchd service that survives reboots');
+  service
+    .command('install')
+    .description('write, enable and start the service for this checkout')
+    .option('--user', 'a user service (no root needed) instead of a system one')
+    .action((o: { user?: boolean }) => run(async () => (await commands.service()).installService({ cwd, ...o }, io))());
+  service
+    .command('uninstall')
+    .description('stop and remove the service of this checkout')
+    .action(run(async () => (await commands.service()).uninstallService({ cwd }, io)));
+  service
+    .command('status')
+    .description('whether the service is installed, and what systemd or launchd says of it')
+    .action(run(async () => (await commands.service()).serviceStatus({ cwd }, io)));
 
   try {
     await program.parseAsync(argv);

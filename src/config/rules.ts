@@ -6,6 +6,7 @@ import { loadYamlMap } from '../task/parse.js';
 import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './executorRules.js';
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
 import { readPlan } from './planRules.js';
+import { readNotify } from './notifyRules.js';
 import { readReview } from './reviewRules.js';
 import { readBudget } from './budgetRules.js';
 import { defaultRules, type Rules } from './types.js';
@@ -41,6 +42,7 @@ const KNOWN_KEYS = new Set([
   'keep_ignored',
   'plan',
   'budget',
+  'notify',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -121,6 +123,7 @@ export function parseRules(text: string): Rules {
   readReview(fields, rules);
   readPlan(fields, rules, problems);
   readBudget(fields, rules);
+  readNotify(fields, rules, problems);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

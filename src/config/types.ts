@@ -1,4 +1,5 @@
 import type { AgentOptions } from '../exec/agents/types.js';
+import type { NotifySink } from './notifyRules.js';
 
 /**
  * What rules.md resolves to: every setting present, defaults filled in. The frontmatter the user writes
@@ -86,6 +87,8 @@ export interface Rules {
   keepIgnored: boolean;
   /** Spend limits; undefined = no `budget:` in rules.md (spend is still recorded in the ledger). */
   budget?: BudgetRules;
+  /** Where events are sent (rules.md `notify:`); empty = nowhere. */
+  notify: NotifySink[];
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -109,6 +112,7 @@ export const DEFAULT_RULES: Rules = {
   executors: {},
   agents: {},
   keepIgnored: false,
+  notify: [],
   body: '',
 };
 
@@ -119,5 +123,5 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, plan: defaultPlanRules(), body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, plan: defaultPlanRules(), notify: [], body };
 }

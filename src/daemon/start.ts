@@ -19,6 +19,7 @@ import type { RunContext } from '../run/context.js';
 import { DaemonEvents } from '../run/events.js';
 import { ExecutorHealth } from '../exec/health.js';
 import { BudgetKeeper } from '../budget/keeper.js';
+import { notifyingDaemon } from '../notify/daemonHook.js';
 import type { DaemonHandle, StartOptions } from './types.js';
 
 // Callers start the daemon from here and take its types along; they are defined apart so the scheduler can use them.
@@ -93,10 +94,14 @@ async function startHolding(
     budget: new BudgetKeeper({ state: paths.state, rulesFile: paths.rules, budget: rules.budget, progress, events, logger }),
     pool: new WorktreePool(repo, { root: paths.worktrees, keepIgnored: rules.keepIgnored }),
   };
+  // Listening from here on: nothing a task does is missed, and no delivery is ever awaited by one.
+  const notifying = notifyingDaemon(rules.notify, { root, progress, logger, events, once: opts.once });
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
   try {
     await status.open();
-    return await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start();
+    return notifying(
+      await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start(),
+    );
   } catch (err) {
     await status.close();
     throw err;

@@ -31,7 +31,8 @@ export type ProgressEvent =
   | 'planned'
   | 'plan-reviewed'
   | 'approved'
-  | 'budget-reached';
+  | 'budget-reached'
+  | 'notified';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

@@ -125,6 +125,7 @@ describe('parseRules: every key', () => {
       },
       agents: {},
       keepIgnored: true,
+      notify: [],
       body: 'Be nice.\n',
     });
   });
