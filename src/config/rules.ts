@@ -6,6 +6,7 @@ import { loadYamlMap } from '../task/parse.js';
 import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './executorRules.js';
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
 import { readReview } from './reviewRules.js';
+import { readQueue } from './queueRules.js';
 import { defaultRules, type Rules } from './types.js';
 
 // The rest of rules.md's API, so callers import it from one place.
@@ -37,6 +38,10 @@ const KNOWN_KEYS = new Set([
   'retry_backoff',
   'stop_grace',
   'keep_ignored',
+  'queue',
+  'lease_ttl',
+  'queue_poll',
+  'fleet_refs',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -115,6 +120,7 @@ export function parseRules(text: string): Rules {
     else rules.maxFileSize = size;
   }
   readReview(fields, rules);
+  readQueue(fields, rules);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

@@ -23,6 +23,18 @@ export interface ReviewRules {
   minConfidence: number;
 }
 
+/** rules.md's remote-queue keys resolved (see config/queueRules.ts and docs/fleet.md). */
+export interface QueueRules {
+  /** local: lock files in this checkout (the default). remote: claims as refs on the remote, for a fleet. */
+  mode: 'local' | 'remote';
+  /** A claim not renewed for this long, on the observer's own clock, may be taken over. */
+  leaseTtlMs: number;
+  /** How often an idle daemon fetches the queue and its refs (backing off while nothing changes). */
+  pollMs: number;
+  /** Where claims and statuses live on the remote. */
+  refPrefix: string;
+}
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -58,6 +70,7 @@ export interface Rules {
    * so `setup` can be cheap. Off by default: each task then starts from exactly the committed tree.
    */
   keepIgnored: boolean;
+  queue: QueueRules;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -80,6 +93,7 @@ export const DEFAULT_RULES: Rules = {
   executors: {},
   agents: {},
   keepIgnored: false,
+  queue: { mode: 'local', leaseTtlMs: 2 * 60_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
   body: '',
 };
 
@@ -90,5 +104,5 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, queue: { ...DEFAULT_RULES.queue }, body };
 }

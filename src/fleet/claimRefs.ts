@@ -46,7 +46,7 @@ export class ClaimRefs {
   private counter = 0;
 
   constructor(
-    private readonly git: Git,
+    readonly git: Git,
     readonly refs: FleetRefs,
     readonly holder: Holder,
   ) {}

@@ -27,7 +27,9 @@ export type ProgressEvent =
   | 'fallback'
   | 'executor-parked'
   | 'executor-resumed'
-  | 'task-file-restored';
+  | 'task-file-restored'
+  | 'claim-expired'
+  | 'taken-over';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

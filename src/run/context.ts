@@ -6,6 +6,7 @@ import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../progress/log.js';
 import type { DaemonEvents } from './events.js';
+import type { ClaimStore } from '../fleet/claimStore.js';
 
 /** Everything a task run needs from the daemon, passed explicitly (no globals, no process.cwd()). */
 export interface RunContext {
@@ -35,4 +36,6 @@ export interface RunContext {
   slots?: { whileWaiting(id: string, wait: () => Promise<boolean>): Promise<boolean> };
   /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
   health: ExecutorHealth;
+  /** Where runs get their claims when the queue is remote (fleet/claimStore.ts); absent: lock files only. */
+  claims?: ClaimStore;
 }

@@ -123,6 +123,7 @@ describe('parseRules: every key', () => {
       },
       agents: {},
       keepIgnored: true,
+      queue: { mode: 'local', leaseTtlMs: 120_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
       body: 'Be nice.\n',
     });
   });
