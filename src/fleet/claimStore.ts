@@ -32,6 +32,9 @@ export interface RemoteClaimStoreSetup {
  * from the stale value. Losing is normal: a debug line, and the scheduler tries again later.
  */
 export class RemoteClaimStore implements ClaimStore {
+  /** Stale claim values already reported (claim-expired once per value, not at every retry). */
+  private readonly reported = new Set<string>();
+
   constructor(private readonly setup: RemoteClaimStoreSetup) {}
 
   async claim(task: Task): Promise<ClaimResult> {
@@ -44,7 +47,8 @@ export class RemoteClaimStore implements ClaimStore {
       return { kind: 'lost-race' };
     }
     const stale = seen.kind === 'expired' ? seen.value : undefined;
-    if (seen.kind === 'expired') {
+    if (seen.kind === 'expired' && !this.reported.has(seen.value)) {
+      this.reported.add(seen.value);
       await setup.progress.append(task.id, 'claim-expired', { unchanged_for: `${Math.round(seen.ageMs / 1000)}s` });
     }
     const got = await setup.refs.claim(task.id, stale).catch((err: unknown) => ({ kind: 'unreachable' as const, message: String(err) }));

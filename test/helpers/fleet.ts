@@ -46,7 +46,7 @@ export interface FleetOptions {
   machines: number;
   /** rules.md's frontmatter lines (queue: remote etc.). */
   rules: string;
-  /** Task ids and the shell each runs after appending to the ledger (default: writes <id>.txt). */
+  /** Task ids and the shell each runs after appending to the ledger (default: writes <id>.txt; {ledger} is its path). */
   tasks: Array<{ id: string; then?: string }>;
 }
 
@@ -67,7 +67,7 @@ export async function makeFleet(left: Leftovers, opts: FleetOptions): Promise<Fl
   await writeFile(join(seed, '.gitignore'), '.nightshift/\nprogress.txt\n');
   await writeFile(join(seed, 'rules.md'), `---\n${opts.rules}\n---\nRules.\n`);
   for (const t of opts.tasks) {
-    const run = `echo "$NIGHTSHIFT_TASK_ID $PWD" >> ${ledger} && ${t.then ?? `echo ${t.id} > ${t.id}.txt`}`;
+    const run = `echo "$NIGHTSHIFT_TASK_ID $PWD" >> ${ledger} && ${(t.then ?? `echo ${t.id} > ${t.id}.txt`).replaceAll('{ledger}', ledger)}`;
     await writeFile(join(seed, 'tasks', `${t.id}.md`), taskText({ title: t.id, run }));
   }
   const who = ['-c', 'user.name=Planner', '-c', 'user.email=planner@example.invalid'];

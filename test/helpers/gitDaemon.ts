@@ -81,3 +81,48 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A TCP relay on 127.0.0.1 in front of the git server, for one machine: cut() closes its connections and
+ * refuses new ones (a network partition that git config cannot undo), heal() serves again on the same port.
+ */
+export interface Link {
+  url(name: string): string;
+  cut(): Promise<void>;
+  heal(): Promise<void>;
+}
+
+export async function startLink(target: GitServer): Promise<Link> {
+  const { createConnection } = await import('node:net');
+  const port = await freePort();
+  const sockets = new Set<import('node:net').Socket>();
+  let server: import('node:net').Server | undefined;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = createConnection({ host: '127.0.0.1', port: target.port });
+        for (const sock of [client, upstream]) {
+          sockets.add(sock);
+          sock.on('close', () => sockets.delete(sock));
+          sock.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+      server = s;
+    });
+  await listen();
+  return {
+    url: (name) => `git://127.0.0.1:${port}/${name}`,
+    async cut() {
+      const s = server;
+      server = undefined;
+      for (const sock of sockets) sock.destroy();
+      if (s) await new Promise((r) => s.close(r));
+    },
+    heal: () => (server ? Promise.resolve() : listen()),
+  };
+}
