@@ -90,10 +90,11 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .option('--executor <name>', 'executor to use')
     .option('--priority <n>', 'higher runs first', integer)
     .option('--run <command>', 'shell command for the shell executor')
+    .option('--push', '(remote queue) commit the new task file on the remote base and push it')
     .action(
       (
         title: string,
-        o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string },
+        o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string; push?: boolean },
       ) => run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
     );
 

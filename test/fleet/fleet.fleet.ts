@@ -59,7 +59,7 @@ const ranOn = (lines: string[], name: string) => lines.filter((l) => l.includes(
 
 describe('a machine lost mid-run', () => {
   it('is killed with kill -9: its claims are taken over after lease_ttl and each task is done exactly once', async () => {
-    const tasks = ids(24);
+    const tasks = ids(18);
     const fleet = await makeFleet(left, { machines: 3, rules: rules('branch'), tasks: tasks.map((id) => ({ id, then: `sleep 2 && echo ${id} > ${id}.txt` })) });
     for (const m of fleet.machines) m.start();
     // m0 is in the middle of a task: its executor has started and the task has no status yet.
@@ -84,7 +84,9 @@ describe('a machine lost mid-run', () => {
     expect(twice.length).toBeLessThanOrEqual(2);
     expect(twice).toContain(victim);
     const takeovers = [...(await progressOf(fleet, 1, 'taken-over')), ...(await progressOf(fleet, 2, 'taken-over'))].map((l) => l.split(' ')[1]);
-    expect(takeovers.sort()).toEqual(twice.sort());
+    // Every task that ran twice was taken over; the takeovers were of what m0 held (one may not have started).
+    for (const id of twice) expect(takeovers).toContain(id);
+    expect(takeovers.length).toBeLessThanOrEqual(2);
     expect((await fleet.statuses()).get(victim as string)?.holder).not.toMatch(/^m0/);
   });
 
@@ -123,7 +125,6 @@ describe('a machine lost mid-run', () => {
     expect(await fleet.remoteGit(['for-each-ref'])).toBe(refsBefore);
     await expectExactlyOnce(fleet, ['001-cut']);
     const lines = await fleet.ledgerLines();
-    if (process.env.FLEET_DEBUG) console.log(await readFile(`${m1.clone}/progress.txt`, 'utf8'), (await readFile(`${m1.clone}/.nightshift/daemon.log`, 'utf8')).split('\n').filter((l) => !l.includes('"level":20')).map((l) => l.slice(0, 300)).join('\n'));
     expect(ranOn(lines, 'm1')).toEqual(['001-cut']);
     expect(ranOn(lines, 'm0')).toEqual(['001-cut']);
     expect((await fleet.remoteGit(['log', '--format=%s', 'nightshift/001-cut'])).split('\n').filter(Boolean)).toHaveLength(2);
@@ -165,7 +166,7 @@ describe('a machine whose wall clock runs 10 minutes ahead (libfaketime)', () =>
 
 describe('push: land across the fleet', () => {
   it('gives a linear base with each task exactly once', async () => {
-    const tasks = ids(15, 'land');
+    const tasks = ids(12, 'land');
     const fleet = await makeFleet(left, { machines: 3, rules: rules('land'), tasks: tasks.map((id) => ({ id })) });
     for (const m of fleet.machines) m.start();
     await allSettled(fleet, tasks.length, 300_000);
