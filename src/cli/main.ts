@@ -21,6 +21,8 @@ const commands = {
   demo: () => import('../commands/demo.js'),
   doctor: () => import('../commands/doctor.js'),
   clean: () => import('../commands/clean.js'),
+  sync: () => import('../commands/sync.js'),
+  fleetStatus: () => import('../commands/fleetStatus.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -94,7 +96,16 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .action(
       (
         title: string,
-        o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string; push?: boolean },
+        o: {
+          body?: string;
+          file?: string;
+          dependsOn?: string[];
+          kind?: string;
+          executor?: string;
+          priority?: number;
+          run?: string;
+          push?: boolean;
+        },
       ) => run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
     );
 
@@ -124,6 +135,19 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('cancel tasks; a running one has its executor stopped')
     .argument('<ids...>')
     .action((ids: string[]) => run(async () => (await commands.cancel()).cancelTasks({ cwd, ids }, io))());
+
+  program
+    .command('sync')
+    .description("bring task files' nightshift keys up to date from the remote queue")
+    .option('--json', 'what changed, as JSON')
+    .action((o: { json?: boolean }) => run(async () => (await commands.sync()).syncQueue({ cwd, ...o }, io))());
+
+  const fleet = program.command('fleet').description('the machines sharing the remote queue');
+  fleet
+    .command('status')
+    .description('the machines, what each holds, its last renewal, and the expired claims')
+    .option('--json', 'one JSON object')
+    .action((o: { json?: boolean }) => run(async () => (await commands.fleetStatus()).fleetStatus({ cwd, ...o }, io))());
 
   const daemon = program.command('daemon').description('run the queue');
   daemon

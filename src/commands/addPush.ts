@@ -13,7 +13,10 @@ export async function pushAdded(paths: Paths, id: string, file: string, io: Outp
   const base = rules.base ?? (await currentBranch(git));
   if (!base) throw new UsageError('cannot tell which branch the queue is on: HEAD is detached', 'set base: <branch> in rules.md');
   if (!(await remoteExists(git, rules.remote))) {
-    throw new UsageError(`--push: there is no remote named "${rules.remote}"`, `add it (git remote add ${rules.remote} <url>) or set remote: in rules.md`);
+    throw new UsageError(
+      `--push: there is no remote named "${rules.remote}"`,
+      `add it (git remote add ${rules.remote} <url>) or set remote: in rules.md`,
+    );
   }
   const pushed = await pushTaskFile(paths, rules.remote, base, file);
   switch (pushed.kind) {

@@ -104,5 +104,15 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, queue: { ...DEFAULT_RULES.queue }, body };
+  return {
+    ...DEFAULT_RULES,
+    routes: {},
+    fallback: [],
+    protect: [],
+    tests: [],
+    executors: {},
+    agents: {},
+    queue: { ...DEFAULT_RULES.queue },
+    body,
+  };
 }

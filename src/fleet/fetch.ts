@@ -1,6 +1,6 @@
 import type { Git } from '../git/git.js';
 import { withRepoLock } from '../git/repoLock.js';
-import { commitMessages, localRefs, REMOTE_TIMEOUT_MS } from './refs.js';
+import { commitDetails, localRefs, REMOTE_TIMEOUT_MS } from './refs.js';
 import { parseStatusMessage, type FleetStatus } from './status.js';
 
 /** Where this clone keeps its copy of the remote's fleet refs (claims/, status/), refreshed by each fetch. */
@@ -40,12 +40,12 @@ export async function readMirror(git: Git, tracking: string): Promise<FleetView>
   const [baseRefs, claimRefs, messages] = await Promise.all([
     localRefs(git, tracking),
     localRefs(git, `${MIRROR}claims/`),
-    commitMessages(git, `${MIRROR}status/`),
+    commitDetails(git, `${MIRROR}status/`),
   ]);
   const claims = new Map<string, string>();
   for (const [ref, value] of claimRefs) claims.set(ref.slice(`${MIRROR}claims/`.length), value);
   const statuses = new Map<string, FleetStatus>();
-  for (const [ref, message] of messages) {
+  for (const [ref, { message }] of messages) {
     const s = parseStatusMessage(message);
     const id = ref.slice(`${MIRROR}status/`.length);
     if (s && s.id === id) statuses.set(id, s);

@@ -34,6 +34,7 @@ export async function openFleet(ctx: RunContext, clock: MonotonicClock = monoton
     pollMs: queue.pollMs,
     observer,
     logger: ctx.logger.child({ fleet: machine }),
+    viewFile: fleetViewFile(ctx.paths),
   });
   const store = new RemoteClaimStore({
     locksDir: ctx.paths.locks,
@@ -46,6 +47,11 @@ export async function openFleet(ctx: RunContext, clock: MonotonicClock = monoton
   });
   await poll.poll();
   return { store, poll };
+}
+
+/** The running daemon's view of the claims (see QueuePoll), for `fleet status`. */
+export function fleetViewFile(paths: Paths): string {
+  return join(paths.state, 'fleet.json');
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { writeFileAtomic } from '../util/atomic.js';
 import { fetchFleet, type FleetView } from './fetch.js';
 import type { LeaseObserver } from './leases.js';
 import { syncTaskFiles, type SyncPlace } from './sync.js';
@@ -14,6 +15,17 @@ export interface QueuePollSetup {
   pollMs: number;
   observer: LeaseObserver;
   logger: Logger;
+  /** Where each poll leaves the observer's view for `fleet status` (.nightshift/fleet.json). */
+  viewFile: string;
+}
+
+/** What `fleet status` reads from a running daemon: claims as judged on that daemon's own clock. */
+export interface ObservedClaims {
+  pid: number;
+  /** Wall clock of the write, only to tell a stale file (a daemon long gone) from a fresh one. */
+  writtenAt: string;
+  ttlMs: number;
+  claims: Array<{ id: string; value: string; unchangedMs: number; expired: boolean }>;
 }
 
 /**
@@ -70,6 +82,7 @@ export class QueuePoll {
       const { view } = fetched;
       this.last = view;
       setup.observer.observe(view.claims);
+      await this.writeView();
       this.idleTicks = view.fingerprint === this.lastFingerprint ? this.idleTicks + 1 : 0;
       this.lastFingerprint = view.fingerprint;
       const synced = await syncTaskFiles(setup.place, view, this.applied);
@@ -77,6 +90,22 @@ export class QueuePoll {
     } catch (err) {
       setup.logger.warn({ err }, 'polling the remote queue failed');
     }
+  }
+
+  private async writeView(): Promise<void> {
+    const { observer } = this.setup;
+    const view: ObservedClaims = {
+      pid: process.pid,
+      writtenAt: new Date().toISOString(),
+      ttlMs: observer.ttlMs,
+      claims: observer
+        .all()
+        .flatMap((c) =>
+          c.kind === 'absent' ? [] : [{ id: c.id, value: c.value, unchangedMs: Math.round(c.ageMs), expired: c.kind === 'expired' }],
+        ),
+    };
+    // Rewritten at every poll and worthless after a reboot: not fsynced.
+    await writeFileAtomic(this.setup.viewFile, JSON.stringify(view), { durable: false });
   }
 
   private schedule(): void {

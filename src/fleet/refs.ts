@@ -87,13 +87,13 @@ export async function messageCommit(git: Git, message: string): Promise<string> 
   return (await git.raw(['commit-tree', await emptyTree(git), '-m', message])).trim();
 }
 
-/** The full messages of local commits, by commit (one process for any number). */
-export async function commitMessages(git: Git, prefix: string): Promise<Map<string, string>> {
-  const out = await git.raw(['for-each-ref', '--format=%(refname)%00%(contents)%00%00', prefix]);
-  const messages = new Map<string, string>();
+/** Each local ref's commit message and committer time (unix seconds, the committer's own clock). */
+export async function commitDetails(git: Git, prefix: string): Promise<Map<string, { message: string; time: number }>> {
+  const out = await git.raw(['for-each-ref', '--format=%(refname)%00%(committerdate:unix)%00%(contents)%00%00', prefix]);
+  const details = new Map<string, { message: string; time: number }>();
   for (const record of out.split('\0\0')) {
-    const [ref, body] = record.replace(/^\n/, '').split('\0');
-    if (ref && body !== undefined) messages.set(ref, body);
+    const [ref, time, message] = record.replace(/^\n/, '').split('\0');
+    if (ref && message !== undefined) details.set(ref, { message, time: Number(time) });
   }
-  return messages;
+  return details;
 }

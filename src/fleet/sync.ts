@@ -30,7 +30,7 @@ export interface SyncResult {
  */
 export async function syncTaskFiles(place: SyncPlace, view: FleetView, applied = new Map<string, string>()): Promise<SyncResult> {
   const result: SyncResult = { added: [], updated: [] };
-  const local = new Set(await readdir(place.tasksDir).catch((err: unknown) => (hasCode(err, 'ENOENT') ? [] : Promise.reject(err))));
+  const local = new Set(await listNames(place.tasksDir));
   if (view.base) {
     const rel = relative(place.root, place.tasksDir).split('\\').join('/');
     const listing = await place.git.status(['ls-tree', '-z', `${view.base}:${rel}`]);
@@ -57,4 +57,13 @@ export async function syncTaskFiles(place: SyncPlace, view: FleetView, applied =
     if (r.kind !== 'gone') applied.set(id, key);
   }
   return result;
+}
+
+async function listNames(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return [];
+    throw err;
+  }
 }
