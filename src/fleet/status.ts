@@ -29,12 +29,28 @@ export function statusMessage(s: FleetStatus): string {
 /** The record in a status commit's message, or undefined for anything else (a ref someone else pushed). */
 export function parseStatusMessage(message: string): FleetStatus | undefined {
   const json = message.slice(message.indexOf('\n\n') + 2).trim();
+  let s: Record<string, unknown>;
   try {
-    const s = JSON.parse(json) as FleetStatus;
-    return typeof s.id === 'string' && typeof s.status === 'string' && SETTLED.has(s.status) ? s : undefined;
+    s = JSON.parse(json) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  // Anyone who can push can write a status ref: only well-typed values reach a task file.
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 2000) : undefined);
+  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  if (typeof s.id !== 'string' || typeof s.status !== 'string' || !SETTLED.has(s.status as Status)) return undefined;
+  return {
+    id: s.id,
+    status: s.status as Status,
+    attempts: Number.isInteger(s.attempts) ? (count(s.attempts) ?? 0) : 0,
+    commit: typeof s.commit === 'string' && /^[0-9a-f]{4,64}$/.test(s.commit) ? s.commit : undefined,
+    branch: text(s.branch),
+    error: text(s.error),
+    cost_usd: count(s.cost_usd),
+    tokens: count(s.tokens),
+    holder: text(s.holder) ?? '?',
+    finished_at: text(s.finished_at),
+  };
 }
 
 /** The record for a task as its task file (or the publish about to happen) says it ended. */

@@ -147,3 +147,17 @@ describe('claim refs when the remote is gone', () => {
     expect((await a.renew('005-outage', held.value)).kind).toBe('renewed');
   });
 });
+
+describe('status records', () => {
+  it('reads back what was written, and keeps ill-typed values pushed by anyone out of task files', async () => {
+    const { parseStatusMessage, statusMessage } = await import('../../src/fleet/status.js');
+    const record = { id: '007-x', status: 'done' as const, attempts: 2, commit: 'abc1234', branch: 'nightshift/007-x', holder: 'm:1' };
+    expect(parseStatusMessage(statusMessage(record))).toMatchObject(record);
+    expect(parseStatusMessage('nightshift status 007-x: running\n\n{"id":"007-x","status":"running","attempts":1}')).toBeUndefined();
+    expect(parseStatusMessage('not json')).toBeUndefined();
+    const hostile = parseStatusMessage(
+      'x\n\n{"id":"007-x","status":"failed","attempts":"9","commit":"$(rm -rf /)","tokens":-5,"error":{"a":1}}',
+    );
+    expect(hostile).toEqual({ id: '007-x', status: 'failed', attempts: 0, holder: '?' });
+  });
+});
