@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError, toError } from '../errors.js';
 import type { Output } from '../commands/output.js';
+import type { AddOptions } from '../commands/add.js';
 
 // Command modules are imported when their command runs: `--version` or `list` must not pay for loading
 // git, process and logging libraries they never use (start-up went from ~300 ms to ~60 ms).
@@ -93,20 +94,8 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .option('--priority <n>', 'higher runs first', integer)
     .option('--run <command>', 'shell command for the shell executor')
     .option('--push', '(remote queue) commit the new task file on the remote base and push it')
-    .action(
-      (
-        title: string,
-        o: {
-          body?: string;
-          file?: string;
-          dependsOn?: string[];
-          kind?: string;
-          executor?: string;
-          priority?: number;
-          run?: string;
-          push?: boolean;
-        },
-      ) => run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
+    .action((title: string, o: Omit<AddOptions, 'cwd' | 'title'>) =>
+      run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
     );
 
   program
