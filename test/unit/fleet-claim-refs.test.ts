@@ -161,3 +161,82 @@ describe('status records', () => {
     expect(hostile).toEqual({ id: '007-x', status: 'failed', attempts: 0, holder: '?' });
   });
 });
+
+describe('a remote claim held by a run', () => {
+  const left = cleanUpAfterEach();
+
+  async function held(serve: boolean, ttlMs: number, clock: () => number) {
+    const { RemoteClaim } = await import('../../src/fleet/remoteClaim.js');
+    const { claimTask } = await import('../../src/locks/claims.js');
+    const { pino } = await import('pino');
+    const { clones } = await fleet(left, 2, serve);
+    const [a, b] = machines(clones) as [ClaimRefs, ClaimRefs];
+    const got = await a.claim('008-run');
+    const local = await claimTask(await left.tempDir('nightshift-locks-'), '008-run');
+    if (got.kind !== 'claimed' || local.kind !== 'claimed') throw new Error('not claimed');
+    const task = {
+      id: '008-run',
+      status: 'failed',
+      attempts: 1,
+      error: 'tests failed',
+    } as unknown as import('../../src/task/task.js').Task;
+    const claim = new RemoteClaim(local.claim, {
+      refs: a,
+      value: got.value,
+      ttlMs,
+      clock,
+      logger: pino({ level: 'silent' }),
+      readTask: () => Promise.resolve(task),
+    });
+    left.defer(() => claim.release());
+    return { claim, a, b, got, clones };
+  }
+
+  it('renews on its own, so a watcher never sees it unchanged for lease_ttl', async () => {
+    const { claim, got, clones } = await held(false, 1000, () => performance.now());
+    const ref = claimRef(refs, '008-run');
+    await waitForValue(async () => {
+      const r = await lsRemote(clones[1] as Git, 'origin', [ref]);
+      return r.kind === 'ok' && r.refs.get(ref) !== got.value;
+    });
+    expect(claim.isHeld()).toBe(true);
+  });
+
+  it('gives the claim up when no renewal reached the remote for lease_ttl on its own clock', async () => {
+    let now = 0;
+    const { claim } = await held(false, 60_000, () => now);
+    now = 59_000;
+    expect(claim.isHeld()).toBe(true);
+    now = 60_000;
+    expect(claim.isHeld()).toBe(false);
+    expect(await claim.verify()).toBe(false);
+  });
+
+  it('taken over, its fenced publish is refused and it knows it lost; released, it writes no status', async () => {
+    const { claim, b, got, clones } = await held(false, 600_000, () => 0);
+    expect((await b.claim('008-run', got.value)).kind).toBe('claimed');
+    const fence = await claim.fence({ attempt: 1, branch: 'nightshift/008-run', commit: await messageCommit(clones[0] as Git, 'work') });
+    const pushed = await (clones[0] as Git).status(['push', '--porcelain', '--atomic', ...fence.leases, 'origin', ...fence.refspecs]);
+    expect(pushed.code).not.toBe(0);
+    await fence.settle(false);
+    expect(claim.isHeld()).toBe(false);
+    await claim.release();
+    const after = await lsRemote(clones[0] as Git, 'origin', [statusRef(refs, '008-run'), claimRef(refs, '008-run')]);
+    expect(after.kind === 'ok' && [...after.refs.keys()]).toEqual([claimRef(refs, '008-run')]);
+  });
+
+  it('released after the task failed: the status and the claim deletion go in one push', async () => {
+    const { claim, clones } = await held(false, 600_000, () => 0);
+    await claim.release();
+    const after = await lsRemote(clones[0] as Git, 'origin', [statusRef(refs, '008-run'), claimRef(refs, '008-run')]);
+    expect(after.kind === 'ok' && [...after.refs.keys()]).toEqual([statusRef(refs, '008-run')]);
+  });
+});
+
+async function waitForValue(probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a renewal');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
