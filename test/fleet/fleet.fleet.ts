@@ -9,10 +9,16 @@ const left = cleanUpAfterEach();
 const ids = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(3, '0')}-${prefix}`);
 
 /** Small leases and polls: a takeover takes seconds, not minutes. */
-const rules = (push: 'branch' | 'land', ttl = '4s') =>
-  ['base: main', `push: ${push}`, 'queue: remote', `lease_ttl: ${ttl}`, 'queue_poll: 300ms', 'concurrency: 2', 'max_attempts: 2'].join(
-    '\n',
-  );
+const rules = (push: 'branch' | 'land', concurrency = 2) =>
+  [
+    'base: main',
+    `push: ${push}`,
+    'queue: remote',
+    'lease_ttl: 4s',
+    'queue_poll: 300ms',
+    `concurrency: ${concurrency}`,
+    'max_attempts: 2',
+  ].join('\n');
 
 async function allSettled(fleet: Fleet, n: number, timeoutMs: number): Promise<void> {
   await waitFor(`${n} statuses on the remote`, async () => (await fleet.statuses()).size >= n, timeoutMs);
@@ -181,7 +187,8 @@ describe('a machine whose wall clock runs 10 minutes ahead (libfaketime)', () =>
 describe('push: land across the fleet', () => {
   it('gives a linear base with each task exactly once', async () => {
     const tasks = ids(12, 'land');
-    const fleet = await makeFleet(left, { machines: 3, rules: rules('land'), tasks: tasks.map((id) => ({ id })) });
+    // One lander per machine: a task gives up after MAX_LAND_ROUNDS pushes lost to other landings (see docs/fleet.md).
+    const fleet = await makeFleet(left, { machines: 3, rules: rules('land', 1), tasks: tasks.map((id) => ({ id })) });
     for (const m of fleet.machines) m.start();
     await allSettled(fleet, tasks.length, 300_000);
     for (const m of fleet.machines) await m.stop();
