@@ -2,10 +2,18 @@ import { loadRules } from '../config/rules.js';
 import { openGit, currentBranch } from '../git/git.js';
 import { readMirror } from '../fleet/fetch.js';
 import type { Paths } from '../paths.js';
-import type { ListedTask } from './list.js';
+/** What the overlay reads and sets of a listed task (list.ts's ListedTask; not imported: list.ts imports this). */
+interface Row {
+  id: string;
+  status: string;
+  attempts: number;
+  branch: string | null;
+  commit: string | null;
+  error: string | null;
+}
 
 /** A listed task as the fleet sees it: `holder` names the machine that holds or settled it. */
-export type FleetListed = ListedTask & { holder?: string };
+export type FleetListed<T extends Row> = T & { holder?: string };
 
 /**
  * With queue: remote, `list` and `show` show the fleet's view as the last fetch (the daemon's poll, `sync`,
@@ -13,13 +21,13 @@ export type FleetListed = ListedTask & { holder?: string };
  * queued, and a claim ref shows it running elsewhere. The task files are not changed (that is `sync`).
  * Undefined with the local queue.
  */
-export async function fleetOverlay(paths: Paths): Promise<((row: ListedTask) => FleetListed) | undefined> {
+export async function fleetOverlay(paths: Paths): Promise<(<T extends Row>(row: T) => FleetListed<T>) | undefined> {
   const rules = await loadRules(paths.rules).catch(() => undefined);
   if (rules?.queue.mode !== 'remote') return undefined;
   const git = openGit(paths.root);
   const base = rules.base ?? (await currentBranch(git)) ?? 'main';
   const view = await readMirror(git, `refs/remotes/${rules.remote}/${base}`);
-  return (row) => {
+  return <T extends Row>(row: T): FleetListed<T> => {
     if (row.status !== 'queued') return row;
     const s = view.statuses.get(row.id);
     if (s) {
