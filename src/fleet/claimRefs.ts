@@ -85,10 +85,10 @@ export class ClaimRefs {
     return { kind: 'claimed', value };
   }
 
-  /** Moves our claim to a fresh commit, only if it still holds `held`. */
-  async renew(id: string, held: string): Promise<RenewResult> {
+  /** Moves our claim to a fresh commit, only if it still holds `held`. A push slower than `timeoutMs` is unreachable. */
+  async renew(id: string, held: string, timeoutMs?: number): Promise<RenewResult> {
     const value = await this.claimCommit(id, 'renew');
-    const pushed = await pushAtomic(this.git, this.refs.remote, [{ ref: claimRef(this.refs, id), to: value, expect: held }]);
+    const pushed = await pushAtomic(this.git, this.refs.remote, [{ ref: claimRef(this.refs, id), to: value, expect: held }], timeoutMs);
     return renewal(pushed, value);
   }
 

@@ -4,7 +4,7 @@ import type { PushFence } from '../locks/fence.js';
 import type { Task } from '../task/task.js';
 import { claimRef, statusRef, type ClaimRefs } from './claimRefs.js';
 import type { MonotonicClock } from './leases.js';
-import { lsRemote, messageCommit, type RefUpdate } from './refs.js';
+import { lsRemote, messageCommit, REMOTE_TIMEOUT_MS, type RefUpdate } from './refs.js';
 import { SETTLED, statusMessage, statusOf, type FleetStatus } from './status.js';
 
 export interface RemoteClaimSetup {
@@ -147,7 +147,8 @@ export class RemoteClaim implements Claim {
   private async renew(): Promise<void> {
     if (this.state !== 'held' || this.publishing) return;
     const started = this.setup.clock();
-    const r = await this.setup.refs.renew(this.id, this.value);
+    // A black-holed remote must not hold the renewal (and release) longer than half a lease.
+    const r = await this.setup.refs.renew(this.id, this.value, Math.max(1000, Math.min(REMOTE_TIMEOUT_MS, this.setup.ttlMs / 2)));
     if (this.state !== 'held') return;
     switch (r.kind) {
       case 'renewed':
