@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError, toError } from '../errors.js';
 import type { Output } from '../commands/output.js';
+import type { AddOptions } from '../commands/add.js';
 
 // Command modules are imported when their command runs: `--version` or `list` must not pay for loading
 // git, process and logging libraries they never use (start-up went from ~300 ms to ~60 ms).
@@ -27,6 +28,8 @@ const commands = {
   report: () => import('../commands/report.js'),
   notify: () => import('../commands/notify.js'),
   service: () => import('../commands/service.js'),
+  sync: () => import('../commands/sync.js'),
+  fleetStatus: () => import('../commands/fleetStatus.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -96,11 +99,9 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .option('--executor <name>', 'executor to use')
     .option('--priority <n>', 'higher runs first', integer)
     .option('--run <command>', 'shell command for the shell executor')
-    .action(
-      (
-        title: string,
-        o: { body?: string; file?: string; dependsOn?: string[]; kind?: string; executor?: string; priority?: number; run?: string },
-      ) => run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
+    .option('--push', '(remote queue) commit the new task file on the remote base and push it')
+    .action((title: string, o: Omit<AddOptions, 'cwd' | 'title'>) =>
+      run(async () => (await commands.add()).addTask({ cwd, title, ...o }, io))(),
     );
 
   program
@@ -129,6 +130,19 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .description('cancel tasks; a running one has its executor stopped')
     .argument('<ids...>')
     .action((ids: string[]) => run(async () => (await commands.cancel()).cancelTasks({ cwd, ids }, io))());
+
+  program
+    .command('sync')
+    .description("bring task files' nightshift keys up to date from the remote queue")
+    .option('--json', 'what changed, as JSON')
+    .action((o: { json?: boolean }) => run(async () => (await commands.sync()).syncQueue({ cwd, ...o }, io))());
+
+  const fleet = program.command('fleet').description('the machines sharing the remote queue');
+  fleet
+    .command('status')
+    .description('the machines, what each holds, its last renewal, and the expired claims')
+    .option('--json', 'one JSON object')
+    .action((o: { json?: boolean }) => run(async () => (await commands.fleetStatus()).fleetStatus({ cwd, ...o }, io))());
 
   const daemon = program.command('daemon').description('run the queue');
   daemon

@@ -8,6 +8,7 @@ import { createFileExclusive } from '../util/atomic.js';
 import { idFromFileName } from '../task/store.js';
 import type { Output } from './output.js';
 import { openRepo } from './repo.js';
+import { pushAdded } from './addPush.js';
 
 export interface AddOptions {
   cwd: string;
@@ -19,6 +20,8 @@ export interface AddOptions {
   executor?: string;
   priority?: number;
   run?: string;
+  /** Remote queue: commit the new file on the remote's base and push it (fleet/pushTask.ts). */
+  push?: boolean;
 }
 
 /** Writes tasks/NNN-slug.md. Every value goes through the YAML serializer, so no input can break the file. */
@@ -58,7 +61,7 @@ export async function addTask(opts: AddOptions, io: Output): Promise<number> {
     const file = join(paths.tasks, `${id}.md`);
     if (await createFileExclusive(file, text)) {
       io.out(`added ${id} (${relative(opts.cwd, file) || file})\n`);
-      return 0;
+      return opts.push ? pushAdded(paths, id, file, io) : 0;
     }
   }
   throw new UsageError('could not find a free task number in tasks/', 'remove stale files from tasks/');

@@ -7,6 +7,7 @@ import type { Output } from './output.js';
 import { openRepo } from './repo.js';
 import { readBudgetView, runStart } from '../budget/view.js';
 import { readDaemonStatuses } from '../daemon/statusFile.js';
+import { fleetOverlay } from './fleetView.js';
 
 export interface ListedTask {
   id: string;
@@ -56,8 +57,10 @@ export async function listTasks(opts: { cwd: string; status?: string; json?: boo
   if (opts.status !== undefined && opts.status !== 'invalid' && !(STATUSES as readonly string[]).includes(opts.status)) {
     throw new UsageError(`unknown status "${opts.status}"`, `use one of ${[...STATUSES, 'invalid'].join(', ')}`);
   }
+  // queue: remote: the fleet's statuses and claims laid over this checkout's files (commands/fleetView.ts).
+  const fleet = await fleetOverlay(paths);
   const rows = (await loadTasks(paths.tasks))
-    .map((e) => listed(paths, e))
+    .map((e) => (fleet ? fleet(listed(paths, e)) : listed(paths, e)))
     .filter((r) => opts.status === undefined || r.status === opts.status);
   if (opts.json) {
     io.out(`${JSON.stringify(rows, null, 2)}\n`);

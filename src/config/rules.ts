@@ -9,6 +9,7 @@ import { readPlan } from './planRules.js';
 import { readNotify } from './notifyRules.js';
 import { readReview } from './reviewRules.js';
 import { readBudget } from './budgetRules.js';
+import { readQueue } from './queueRules.js';
 import { defaultRules, type Rules } from './types.js';
 
 // The rest of rules.md's API, so callers import it from one place.
@@ -43,6 +44,10 @@ const KNOWN_KEYS = new Set([
   'plan',
   'budget',
   'notify',
+  'queue',
+  'lease_ttl',
+  'queue_poll',
+  'fleet_refs',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -124,6 +129,7 @@ export function parseRules(text: string): Rules {
   readPlan(fields, rules, problems);
   readBudget(fields, rules);
   readNotify(fields, rules, problems);
+  readQueue(fields, rules);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

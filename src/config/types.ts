@@ -49,6 +49,18 @@ export interface BudgetRules {
   hard: boolean;
 }
 
+/** rules.md's remote-queue keys resolved (see config/queueRules.ts and docs/fleet.md). */
+export interface QueueRules {
+  /** local: lock files in this checkout (the default). remote: claims as refs on the remote, for a fleet. */
+  mode: 'local' | 'remote';
+  /** A claim not renewed for this long, on the observer's own clock, may be taken over. */
+  leaseTtlMs: number;
+  /** How often an idle daemon fetches the queue and its refs (backing off while nothing changes). */
+  pollMs: number;
+  /** Where claims and statuses live on the remote. */
+  refPrefix: string;
+}
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -89,6 +101,7 @@ export interface Rules {
   budget?: BudgetRules;
   /** Where events are sent (rules.md `notify:`); empty = nowhere. */
   notify: NotifySink[];
+  queue: QueueRules;
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -113,6 +126,7 @@ export const DEFAULT_RULES: Rules = {
   agents: {},
   keepIgnored: false,
   notify: [],
+  queue: { mode: 'local', leaseTtlMs: 2 * 60_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
   body: '',
 };
 
@@ -123,5 +137,17 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, plan: defaultPlanRules(), notify: [], body };
+  return {
+    ...DEFAULT_RULES,
+    routes: {},
+    fallback: [],
+    protect: [],
+    tests: [],
+    executors: {},
+    agents: {},
+    plan: defaultPlanRules(),
+    notify: [],
+    queue: { ...DEFAULT_RULES.queue },
+    body,
+  };
 }

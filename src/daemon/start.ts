@@ -13,6 +13,7 @@ import { ProgressLog } from '../progress/log.js';
 import { splitFrontmatter } from '../task/frontmatter.js';
 import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
+import { openFleet } from '../fleet/fleet.js';
 import { acquirePidFile, type PidFileHold } from './pidFile.js';
 import { StatusFile } from './statusFile.js';
 import type { RunContext } from '../run/context.js';
@@ -35,9 +36,10 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const git = openGit(root);
   const base = rules.base ?? (await currentBranch(git));
   if (!base) throw new UsageError('cannot tell which branch tasks start from: HEAD is detached', 'set base: <branch> in rules.md');
-  if (rules.push !== 'none' && !(await remoteExists(git, rules.remote))) {
+  if ((rules.push !== 'none' || rules.queue.mode === 'remote') && !(await remoteExists(git, rules.remote))) {
+    const says = rules.queue.mode === 'remote' ? 'queue: remote' : `push: ${rules.push}`;
     throw new UsageError(
-      `rules.md says push: ${rules.push}, but there is no remote named "${rules.remote}"`,
+      `rules.md says ${says}, but there is no remote named "${rules.remote}"`,
       `add it (git remote add ${rules.remote} <url>), set remote: in rules.md, or set push: none`,
     );
   }
@@ -99,9 +101,12 @@ async function startHolding(
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
   try {
     await status.open();
-    return notifying(
-      await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start(),
-    );
+    // queue: remote: claims through the remote's refs, the queue fetched from it (fleet/fleet.ts).
+    const fleet = rules.queue.mode === 'remote' ? await openFleet(ctx) : undefined;
+    ctx.claims = fleet?.store;
+    const handle = await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start();
+    if (fleet) void handle.done.finally(() => fleet.poll.stop());
+    return notifying(handle);
   } catch (err) {
     await status.close();
     throw err;

@@ -42,9 +42,9 @@ export const SAFE_CONFIG = [
  * a quarter of a second per task. stdin is closed, so git never waits for input; the user's environment
  * is passed on (their git must honour GIT_SSH_COMMAND, credential helpers and the like).
  */
-export function openGit(dir: string, options: { identity?: GitIdentity } = {}): Git {
+export function openGit(dir: string, options: { identity?: GitIdentity; env?: Record<string, string> } = {}): Git {
   const prefix = options.identity ? identityConfig(options.identity) : [];
-  const status = (args: string[], timeoutMs?: number) => runGit(dir, [...SAFE_CONFIG, ...prefix, ...args], timeoutMs);
+  const status = (args: string[], timeoutMs?: number) => runGit(dir, [...SAFE_CONFIG, ...prefix, ...args], timeoutMs, options.env);
   return {
     dir,
     raw: async (args) => {
@@ -56,12 +56,17 @@ export function openGit(dir: string, options: { identity?: GitIdentity } = {}): 
   };
 }
 
-function runGit(cwd: string, args: string[], timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+function runGit(
+  cwd: string,
+  args: string[],
+  timeoutMs?: number,
+  extraEnv?: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   noteGitProcess();
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd,
-      env: { ...process.env, ...GIT_ENV },
+      env: { ...process.env, ...extraEnv, ...GIT_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
       killSignal: 'SIGKILL',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { hasCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { pidAlive } from './pids.js';
+import type { PushFence } from './fence.js';
 
 /** Who holds a claim. Written inside the lock directory so another process (cancel, recovery) can find the executor. */
 export interface LockOwner {
@@ -38,6 +39,12 @@ export interface Claim {
   /** Records nightshift's own commit for the task, for crash recovery to finalize (see LockOwner.commit). */
   recordCommit(commit: string): Promise<void>;
   release(): Promise<void>;
+  /**
+   * Remote queue only (fleet/remoteClaim.ts): the refs a push that publishes `commit` carries so that it
+   * lands only while this claim holds, writing the task's done status in the same atomic push. Absent for
+   * a local claim.
+   */
+  fence?(publish: { attempt: number; branch: string; commit: string }): Promise<PushFence>;
 }
 
 /** `tookOver`: the lock was a dead holder's, removed and claimed anew (what it left may still be around). */

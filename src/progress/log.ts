@@ -32,7 +32,9 @@ export type ProgressEvent =
   | 'plan-reviewed'
   | 'approved'
   | 'budget-reached'
-  | 'notified';
+  | 'notified'
+  | 'claim-expired'
+  | 'taken-over';
 
 export type ProgressFields = Record<string, string | number | undefined | null>;
 

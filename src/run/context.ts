@@ -7,6 +7,7 @@ import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../progress/log.js';
 import type { DaemonEvents } from './events.js';
 import type { BudgetKeeper } from '../budget/keeper.js';
+import type { ClaimStore } from '../fleet/claimStore.js';
 
 /** Everything a task run needs from the daemon, passed explicitly (no globals, no process.cwd()). */
 export interface RunContext {
@@ -38,4 +39,6 @@ export interface RunContext {
   health: ExecutorHealth;
   /** Spend limits and the ledger (src/budget/); absent: nothing is recorded or checked. */
   budget?: BudgetKeeper;
+  /** Where runs get their claims when the queue is remote (fleet/claimStore.ts); absent: lock files only. */
+  claims?: ClaimStore;
 }

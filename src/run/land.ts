@@ -138,7 +138,9 @@ async function landLocked(ctx: RunContext, input: LandInput): Promise<AttemptOut
     // Recorded before the push: recovery finalizes only this commit, once it is on the remote's base.
     await input.claim.recordCommit(head);
     await recordVerified(ctx.paths, input.task.id, { commit: head, baseCommit: from });
-    const pushed = already ? { kind: 'pushed' as const } : await pushWithLease(wt, remote, base, head, onto);
+    // Remote queue: base, the task's done status and our claim's lease go in one atomic push (fencing).
+    const fence = already ? undefined : await input.claim.fence?.({ attempt: input.attempt, branch, commit: head });
+    const pushed = already ? { kind: 'pushed' as const } : await pushWithLease(wt, remote, base, head, onto, fence);
     switch (pushed.kind) {
       case 'stale':
         // Someone (a human, another clone) moved base after our fetch: fetch, rebase and retest again.

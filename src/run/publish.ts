@@ -46,8 +46,11 @@ export async function pushChecked(
   // Whatever moved the branch since the commit was checked, the task's branch names that commit again.
   await pinBranch(ctx.git, branch, commit);
   try {
-    await pushCommit(ctx.git, ctx.rules.remote, branch, commit);
+    // Remote queue: the branch, the task's done status and our claim's lease go in one atomic push.
+    const fence = await input.claim.fence?.({ attempt: input.attempt, branch, commit });
+    await pushCommit(ctx.git, ctx.rules.remote, branch, commit, fence);
   } catch (err) {
+    if (!input.claim.isHeld()) return { kind: 'lost', why: 'claim' };
     const reason = `push to ${ctx.rules.remote} failed: ${oneLine(toError(err).message, 200)}`;
     return { kind: 'unpublished', reason, commit, baseCommit: input.baseCommit, retry: true };
   }

@@ -32,7 +32,7 @@ export type { TaskRunResult } from './outcome.js';
  * it under its edit lock and checks that we still own the task.
  */
 export async function runTask(ctx: RunContext, candidate: Task): Promise<TaskRunResult> {
-  const claimed = await claimTask(ctx.paths.locks, candidate.id);
+  const claimed = ctx.claims ? await ctx.claims.claim(candidate) : await claimTask(ctx.paths.locks, candidate.id);
   if (claimed.kind === 'lost-race') {
     ctx.logger.debug({ task: candidate.id }, 'claim lost to another process');
     return { kind: 'skipped' };

@@ -126,6 +126,7 @@ describe('parseRules: every key', () => {
       agents: {},
       keepIgnored: true,
       notify: [],
+      queue: { mode: 'local', leaseTtlMs: 120_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
       body: 'Be nice.\n',
     });
   });
