@@ -24,6 +24,8 @@ export async function reviewPlan(
   const verdicts = new Map<string, Readiness>();
   const planned = plan.tasks.map((t) => ({ id: t.id, line: `${t.id}: ${t.title}` }));
   const existing = context.existing.map((e) => `${e.id} (${e.status}): ${e.title}`);
+  // One at a time: the reviews share one checkout, and a step that ends stops every process still working
+  // in its worktree (exec/processTracker.ts), which would be the other reviewers.
   for (const task of plan.tasks) {
     const others = [...planned.filter((p) => p.id !== task.id).map((p) => p.line), ...existing];
     const prompt = reviewerPrompt(task, context, others);
