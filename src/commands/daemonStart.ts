@@ -15,8 +15,8 @@ export interface DaemonStartOptions {
   echo?: boolean;
   /** This process is the background daemon `--detach` started: tell the parent over IPC once it runs. */
   detachedChild?: boolean;
-  /** Serve the dashboard from this process too, for as long as the daemon runs. */
-  dashboard?: boolean;
+  /** Serve the dashboard from this process too, for as long as the daemon runs (true: the default port). */
+  dashboard?: boolean | number;
 }
 
 /** A stop that has not finished this long after the forced one is cut short (a hung git, a stuck disk). */
@@ -37,7 +37,10 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
   let dashboard: DashboardHandle | undefined;
   try {
     // Before the daemon: a port in use is a usage error, and no task has been claimed yet.
-    if (opts.dashboard) dashboard = await (await import('./dashboard.js')).openDashboard(await openRepo(opts.cwd), {}, io);
+    if (opts.dashboard !== undefined && opts.dashboard !== false) {
+      const port = opts.dashboard === true ? undefined : opts.dashboard;
+      dashboard = await (await import('./dashboard.js')).openDashboard(await openRepo(opts.cwd), { port }, io);
+    }
     handle = await startDaemon({
       cwd: opts.cwd,
       once: opts.once,

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { listed } from '../commands/list.js';
@@ -13,7 +13,7 @@ import type { Hub, LiveEvent } from './hub.js';
 import type { Snapshot } from './snapshot.js';
 import { readTail, taskDetail } from './taskDetail.js';
 import { CLIENT_JS, CSS, htmxSource } from './views/assets.js';
-import { boardFragment, boardPage, type OutputTails } from './views/board.js';
+import { boardFragment, boardPage, type OutputTail, type OutputTails } from './views/board.js';
 import { markup } from './views/html.js';
 import { page, type PageContext } from './views/layout.js';
 import { taskFragment } from './views/task.js';
@@ -62,11 +62,11 @@ export function dashboardApp(opts: AppOptions): Hono {
     return out;
   };
   /** The end of the running attempt's transcript (`attempts` counts the one running). */
-  const latestTail = async (id: string) => {
+  const latestTail = async (id: string): Promise<OutputTail> => {
     const entry = findEntry(await snapshot.entries(), id);
     const attempt = entry?.kind === 'task' ? Math.max(1, entry.task.attempts) : 1;
-    const tail = await readTail(`${taskLogDir(paths, id)}/${attempt}.log`, TAIL_BYTES);
-    return tail ? maskSecrets(tail.text) : '';
+    const tail = await readTail(join(taskLogDir(paths, id), `${attempt}.log`), TAIL_BYTES);
+    return { text: tail ? maskSecrets(tail.text) : '', attempt, end: tail?.end ?? 0 };
   };
 
   app.get('/', async (c) => {

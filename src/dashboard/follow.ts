@@ -2,6 +2,12 @@ import { open } from 'node:fs/promises';
 import { hasCode } from '../errors.js';
 import { maskText, secretValues, type MaskState } from '../util/secrets.js';
 
+/** Text appended to a file, masked, and the byte offset just after it (where the next read starts). */
+export interface Appended {
+  text: string;
+  end: number;
+}
+
 /**
  * Reads what was appended to one file since the last read, whole lines only, masked: the progress feed and
  * a running task's transcript as they grow. A file replaced by a shorter one is read from its start.
@@ -9,7 +15,7 @@ import { maskText, secretValues, type MaskState } from '../util/secrets.js';
 export class AppendedLines {
   private offset: number | undefined;
   private readonly state: MaskState = { inKey: false };
-  private reading: Promise<string> = Promise.resolve('');
+  private reading: Promise<Appended> = Promise.resolve({ text: '', end: 0 });
 
   constructor(
     readonly file: string,
@@ -19,8 +25,8 @@ export class AppendedLines {
   ) {}
 
   /** The lines appended since the last call ('' when none); calls are serialised. */
-  read(): Promise<string> {
-    this.reading = this.reading.then(() => this.readNow()).catch(() => '');
+  read(): Promise<Appended> {
+    this.reading = this.reading.then(() => this.readNow()).catch(() => ({ text: '', end: this.offset ?? 0 }));
     return this.reading;
   }
 
@@ -29,14 +35,14 @@ export class AppendedLines {
     await this.read();
   }
 
-  private async readNow(): Promise<string> {
+  private async readNow(): Promise<Appended> {
     let handle;
     try {
       handle = await open(this.file, 'r');
     } catch (err) {
       if (hasCode(err, 'ENOENT')) {
         this.offset ??= 0;
-        return '';
+        return { text: '', end: this.offset };
       }
       throw err;
     }
@@ -44,16 +50,16 @@ export class AppendedLines {
       const size = (await handle.stat()).size;
       if (this.offset === undefined) {
         this.offset = this.fromEnd ? size : 0;
-        if (this.fromEnd) return '';
+        if (this.fromEnd) return { text: '', end: size };
       }
       if (size < this.offset) this.offset = 0;
-      if (size === this.offset) return '';
+      if (size === this.offset) return { text: '', end: size };
       const buf = Buffer.alloc(Math.min(size - this.offset, 1 << 20));
       const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
       const end = buf.lastIndexOf(0x0a, bytesRead - 1);
-      if (end < 0) return '';
+      if (end < 0) return { text: '', end: this.offset };
       this.offset += end + 1;
-      return maskText(buf.subarray(0, end + 1).toString('utf8'), this.secrets, this.state);
+      return { text: maskText(buf.subarray(0, end + 1).toString('utf8'), this.secrets, this.state), end: this.offset };
     } finally {
       await handle.close();
     }

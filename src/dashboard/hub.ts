@@ -7,7 +7,11 @@ import { AppendedLines } from './follow.js';
 import type { Snapshot } from './snapshot.js';
 
 /** What the page is told as it happens. */
-export type LiveEvent = { kind: 'board' } | { kind: 'progress'; text: string } | { kind: 'output'; id: string; text: string };
+export type LiveEvent =
+  | { kind: 'board' }
+  | { kind: 'progress'; text: string }
+  /** `end`: the transcript's byte offset after `text`, so the page skips what it already shows. */
+  | { kind: 'output'; id: string; attempt: number; text: string; end: number };
 
 /** Changes to task files come in bursts (a write, a rename, a lock): one board refresh per burst. */
 const SETTLE_MS = 60;
@@ -21,7 +25,7 @@ const CHECK_MS = 1000;
  */
 export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
   private readonly watchers: DirWatcher[] = [];
-  private readonly outputs = new Map<string, { watcher: DirWatcher; files: Map<string, AppendedLines> }>();
+  private readonly outputs = new Map<string, { dir: string; watcher: DirWatcher; files: Map<string, AppendedLines> }>();
   private readonly progress: AppendedLines;
   private boardTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
@@ -46,6 +50,15 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
         },
         onError,
       ),
+      // A running task's log folder appears after its status changes: watch it, and read what it has, at once.
+      new DirWatcher(
+        paths.logs,
+        (name) => {
+          const followed = name === undefined ? undefined : this.outputs.get(name);
+          if (followed) void this.rearm(name as string, followed);
+        },
+        onError,
+      ),
     );
   }
 
@@ -55,7 +68,7 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
     await this.followRunning(true);
     this.checkTimer = setInterval(() => {
       for (const w of this.watchers) w.check();
-      for (const o of this.outputs.values()) o.watcher.check();
+      for (const [id, o] of this.outputs) void this.rearm(id, o);
     }, CHECK_MS);
     this.checkTimer.unref();
   }
@@ -81,7 +94,7 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
   }
 
   private async emitProgress(): Promise<void> {
-    const text = await this.progress.read();
+    const { text } = await this.progress.read();
     if (text && !this.closed) this.emit('event', { kind: 'progress', text });
   }
 
@@ -107,24 +120,38 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
         },
         this.onError,
       );
-      this.outputs.set(id, { watcher, files });
-      watcher.check();
+      const followed = { dir, watcher, files };
+      this.outputs.set(id, followed);
       // At start-up what the transcripts hold is on the page already: only what follows is streamed. A
       // task that starts running later is streamed from its first line.
-      for (const name of await readdir(dir).catch(() => [])) {
-        if (!/^\d+\.log$/.test(name)) continue;
-        const lines = new AppendedLines(join(dir, name), atStart);
-        files.set(lines.file, lines);
-        if (atStart) await lines.mark();
-        else await this.emitOutput(id, files, lines.file);
-      }
+      if (atStart) {
+        watcher.check();
+        for (const name of await logNames(dir)) await this.lines(files, join(dir, name), true).mark();
+      } else await this.rearm(id, followed);
     }
   }
 
-  private async emitOutput(id: string, files: Map<string, AppendedLines>, file: string): Promise<void> {
-    let lines = files.get(file);
-    if (!lines) files.set(file, (lines = new AppendedLines(file, false)));
-    const text = await lines.read();
-    if (text && !this.closed) this.emit('event', { kind: 'output', id, text });
+  /**
+   * Watches a running task's log folder if it was not watched yet (it may not have existed), then reads
+   * what its transcripts gained: lines written before the watch began are not lost.
+   */
+  private async rearm(id: string, followed: { dir: string; watcher: DirWatcher; files: Map<string, AppendedLines> }): Promise<void> {
+    followed.watcher.check();
+    for (const name of await logNames(followed.dir)) await this.emitOutput(id, followed.files, join(followed.dir, name));
   }
+
+  private lines(files: Map<string, AppendedLines>, file: string, fromEnd: boolean): AppendedLines {
+    let lines = files.get(file);
+    if (!lines) files.set(file, (lines = new AppendedLines(file, fromEnd)));
+    return lines;
+  }
+
+  private async emitOutput(id: string, files: Map<string, AppendedLines>, file: string): Promise<void> {
+    const { text, end } = await this.lines(files, file, false).read();
+    if (text && !this.closed) this.emit('event', { kind: 'output', id, attempt: Number.parseInt(basename(file), 10), text, end });
+  }
+}
+
+async function logNames(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [])).filter((n) => /^\d+\.log$/.test(n));
 }

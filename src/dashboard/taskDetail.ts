@@ -121,8 +121,8 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-/** The last `max` bytes of a file, from a line start. */
-export async function readTail(file: string, max: number): Promise<{ text: string; cut: boolean; size: number } | null> {
+/** The last `max` bytes of a file, from a line start to the end of its last whole line (`end`, a byte offset). */
+export async function readTail(file: string, max: number): Promise<{ text: string; cut: boolean; end: number } | null> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -135,9 +135,10 @@ export async function readTail(file: string, max: number): Promise<{ text: strin
     const start = Math.max(0, size - max);
     const buf = Buffer.alloc(size - start);
     const { bytesRead } = await handle.read(buf, 0, buf.length, start);
-    let text = buf.subarray(0, bytesRead).toString('utf8');
-    if (start > 0) text = text.slice(text.indexOf('\n') + 1);
-    return { text, cut: start > 0, size };
+    // Whole lines only: a line still being written comes with the next live event instead.
+    const whole = buf.subarray(0, buf.lastIndexOf(0x0a, bytesRead - 1) + 1);
+    const first = start > 0 ? whole.indexOf(0x0a) + 1 : 0;
+    return { text: whole.subarray(first).toString('utf8'), cut: start > 0, end: start + whole.length };
   } finally {
     await handle.close();
   }

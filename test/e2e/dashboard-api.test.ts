@@ -122,7 +122,10 @@ describe('dashboard: JSON API', () => {
       expect(JSON.parse((await http(d.port, `/api/tasks/${id}`, { headers: auth })).body)).toEqual(JSON.parse(show.text()));
     }
     expect((await http(d.port, '/api/tasks/nope', { headers: auth })).status).toBe(404);
-    const status = JSON.parse((await http(d.port, '/api/status', { headers: auth })).body) as { running: boolean; tasks: Record<string, number> };
+    const status = JSON.parse((await http(d.port, '/api/status', { headers: auth })).body) as {
+      running: boolean;
+      tasks: Record<string, number>;
+    };
     expect(status.running).toBe(false);
     expect(status.tasks).toMatchObject({ done: 1, failed: 1, draft: 1, invalid: 1 });
   });

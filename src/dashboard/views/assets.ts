@@ -28,7 +28,7 @@ main { padding: .8rem 1rem; }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 0; }
 .panel h2 { font-size: .9rem; margin: 0 0 .4rem; }
 .columns { display: flex; gap: .6rem; overflow-x: auto; padding-bottom: .5rem; scroll-snap-type: x mandatory; }
-.column { flex: 0 0 15rem; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .4rem; scroll-snap-align: start; }
+.column { flex: 1 0 10.5rem; max-width: 22rem; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .4rem; scroll-snap-align: start; }
 .column h2 { font-size: .85rem; margin: .1rem .2rem .4rem; text-transform: capitalize; display: flex; justify-content: space-between; }
 .card { border: 1px solid var(--line); border-left: 4px solid var(--muted); border-radius: 6px; padding: .35rem .45rem; margin-bottom: .35rem; overflow-wrap: anywhere; }
 .card .id { font: 12px ui-monospace, monospace; color: var(--muted); }
@@ -44,7 +44,7 @@ form.action { display: inline; } button { font: inherit; font-size: 12px; paddin
 button.danger { color: var(--bad); }
 #flash:empty { display: none; } #flash { padding: .4rem .7rem; border-radius: 6px; margin-bottom: .6rem; background: var(--card); border: 1px solid var(--line); }
 #flash.bad { border-color: var(--bad); }
-table.fm { border-collapse: collapse; font-size: 13px; } table.fm td { padding: .1rem .6rem .1rem 0; vertical-align: top; overflow-wrap: anywhere; }
+table.fm { border-collapse: collapse; font-size: 13px; } table.fm td { padding: .1rem .6rem .1rem 0; vertical-align: top; overflow-wrap: anywhere; } table.fm td:first-child { white-space: nowrap; color: var(--muted); }
 .diff .add { color: var(--ok); } .diff .del { color: var(--bad); } .diff .hunk { color: var(--run); } .diff .file { font-weight: bold; }
 details { margin: .3rem 0; } summary { cursor: pointer; }
 .spec { max-width: 60rem; overflow-wrap: anywhere; }
@@ -62,10 +62,14 @@ export const CLIENT_JS = `
   const live = $('#live');
   const feed = $('#feed');
   let pending = false;
+  let again = false;
   async function refresh() {
     const target = $('[data-refresh]');
-    if (!target || pending) return;
+    if (!target) return;
+    // One fetch at a time; news during it means one more fetch after it, never a lost update.
+    if (pending) { again = true; return; }
     pending = true;
+    again = false;
     try {
       const filters = $('#filters');
       const query = filters ? '?' + new URLSearchParams(new FormData(filters)).toString() : '';
@@ -76,7 +80,10 @@ export const CLIENT_JS = `
         const next = box.firstElementChild;
         if (next) { target.replaceWith(next); if (window.htmx) htmx.process(next); tick(); }
       }
-    } finally { pending = false; }
+    } finally {
+      pending = false;
+      if (again) refresh();
+    }
   }
   function tick() {
     const now = Date.now();
@@ -103,9 +110,13 @@ export const CLIENT_JS = `
     while (feed.children.length > 200) feed.lastElementChild.remove();
   });
   events.addEventListener('output', (e) => {
-    const { id, text } = JSON.parse(e.data);
+    const { id, attempt, text, end } = JSON.parse(e.data);
     for (const pre of document.querySelectorAll('pre[data-output]')) {
       if (pre.dataset.output !== id) continue;
+      // Already shown when the box was rendered (the same attempt, up to at least this offset).
+      if (Number(pre.dataset.attempt) === attempt && Number(pre.dataset.end) >= end) continue;
+      pre.dataset.attempt = attempt;
+      pre.dataset.end = end;
       pre.textContent = (pre.textContent + text).slice(-20000);
       pre.scrollTop = pre.scrollHeight;
     }

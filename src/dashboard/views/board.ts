@@ -4,8 +4,18 @@ import { COLUMNS } from '../board.js';
 import { markup, type Html } from './html.js';
 import { actionForm, type PageContext } from './layout.js';
 
-/** Output already in a running task's transcript, shown under its card before streaming takes over. */
-export type OutputTails = Map<string, string>;
+/** Output already in a running task's transcript, shown before streaming takes over from byte `end`. */
+export interface OutputTail {
+  text: string;
+  attempt: number;
+  end: number;
+}
+export type OutputTails = Map<string, OutputTail>;
+
+/** The live transcript box the page's script appends streamed output to. */
+export function outputBox(id: string, tail: OutputTail | undefined): Html {
+  return markup`<pre class="output" data-output="${id}" data-attempt="${tail?.attempt ?? 0}" data-end="${tail?.end ?? 0}">${tail?.text ?? ''}</pre>`;
+}
 
 /** The board page: filters, the live fragment, the progress feed. */
 export function boardPage(ctx: PageContext, board: Board, filter: BoardFilter, tails: OutputTails, feed: string[]): Html {
@@ -57,7 +67,7 @@ export function boardFragment(ctx: PageContext, board: Board, tails: OutputTails
                     <span data-started="${r.startedAt}" data-timeout="${r.timeoutMs}"
                       >${formatDuration(Date.now() - Date.parse(r.startedAt))}</span
                     >
-                    <pre class="output" data-output="${r.id}">${tails.get(r.id) ?? ''}</pre>
+                    ${outputBox(r.id, tails.get(r.id))}
                   </div>`,
               )}
             </section>`

@@ -1,7 +1,7 @@
 import MarkdownIt from 'markdown-it';
 import type { Task, TaskEntry } from '../../task/task.js';
 import type { TaskDetail } from '../taskDetail.js';
-import { cardActions } from './board.js';
+import { cardActions, outputBox, type OutputTail } from './board.js';
 import { markup, trusted, type Html } from './html.js';
 import type { PageContext } from './layout.js';
 
@@ -9,7 +9,7 @@ import type { PageContext } from './layout.js';
 const markdown = new MarkdownIt({ html: false, linkify: false });
 
 /** One task: spec, frontmatter, dependencies both ways, every attempt, the diff. Refreshed as a whole. */
-export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDetail | undefined, tail: string | undefined): Html {
+export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDetail | undefined, tail: OutputTail | undefined): Html {
   if (entry.kind === 'invalid') {
     const { id, file, reason } = entry.invalid;
     return markup`<section id="task" data-refresh="/fragments/task/${id}">
@@ -26,7 +26,7 @@ export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDet
       t.status === 'running'
         ? markup`<section class="panel">
             <h2>Output</h2>
-            <pre class="output" data-output="${t.id}">${tail ?? ''}</pre>
+            ${outputBox(t.id, tail)}
           </section>`
         : ''
     }
