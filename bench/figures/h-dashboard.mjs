@@ -84,7 +84,17 @@ export async function dashboard({ quick, runs, log }) {
 async function firstPaint(page, url) {
   const res = await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   if (!res || res.status() !== 200) throw new BenchError(`h: ${url} answered ${res?.status()}`);
-  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
+  // The load event may come before the first paint on a busy machine: wait for the paint entry itself.
+  const fcp = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        new PerformanceObserver((list) => {
+          const entry = list.getEntriesByName('first-contentful-paint')[0];
+          if (entry) resolve(entry.startTime);
+        }).observe({ type: 'paint', buffered: true });
+        setTimeout(() => resolve(undefined), 20_000);
+      }),
+  );
   if (typeof fcp !== 'number') throw new BenchError('h: the browser reported no first contentful paint');
   return fcp;
 }

@@ -132,7 +132,9 @@ export function dashboardApp(opts: AppOptions): Hono {
     if (!(ACTIONS as readonly string[]).includes(action)) return c.text('unknown action', 404);
     const problem = idProblem(id);
     if (problem) return answer(c, { ok: false, message: `bad task id: ${problem}` }, 400);
-    return answer(c, await runTaskAction(paths.root, action as TaskAction, id), undefined, `/tasks/${id}`);
+    const result = await runTaskAction(paths.root, action as TaskAction, id);
+    snapshot.invalidate(`${id}.md`); // the next read must see the file the verb just wrote, whenever its watch event comes
+    return answer(c, result, undefined, `/tasks/${id}`);
   });
   app.post('/actions/stop-daemon', async (c) => {
     if (opts.readOnly) return answer(c, { ok: false, message: 'the dashboard is read-only (--read-only)' }, 403);

@@ -3,7 +3,7 @@ import type { StatusReport } from '../commands/daemonStatus.js';
 import { chooseExecutor } from '../exec/executors.js';
 import type { Rules } from '../config/rules.js';
 import type { Paths } from '../paths.js';
-import { assessQueue } from '../task/readiness.js';
+import { assessQueue, type Readiness } from '../task/readiness.js';
 import type { TaskEntry } from '../task/task.js';
 
 /** The board's columns, left to right: `waiting` holds queued tasks that cannot start yet. */
@@ -14,7 +14,7 @@ export type Column = (typeof COLUMNS)[number];
  * Cards rendered per column. A queue of 10,000 tasks is not 10,000 cards: the page would take seconds to
  * lay out and scroll. The count stays exact; search narrows a column down to what is wanted.
  */
-export const CARDS_PER_COLUMN = 60;
+export const CARDS_PER_COLUMN = 30;
 
 export interface BoardFilter {
   /** Words that must all appear in the id, title, executor or kind (case-insensitive). */
@@ -56,12 +56,14 @@ export interface BoardInput {
   entries: TaskEntry[];
   rules: Rules;
   status: Pick<StatusReport, 'daemons' | 'parked' | 'runningTasks'>;
+  /** assessQueue(entries), when the caller kept it (it is most of the board's cost on a large queue). */
+  readiness?: Map<string, Readiness>;
 }
 
 /** Sorts every task file into its column and keeps the cards the filter asks for. Pure. */
 export function buildBoard(input: BoardInput, filter: BoardFilter = {}): Board {
   const { entries, rules, status } = input;
-  const readiness = assessQueue(entries);
+  const readiness = input.readiness ?? assessQueue(entries);
   const parked = new Map(status.parked.map((p) => [p.executor, p]));
   const words = (filter.q ?? '').toLowerCase().split(/\s+/).filter(Boolean);
   const counts = Object.fromEntries(COLUMNS.map((c) => [c, 0])) as Record<Column, number>;
@@ -72,7 +74,6 @@ export function buildBoard(input: BoardInput, filter: BoardFilter = {}): Board {
   const claimed = new Map(status.runningTasks.map((r) => [r.id, r]));
 
   for (const entry of entries) {
-    const row = listed(input.paths, entry);
     const task = entry.kind === 'task' ? entry.task : undefined;
     const executor = task ? (chooseExecutor(task, rules) ?? null) : null;
     let column: Column = task ? task.status : 'invalid';
@@ -101,18 +102,23 @@ export function buildBoard(input: BoardInput, filter: BoardFilter = {}): Board {
       });
     }
     if (filter.column && filter.column !== column) continue;
-    const card: Card = { ...row, column, executor, waitingOn, costUsd: task?.costUsd ?? null };
-    if (!matches(card, task?.kind, words)) continue;
+    if (!matches(entry, executor, words)) continue;
     const col = byName.get(column) as (typeof columns)[number];
     col.total++;
-    if (col.cards.length < CARDS_PER_COLUMN) col.cards.push(card);
+    // Only the cards shown are built: 10,000 path computations cost more than the rest of the board.
+    if (col.cards.length < CARDS_PER_COLUMN)
+      col.cards.push({ ...listed(input.paths, entry), column, executor, waitingOn, costUsd: task?.costUsd ?? null });
   }
   spend.costUsd = Math.round(spend.costUsd * 1e6) / 1e6;
   return { total: entries.length, counts, spend, columns, running, parked: status.parked, daemons: status.daemons };
 }
 
-function matches(card: Card, kind: string | undefined, words: string[]): boolean {
+function matches(entry: TaskEntry, executor: string | null, words: string[]): boolean {
   if (words.length === 0) return true;
-  const text = [card.id, card.title, card.executor, kind, card.error].filter(Boolean).join(' ').toLowerCase();
+  const fields =
+    entry.kind === 'task'
+      ? [entry.task.id, entry.task.title, executor, entry.task.kind, entry.task.error]
+      : [entry.invalid.id, entry.invalid.reason];
+  const text = fields.filter(Boolean).join(' ').toLowerCase();
   return words.every((w) => text.includes(w));
 }

@@ -17,6 +17,8 @@ export type LiveEvent =
 const SETTLE_MS = 60;
 /** How often watchers are re-armed for folders that appeared or were replaced (a stat each, no reads). */
 const CHECK_MS = 1000;
+/** The safety net for a watcher event that never came: a full scan of tasks/, off the request path. */
+const RESCAN_MS = 15_000;
 
 /**
  * Turns changes on disk into live events: the watcher (one inotify watch per folder, see DirWatcher) on
@@ -29,6 +31,7 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
   private readonly progress: AppendedLines;
   private boardTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -41,7 +44,14 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
     this.progress = new AppendedLines(paths.progress, true);
     const board = () => this.boardChanged();
     this.watchers.push(
-      new DirWatcher(paths.tasks, board, onError),
+      new DirWatcher(
+        paths.tasks,
+        (name) => {
+          snapshot.invalidate(name);
+          this.boardChanged();
+        },
+        onError,
+      ),
       new DirWatcher(paths.daemons, board, onError),
       new DirWatcher(
         paths.root,
@@ -71,11 +81,19 @@ export class Hub extends EventEmitter<{ event: [LiveEvent]; closed: [] }> {
       for (const [id, o] of this.outputs) void this.rearm(id, o);
     }, CHECK_MS);
     this.checkTimer.unref();
+    this.rescanTimer = setInterval(() => {
+      this.snapshot.rescan().then(
+        (changed) => changed && this.boardChanged(),
+        (err: unknown) => this.onError(err as Error),
+      );
+    }, RESCAN_MS);
+    this.rescanTimer.unref();
   }
 
   close(): void {
     this.closed = true;
     clearInterval(this.checkTimer);
+    clearInterval(this.rescanTimer);
     clearTimeout(this.boardTimer);
     for (const w of this.watchers) w.close();
     for (const o of this.outputs.values()) o.watcher.close();

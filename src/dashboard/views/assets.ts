@@ -40,7 +40,7 @@ pre { margin: .3rem 0; padding: .4rem; background: var(--bg); border-radius: 6px
 pre.output { max-height: 12rem; }
 #feed { max-height: 16rem; overflow: auto; margin: 0; padding: 0; list-style: none; font: 12px/1.5 ui-monospace, monospace; }
 #feed li { border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
-form.action { display: inline; } button { font: inherit; font-size: 12px; padding: .15rem .55rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); cursor: pointer; }
+button { font: inherit; font-size: 12px; padding: .15rem .55rem; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); cursor: pointer; }
 button.danger { color: var(--bad); }
 #flash:empty { display: none; } #flash { padding: .4rem .7rem; border-radius: 6px; margin-bottom: .6rem; background: var(--card); border: 1px solid var(--line); }
 #flash.bad { border-color: var(--bad); }
@@ -78,7 +78,7 @@ export const CLIENT_JS = `
         const box = document.createElement('div');
         box.innerHTML = await res.text();
         const next = box.firstElementChild;
-        if (next) { target.replaceWith(next); if (window.htmx) htmx.process(next); tick(); }
+        if (next) { target.replaceWith(next); tick(); }
       }
     } finally {
       pending = false;
@@ -94,6 +94,25 @@ export const CLIENT_JS = `
       el.textContent = f(s) + (limit ? ' of ' + f(limit) : '');
     }
   }
+  // Actions: one listener for every button, so a re-rendered board needs no per-button set-up.
+  const csrf = $('meta[name=csrf]') ? $('meta[name=csrf]').content : '';
+  document.addEventListener('click', async (e) => {
+    const button = e.target.closest('button[data-post]');
+    if (!button || (button.dataset.confirm && !confirm(button.dataset.confirm))) return;
+    button.disabled = true;
+    try {
+      const res = await fetch(button.dataset.post, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-CSRF-Token': csrf, 'HX-Request': 'true' },
+      });
+      const box = document.createElement('div');
+      box.innerHTML = await res.text();
+      const flash = box.querySelector('#flash');
+      if (flash) $('#flash').replaceWith(flash);
+      else { $('#flash').textContent = res.status + ' ' + box.textContent; $('#flash').className = 'bad'; }
+    } finally { button.disabled = false; }
+  });
   setInterval(tick, 1000);
   tick();
   const events = new EventSource('/api/events');

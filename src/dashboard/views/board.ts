@@ -2,7 +2,7 @@ import { formatDuration } from '../../util/duration.js';
 import type { Board, BoardFilter, Card } from '../board.js';
 import { COLUMNS } from '../board.js';
 import { markup, type Html } from './html.js';
-import { actionForm, type PageContext } from './layout.js';
+import { actionButton, type PageContext } from './layout.js';
 
 /** Output already in a running task's transcript, shown before streaming takes over from byte `end`. */
 export interface OutputTail {
@@ -108,9 +108,10 @@ function cardView(ctx: PageContext, card: Card): Html {
 /** The actions a task's status allows (the verb refuses the rest anyway, with its own message). */
 export function cardActions(ctx: PageContext, card: Pick<Card, 'id' | 'status'>): Html[] {
   const out: Html[] = [];
-  if (card.status === 'draft') out.push(actionForm(ctx, `/actions/approve/${card.id}`, 'Approve'));
-  if (['failed', 'blocked', 'cancelled', 'done'].includes(card.status)) out.push(actionForm(ctx, `/actions/requeue/${card.id}`, 'Requeue'));
+  if (card.status === 'draft') out.push(actionButton(ctx, `/actions/approve/${card.id}`, 'Approve'));
+  if (['failed', 'blocked', 'cancelled', 'done'].includes(card.status))
+    out.push(actionButton(ctx, `/actions/requeue/${card.id}`, 'Requeue'));
   if (['queued', 'running', 'draft', 'failed', 'blocked'].includes(card.status))
-    out.push(actionForm(ctx, `/actions/cancel/${card.id}`, 'Cancel', 'danger', `Cancel ${card.id}?`));
+    out.push(actionButton(ctx, `/actions/cancel/${card.id}`, 'Cancel', 'danger', `Cancel ${card.id}?`));
   return out;
 }

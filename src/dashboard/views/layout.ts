@@ -15,6 +15,7 @@ export function page(ctx: PageContext, title: string, body: Html): Html {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
+        <meta name="csrf" content="${ctx.csrf}" />
         <title>${title} · nightshift</title>
         <link rel="stylesheet" href="/assets/app.css" />
         <script src="/assets/htmx.js" defer></script>
@@ -25,7 +26,7 @@ export function page(ctx: PageContext, title: string, body: Html): Html {
           <h1><a href="/">nightshift</a> · ${ctx.repo}</h1>
           <span id="live" class="live">connecting…</span>
           <span style="flex:1"></span>
-          ${ctx.readOnly ? markup`<span class="live">read-only</span>` : actionForm(ctx, '/actions/stop-daemon', 'Stop daemon', 'danger', 'Stop the daemons of this checkout gracefully?')}
+          ${ctx.readOnly ? markup`<span class="live">read-only</span>` : actionButton(ctx, '/actions/stop-daemon', 'Stop daemon', 'danger', 'Stop the daemons of this checkout gracefully?')}
         </header>
         <main>
           <div id="flash"></div>
@@ -35,18 +36,11 @@ export function page(ctx: PageContext, title: string, body: Html): Html {
     </html> `;
 }
 
-/** A POST form for one action: works with htmx (answer shown in #flash) and without (a redirect). */
-export function actionForm(ctx: PageContext, action: string, label: string, kind = '', confirm?: string): Html {
+/**
+ * A button for one action: the page's script posts it with the CSRF token and shows the answer in #flash.
+ * Plain buttons, not forms htmx must process: a board of 500 cards is re-rendered on every change.
+ */
+export function actionButton(ctx: PageContext, action: string, label: string, kind = '', confirm?: string): Html {
   if (ctx.readOnly) return markup``;
-  return markup`<form
-    class="action"
-    method="post"
-    action="${action}"
-    hx-post="${action}"
-    hx-target="#flash"
-    hx-swap="outerHTML"
-    ${confirm ? markup` hx-confirm="${confirm}"` : ''}
-  >
-    <input type="hidden" name="csrf" value="${ctx.csrf}" /><button class="${kind}" type="submit">${label}</button>
-  </form>`;
+  return markup`<button class="${kind}" type="button" data-post="${action}"${confirm ? markup` data-confirm="${confirm}"` : ''}>${label}</button>`;
 }
