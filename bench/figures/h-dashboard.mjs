@@ -48,7 +48,7 @@ export async function dashboard({ quick, runs, log }) {
         const page = await context.newPage();
         cold.push(await firstPaint(page, server.url));
         warm.push(await firstPaint(page, server.url.replace(/\?token=.*/, '')));
-        await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live');
+        await page.waitForFunction("document.getElementById('live')?.textContent === 'live'");
         const id = `zz-live-${run}`;
         const t = performance.now();
         await writeFile(join(sb.repo, 'tasks', `${id}.md`), noopTask(id));
@@ -85,16 +85,13 @@ async function firstPaint(page, url) {
   const res = await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   if (!res || res.status() !== 200) throw new BenchError(`h: ${url} answered ${res?.status()}`);
   // The load event may come before the first paint on a busy machine: wait for the paint entry itself.
-  const fcp = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        new PerformanceObserver((list) => {
-          const entry = list.getEntriesByName('first-contentful-paint')[0];
-          if (entry) resolve(entry.startTime);
-        }).observe({ type: 'paint', buffered: true });
-        setTimeout(() => resolve(undefined), 20_000);
-      }),
-  );
+  const fcp = await page.evaluate(`new Promise((resolve) => {
+    new PerformanceObserver((list) => {
+      const entry = list.getEntriesByName('first-contentful-paint')[0];
+      if (entry) resolve(entry.startTime);
+    }).observe({ type: 'paint', buffered: true });
+    setTimeout(() => resolve(undefined), 20000);
+  })`);
   if (typeof fcp !== 'number') throw new BenchError('h: the browser reported no first contentful paint');
   return fcp;
 }

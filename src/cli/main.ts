@@ -140,7 +140,11 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .addOption(new Option('--concurrency <n>', 'tasks at once (default: rules.md, else 3)').argParser(positiveInt))
     .option('--detach', 'run in the background (pid in .nightshift/daemon.pid, log in .nightshift/daemon.log)')
     .option('--allow-multiple', 'run beside a daemon already running on this checkout')
-    .addOption(new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 7433; see nightshift dashboard)').argParser(port))
+    .addOption(
+      new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 7433; see nightshift dashboard)').argParser(
+        port,
+      ),
+    )
     .addOption(new Option('--detached-child').hideHelp())
     .action(
       (o: {

@@ -34,7 +34,7 @@ describe('dashboard in a real browser', () => {
     const page = await (await browser(left)).newPage();
     await page.goto(d.url);
     expect(page.url()).not.toContain('token='); // traded for the cookie
-    const ids = async (name: string) => page.locator(column(name)).evaluateAll((els) => els.map((e) => e.getAttribute('data-task')));
+    const ids = async (name: string) => Promise.all((await page.locator(column(name)).all()).map((card) => card.getAttribute('data-task')));
     expect(await ids('draft')).toEqual(['001-draft']);
     expect(await ids('queued')).toEqual(['002-queued']);
     expect(await ids('waiting')).toEqual(['003-waiting']);

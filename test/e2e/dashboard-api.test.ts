@@ -10,6 +10,7 @@ import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { cookieOf, dashboardFor, http } from '../helpers/dashboard.js';
 import { progressEvents, taskText } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
+import { spawnCli, waitFor } from '../helpers/wait.js';
 
 const left = cleanUpAfterEach();
 
@@ -158,7 +159,7 @@ describe('dashboard command', () => {
     const sb = await left.sandbox();
     let err = '';
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((t: string) => ((err += t), true)) as typeof process.stderr.write;
+    process.stderr.write = (t: string) => ((err += t), true);
     try {
       expect(await main(['node', 'nightshift', 'dashboard', '--host', '0.0.0.0', '--port', '0'], sb.repo)).toBe(2);
       expect(await main(['node', 'nightshift', 'dashboard', '--port', '70000'], sb.repo)).toBe(2);
@@ -170,5 +171,27 @@ describe('dashboard command', () => {
     expect(err).toContain('hint: give --token');
     expect(err).toContain('must be a port number');
     expect(err).toContain('at least 16 characters');
+  });
+
+  it('serves until SIGTERM as its own process, and inside `daemon start --dashboard`', async () => {
+    const sb = await left.sandbox('---\n---\n');
+    const bg = spawnCli(sb, ['dashboard', '--port', '0', '--read-only']);
+    left.pids.push(bg.child.pid as number);
+    let out = '';
+    bg.child.stdout?.on('data', (s: string) => (out += s));
+    const url = await waitFor(
+      'the printed address',
+      () => /dashboard on (http:\/\/127\.0\.0\.1:(\d+)\/\?token=\S+) \(read-only\)/.exec(out) ?? undefined,
+    );
+    const port = Number(url[2]);
+    expect((await http(port, '/api/tasks')).status).toBe(401);
+    expect((await http(port, new URL(url[1] as string).pathname + new URL(url[1] as string).search)).status).toBe(303);
+    bg.child.kill('SIGTERM');
+    expect((await bg.exited).code).toBe(0);
+
+    const run = await sb.cli(['daemon', 'start', '--once', '--dashboard', '0']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/nightshift: dashboard on http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    expect(run.stdout).toContain('nightshift: 0 done, 0 failed, 0 blocked');
   });
 });
