@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { writeBigQueue } from '../lib/bigQueue.mjs';
+import { CHROMIUM, HEADLESS_ARGS } from '../lib/chromium.mjs';
 import { onCleanup, removeDirLater } from '../lib/cleanup.mjs';
 import { BIN, BenchError } from '../lib/proc.mjs';
 import { benchRoot, makeSandbox } from '../lib/sandbox.mjs';
 import { median, round } from '../lib/stats.mjs';
 import { noopTask } from '../lib/tasks.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * h. The dashboard on a 10,000-task queue, in headless Chromium: first contentful paint of the board
@@ -28,15 +27,7 @@ export async function dashboard({ quick, runs, log }) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: HEADLESS_ARGS,
   });
   try {
     const cold = [];

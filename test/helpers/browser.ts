@@ -2,17 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, stat, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, HEADLESS_ARGS } from '../../bench/lib/chromium.mjs';
 import type { Leftovers } from './cleanup.js';
 
-/** Debian's chromium (.ci/run installs it); CHROMIUM overrides. */
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots the browser tests save and check: kept after the run as artifacts. */
 export const ARTIFACTS = resolve(import.meta.dirname, '../browser/artifacts');
 
-/**
- * Headless Chromium with a fresh profile, closed after the test. Nothing outside 127.0.0.1: no sync,
- * no component updates, no background requests (the machine's network is closed anyway).
- */
+/** Headless Chromium (Debian's, which .ci/run installs) with a fresh profile, closed after the test. */
 export async function browser(left: Leftovers): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM`);
   const profile = await left.tempDir('nightshift-chromium-');
@@ -20,15 +16,7 @@ export async function browser(left: Leftovers): Promise<BrowserContext> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: HEADLESS_ARGS,
   });
   left.defer(() => context.close());
   return context;
