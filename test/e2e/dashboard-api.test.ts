@@ -109,6 +109,27 @@ describe('dashboard: token, Host, Origin and CSRF', () => {
   });
 });
 
+describe('dashboard: no secret on the page', () => {
+  it('masks a token in the transcript, the prompt, the frontmatter, the spec and the progress feed', async () => {
+    const sb = await seeded();
+    const token = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+    await sb.write(
+      'tasks/006-leaky.md',
+      taskText({ title: `Leaky ${token}`, status: 'failed', attempts: 1, note: token }, `Use ${token} here.\n`),
+    );
+    await sb.write('.nightshift/logs/006-leaky/1.log', `==> attempt 1\nauth with ${token}\n`);
+    await sb.write('.nightshift/logs/006-leaky/1.prompt.md', `prompt ${token}\n`);
+    await sb.write('progress.txt', `2026-12-01T00:00:00Z 006-leaky failed reason="saw ${token}"\n`);
+    const d = await dashboardFor(left, sb.repo);
+    for (const path of ['/tasks/006-leaky', '/']) {
+      const page = await http(d.port, path, { headers: { cookie: cookieOf(d) } });
+      expect(page.status).toBe(200);
+      expect(page.body).not.toContain(token);
+      expect(page.body).toContain('***');
+    }
+  });
+});
+
 describe('dashboard: JSON API', () => {
   it('serves list --json and show --json shapes', async () => {
     const sb = await seeded();

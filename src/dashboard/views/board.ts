@@ -1,4 +1,5 @@
 import { formatDuration } from '../../util/duration.js';
+import { secretMasker, type Masker } from '../../util/secrets.js';
 import type { Board, BoardFilter, Card } from '../board.js';
 import { COLUMNS } from '../board.js';
 import { markup, type Html } from './html.js';
@@ -46,6 +47,8 @@ export function boardPage(ctx: PageContext, board: Board, filter: BoardFilter, t
 
 /** Everything that changes with the files: counts, running tasks, parked executors, the columns. */
 export function boardFragment(ctx: PageContext, board: Board, tails: OutputTails): Html {
+  // One masker for the whole board: titles and errors are text a planner or an executor wrote.
+  const mask = secretMasker();
   const daemons = board.daemons.length === 0 ? 'no daemon running' : board.daemons.map((d) => `daemon ${d.pid} ${d.state}`).join(', ');
   return markup`<section id="board" data-refresh="/fragments/board">
     <div class="summary">
@@ -87,19 +90,19 @@ export function boardFragment(ctx: PageContext, board: Board, tails: OutputTails
         (col) =>
           markup`<section class="column" data-column="${col.name}">
             <h2><span>${col.name}</span><span>${col.total}</span></h2>
-            ${col.cards.map((card) => cardView(ctx, card))}${col.total > col.cards.length ? markup`<div class="more">${col.total - col.cards.length} more: search to narrow</div>` : ''}
+            ${col.cards.map((card) => cardView(ctx, card, mask))}${col.total > col.cards.length ? markup`<div class="more">${col.total - col.cards.length} more: search to narrow</div>` : ''}
           </section>`,
       )}
     </div>
   </section>`;
 }
 
-function cardView(ctx: PageContext, card: Card): Html {
+function cardView(ctx: PageContext, card: Card, mask: Masker): Html {
   const why = card.waitingOn ?? (card.column === 'failed' || card.column === 'blocked' || card.column === 'invalid' ? card.error : null);
   return markup`<article class="card ${card.column}" data-task="${card.id}">
     <div class="id">${card.id}${card.attempts > 0 ? ` · try ${card.attempts}` : ''}${card.executor ? ` · ${card.executor}` : ''}</div>
-    <a href="/tasks/${card.id}">${card.title ?? card.file}</a>
-    ${why ? markup`<div class="why">${why}</div>` : ''}
+    <a href="/tasks/${card.id}">${mask(card.title ?? card.file)}</a>
+    ${why ? markup`<div class="why">${mask(why)}</div>` : ''}
     ${card.depends_on.length > 0 ? markup`<div class="why">after ${card.depends_on.map((d, i) => markup`${i > 0 ? ', ' : ''}<a href="/tasks/${d}">${d}</a>`)}</div>` : ''}
     <div>${cardActions(ctx, card)}</div>
   </article>`;

@@ -2,6 +2,7 @@ import MarkdownIt from 'markdown-it';
 import type { Task, TaskEntry } from '../../task/task.js';
 import type { TaskDetail } from '../taskDetail.js';
 import { cardActions, outputBox, type OutputTail } from './board.js';
+import { maskSecrets } from '../../util/secrets.js';
 import { markup, trusted, type Html } from './html.js';
 import type { PageContext } from './layout.js';
 
@@ -20,7 +21,7 @@ export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDet
   }
   const t = entry.task;
   return markup`<section id="task" data-refresh="/fragments/task/${t.id}" data-status="${t.status}">
-    <h2>${t.title}</h2>
+    <h2>${maskSecrets(t.title)}</h2>
     <p><span class="card ${t.status}" data-field="status">${t.status}</span> · ${t.id} ${cardActions(ctx, t)}</p>
     ${
       t.status === 'running'
@@ -42,7 +43,7 @@ export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDet
     </div>
     <section class="panel spec">
       <h2>Spec</h2>
-      ${trusted(markdown.render(t.body))}
+      ${trusted(markdown.render(maskSecrets(t.body)))}
     </section>
     <section class="panel">
       <h2>Attempts</h2>
@@ -61,7 +62,7 @@ function frontmatter(t: Task): Html {
       ([k, v]) =>
         markup`<tr>
           <td>${k}</td>
-          <td>${typeof v === 'string' ? v : JSON.stringify(v)}</td>
+          <td>${maskSecrets(typeof v === 'string' ? v : JSON.stringify(v))}</td>
         </tr>`,
     )}
   </table>`;
