@@ -31,6 +31,8 @@ export interface TaskDetail {
   diff: { base: string; tip: string; patch: string; cut: boolean } | { missing: string };
   /** Tasks that list this one in depends_on. */
   neededBy: string[];
+  /** The status of each task named above or in depends_on (`missing` for an id with no file). */
+  statuses: Record<string, string>;
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -39,7 +41,13 @@ const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 export async function taskDetail(paths: Paths, task: Task, entries: TaskEntry[]): Promise<TaskDetail> {
   const [attempts, diff] = await Promise.all([attemptRecords(paths, task), branchDiff(paths, task)]);
   const neededBy = entries.flatMap((e) => (e.kind === 'task' && e.task.dependsOn.includes(task.id) ? [e.task.id] : []));
-  return { attempts, diff, neededBy };
+  const statuses: Record<string, string> = {};
+  for (const id of [...task.dependsOn, ...neededBy]) statuses[id] = 'missing';
+  for (const e of entries) {
+    const id = e.kind === 'task' ? e.task.id : e.invalid.id;
+    if (id in statuses) statuses[id] = e.kind === 'task' ? e.task.status : 'invalid';
+  }
+  return { attempts, diff, neededBy, statuses };
 }
 
 async function attemptRecords(paths: Paths, task: Task): Promise<AttemptRecord[]> {

@@ -59,6 +59,16 @@ describe('dashboard in a real browser', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(1);
+
+    // Dependencies both ways, as links and as a graph.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`http://127.0.0.1:${d.port}/tasks/002-queued`);
+    expect(await page.textContent('#task')).toMatch(/Needed by: 003-waiting/);
+    await page.locator('svg.graph a[href="/tasks/003-waiting"]').click();
+    await page.waitForURL(/\/tasks\/003-waiting$/);
+    expect(await page.locator('svg.graph rect.queued').count()).toBe(2); // 002-queued above, itself
+    expect(await page.textContent('#task')).toMatch(/Depends on: 002-queued/);
+    await checkedScreenshot(page, 'task-graph', ['Document the endpoint', 'Depends on: 002-queued']);
   });
 
   it('shows a dropped task appear, run with its output streaming, and end done, with no reload; its page shows the diff', async () => {

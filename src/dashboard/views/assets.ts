@@ -48,7 +48,12 @@ table.fm { border-collapse: collapse; font-size: 13px; } table.fm td { padding: 
 .diff .add { color: var(--ok); } .diff .del { color: var(--bad); } .diff .hunk { color: var(--run); } .diff .file { font-weight: bold; }
 details { margin: .3rem 0; } summary { cursor: pointer; }
 .spec { max-width: 60rem; overflow-wrap: anywhere; }
-.graph svg { max-width: 100%; height: auto; }
+svg.graph { max-width: 100%; height: auto; margin-top: .4rem; }
+svg.graph line { stroke: var(--muted); stroke-width: 1.5; }
+svg.graph rect { fill: var(--card); stroke: var(--muted); stroke-width: 2; }
+svg.graph rect.done { stroke: var(--ok); } svg.graph rect.running, svg.graph rect.queued { stroke: var(--run); }
+svg.graph rect.failed, svg.graph rect.blocked, svg.graph rect.invalid, svg.graph rect.missing { stroke: var(--bad); }
+svg.graph text { fill: var(--fg); font: 12px ui-monospace, monospace; text-anchor: middle; }
 @media (max-width: 40rem) { main { padding: .5rem; } .column { flex-basis: 80vw; } }
 `;
 

@@ -3,6 +3,7 @@ import type { Task, TaskEntry } from '../../task/task.js';
 import type { TaskDetail } from '../taskDetail.js';
 import { cardActions, outputBox, type OutputTail } from './board.js';
 import { maskSecrets } from '../../util/secrets.js';
+import { dependencyGraph } from './graph.js';
 import { markup, trusted, type Html } from './html.js';
 import type { PageContext } from './layout.js';
 
@@ -39,6 +40,7 @@ export function taskFragment(ctx: PageContext, entry: TaskEntry, detail: TaskDet
       <section class="panel">
         <h2>Dependencies</h2>
         ${deps('Depends on', t.dependsOn)}${deps('Needed by', detail?.neededBy ?? [])}
+        ${dependencyGraph(t.id, t.status, t.dependsOn, detail?.neededBy ?? [], detail?.statuses ?? {})}
       </section>
     </div>
     <section class="panel spec">
