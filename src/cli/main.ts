@@ -30,6 +30,7 @@ const commands = {
   service: () => import('../commands/service.js'),
   sync: () => import('../commands/sync.js'),
   fleetStatus: () => import('../commands/fleetStatus.js'),
+  dashboard: () => import('../commands/dashboard.js'),
 };
 
 // package.json sits two folders up from both src/cli/ and dist/cli/ and ships in the package; one small
@@ -50,6 +51,13 @@ function positiveInt(value: string): number {
 function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a whole number');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free one)');
   return n;
 }
 
@@ -152,19 +160,39 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .addOption(new Option('--concurrency <n>', 'tasks at once (default: rules.md, else 3)').argParser(positiveInt))
     .option('--detach', 'run in the background (pid in .nightshift/daemon.pid, log in .nightshift/daemon.log)')
     .option('--allow-multiple', 'run beside a daemon already running on this checkout')
+    .addOption(
+      new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 7433; see nightshift dashboard)').argParser(
+        port,
+      ),
+    )
     .addOption(new Option('--detached-child').hideHelp())
-    .action((o: { once?: boolean; concurrency?: number; detach?: boolean; allowMultiple?: boolean; detachedChild?: boolean }) =>
-      run(async () => {
-        if (o.detach)
-          return (await commands.detach()).startDetached(
-            { cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple },
+    .action(
+      (o: {
+        once?: boolean;
+        concurrency?: number;
+        detach?: boolean;
+        allowMultiple?: boolean;
+        detachedChild?: boolean;
+        dashboard?: boolean;
+      }) =>
+        run(async () => {
+          if (o.detach)
+            return (await commands.detach()).startDetached(
+              { cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple, dashboard: o.dashboard },
+              io,
+            );
+          return (await commands.daemon()).runDaemon(
+            {
+              cwd,
+              once: o.once,
+              concurrency: o.concurrency,
+              allowMultiple: o.allowMultiple,
+              detachedChild: o.detachedChild,
+              dashboard: o.dashboard,
+            },
             io,
           );
-        return (await commands.daemon()).runDaemon(
-          { cwd, once: o.once, concurrency: o.concurrency, allowMultiple: o.allowMultiple, detachedChild: o.detachedChild },
-          io,
-        );
-      })(),
+        })(),
     );
   daemon
     .command('stop')
@@ -219,6 +247,18 @@ export async function main(argv: string[], cwd: string = process.cwd()): Promise
     .command('clean')
     .description("remove nightshift's worktrees and stale locks; keeps branches")
     .action(run(async () => (await commands.clean()).cleanRepo({ cwd }, io)));
+
+  program
+    .command('dashboard')
+    .description('serve a live web page of the queue (127.0.0.1 with a per-start token)')
+    .addOption(new Option('--port <n>', 'port to listen on (0 picks a free one)').argParser(port))
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; anything else needs --token)')
+    .option('--token <token>', 'a fixed access token instead of a fresh one (or .nightshift/dashboard-token)')
+    .option('--read-only', 'no actions: requeue, cancel, approve and stop are turned off')
+    .option('--open', 'open the page in the default browser')
+    .action((o: { port?: number; host?: string; token?: string; readOnly?: boolean; open?: boolean }) =>
+      run(async () => (await commands.dashboard()).runDashboard({ cwd, ...o }, io))(),
+    );
 
   program
     .command('demo')

@@ -2,6 +2,8 @@ import { startDaemon, type DaemonHandle, type RunSummary } from '../daemon/start
 import type { Output } from './output.js';
 import { killAllGroups } from '../exec/spawn.js';
 import { toError, UsageError } from '../errors.js';
+import type { DashboardHandle } from '../dashboard/server.js';
+import { openRepo } from './repo.js';
 
 export interface DaemonStartOptions {
   cwd: string;
@@ -13,13 +15,16 @@ export interface DaemonStartOptions {
   echo?: boolean;
   /** This process is the background daemon `--detach` started: tell the parent over IPC once it runs. */
   detachedChild?: boolean;
+  /** Serve the dashboard from this process too, for as long as the daemon runs (true: the default port). */
+  dashboard?: boolean | number;
 }
 
 /** A stop that has not finished this long after the forced one is cut short (a hung git, a stuck disk). */
 const FORCED_EXIT_MS = 15_000;
 
 /** What the detached daemon tells the process that started it. */
-export type DetachMessage = { kind: 'ready'; pid: number } | { kind: 'error'; message: string; hint?: string; usage: boolean };
+export type DetachMessage =
+  { kind: 'ready'; pid: number; dashboard?: string } | { kind: 'error'; message: string; hint?: string; usage: boolean };
 
 /**
  * `daemon start`: runs in the foreground. With --once it drains the queue and exits 1 if any task ended
@@ -29,7 +34,13 @@ export type DetachMessage = { kind: 'ready'; pid: number } | { kind: 'error'; me
  */
 export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<number> {
   let handle: DaemonHandle;
+  let dashboard: DashboardHandle | undefined;
   try {
+    // Before the daemon: a port in use is a usage error, and no task has been claimed yet.
+    if (opts.dashboard !== undefined && opts.dashboard !== false) {
+      const port = opts.dashboard === true ? undefined : opts.dashboard;
+      dashboard = await (await import('./dashboard.js')).openDashboard(await openRepo(opts.cwd), { port }, io);
+    }
     handle = await startDaemon({
       cwd: opts.cwd,
       once: opts.once,
@@ -39,6 +50,7 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
       onProgress: opts.echo === false || opts.detachedChild ? undefined : (line) => io.out(`${line}\n`),
     });
   } catch (err) {
+    await dashboard?.close();
     if (opts.detachedChild) {
       const e = toError(err);
       tellParent({
@@ -50,7 +62,7 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
     }
     throw err;
   }
-  if (opts.detachedChild) tellParent({ kind: 'ready', pid: process.pid });
+  if (opts.detachedChild) tellParent({ kind: 'ready', pid: process.pid, dashboard: dashboard?.url });
 
   let stops = 0;
   const stopNow = () => {
@@ -80,6 +92,7 @@ export async function runDaemon(opts: DaemonStartOptions, io: Output): Promise<n
     process.off('SIGINT', onStop);
     process.off('SIGTERM', onStop);
     process.off('SIGUSR2', stopNow);
+    await dashboard?.close();
   }
   io.out(summaryLine(summary));
   // A task left waiting for a parked executor did not get done either: scripts must not read that as success.

@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL('../../bin/nightshift.js', import.meta.url));
  * lines are in progress.txt as always.
  */
 export async function startDetached(
-  opts: { cwd: string; once?: boolean; concurrency?: number; allowMultiple?: boolean },
+  opts: { cwd: string; once?: boolean; concurrency?: number; allowMultiple?: boolean; dashboard?: boolean | number },
   io: Output,
 ): Promise<number> {
   const paths = await openRepo(opts.cwd);
@@ -25,6 +25,8 @@ export async function startDetached(
   if (opts.once) args.push('--once');
   if (opts.concurrency !== undefined) args.push('--concurrency', String(opts.concurrency));
   if (opts.allowMultiple) args.push('--allow-multiple');
+  if (opts.dashboard === true) args.push('--dashboard');
+  else if (typeof opts.dashboard === 'number') args.push('--dashboard', String(opts.dashboard));
   const log = await open(paths.daemonLog, 'a');
   let message: DetachMessage | undefined;
   let code: number | null;
@@ -52,6 +54,7 @@ export async function startDetached(
     child.disconnect?.();
     const at = (p: string) => relative(opts.cwd, p) || p;
     io.out(`nightshift: daemon started in the background (pid ${message.pid})\n`);
+    if (message.dashboard) io.out(`nightshift: dashboard on ${message.dashboard}\n`);
     io.out(`  progress: nightshift tail -f   log: ${at(paths.daemonLog)}   stop: nightshift daemon stop\n`);
     return 0;
   }

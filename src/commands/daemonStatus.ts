@@ -78,7 +78,7 @@ export async function showStatus(opts: { cwd: string; json?: boolean }, io: Outp
   return 0;
 }
 
-function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntry[]): StatusReport {
+export function buildReport(statuses: DaemonStatus[], pids: number[], entries: TaskEntry[]): StatusReport {
   const tasks: Record<string, number> = Object.fromEntries([...STATUSES, 'invalid'].map((s) => [s, 0]));
   for (const e of entries) {
     const key = e.kind === 'task' ? e.task.status : 'invalid';

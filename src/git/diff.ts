@@ -29,3 +29,11 @@ export async function indexAndHead(wt: Git): Promise<string> {
 export async function stagedRawRecords(wt: Git, base: string): Promise<string> {
   return wt.raw(['diff', '--cached', '--raw', '-z', '-M', '--no-abbrev', '--no-ext-diff', '--no-textconv', base, '--']);
 }
+
+/**
+ * What a task's branch changed: `base` to `tip` as a patch, for people to read (the dashboard). Both are
+ * full commit ids the caller checked; no driver or textconv runs, as above.
+ */
+export async function commitRangePatch(git: Git, base: string, tip: string): Promise<string> {
+  return git.raw(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--end-of-options', base, tip, '--']);
+}

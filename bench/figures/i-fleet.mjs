@@ -72,14 +72,14 @@ export async function fleetClaims({ quick, log }) {
     rows.push(
       {
         key: `h.latency.${machines}`,
-        label: `h. fleet claim attempt, ${machines} machine(s), median (ms)`,
+        label: `i. fleet claim attempt, ${machines} machine(s), median (ms)`,
         value: round(median(latencies), 1),
         runs: `${latencies.length} attempts, ${tasks} tasks`,
         raw: latencies.map((v) => round(v, 1)),
       },
       {
         key: `h.throughput.${machines}`,
-        label: `h. fleet claims/s, ${machines} machine(s)`,
+        label: `i. fleet claims/s, ${machines} machine(s)`,
         value: round(tasks / seconds, 1),
         runs: `${tasks} tasks`,
       },
