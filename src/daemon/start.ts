@@ -104,7 +104,11 @@ async function startHolding(
     // queue: remote: claims through the remote's refs, the queue fetched from it (fleet/fleet.ts).
     const fleet = rules.queue.mode === 'remote' ? await openFleet(ctx) : undefined;
     ctx.claims = fleet?.store;
-    const handle = await new Scheduler(ctx, { ...opts, concurrency }, { stop: stopController, drain: drainController, status, pidHold }).start();
+    const handle = await new Scheduler(
+      ctx,
+      { ...opts, concurrency },
+      { stop: stopController, drain: drainController, status, pidHold },
+    ).start();
     if (fleet) void handle.done.finally(() => fleet.poll.stop());
     return notifying(handle);
   } catch (err) {

@@ -27,7 +27,14 @@ export interface StepRequest {
  */
 export function stepRequest(
   plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string; answerSchema?: AnswerSchema; readOnly?: boolean; maxBudgetUsd?: number },
+  prompt: {
+    promptFile: string;
+    promptBytes: number;
+    worktree: string;
+    answerSchema?: AnswerSchema;
+    readOnly?: boolean;
+    maxBudgetUsd?: number;
+  },
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
