@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SpendLedger, ledgerFile } from '../budget/ledger.js';
 import { hasCode } from '../errors.js';
 import type { Paths } from '../paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -74,6 +75,27 @@ export async function saveRecord(paths: Paths, record: PlanRecord): Promise<void
   const dir = recordDir(paths, record.id);
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, 'plan.json'), maskSecrets(`${JSON.stringify(record, null, 2)}\n`));
+  await recordPlanSpend(paths, record);
+}
+
+/**
+ * Planning spend counts against the day and run budgets like a task's: each step goes into the spend ledger
+ * once, under a key of the plan and the step's place in it, however often the record is saved.
+ */
+async function recordPlanSpend(paths: Paths, record: PlanRecord): Promise<void> {
+  const ledger = new SpendLedger(ledgerFile(paths.state));
+  const at = new Date().toISOString();
+  for (const [i, s] of record.steps.entries()) {
+    if (s.tokens === 0 && s.cost_usd === 0) continue;
+    await ledger.record({
+      key: `plan:${record.id}:${i}:${s.step}`,
+      at,
+      source: 'planner',
+      executor: s.executor,
+      costUsd: s.cost_usd,
+      tokens: s.tokens,
+    });
+  }
 }
 
 export async function loadRecord(paths: Paths, id: string): Promise<PlanRecord | undefined> {

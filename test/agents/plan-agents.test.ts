@@ -76,6 +76,13 @@ describe.concurrent('plan: Claude Code plans, Codex reviews, the daemon runs wha
     const claudeTokens = USAGE.input + USAGE.output + USAGE.cacheRead + USAGE.cacheWrite;
     expect(shown.usage.tokens).toBe(claudeTokens + 3 * (USAGE.input + USAGE.output));
     expect(shown.usage.cost_usd).toBeGreaterThan(0);
+    // The same spend is in the ledger the budgets read, once per planner and reviewer run.
+    const ledger = (await a.sb.read('.nightshift/budget/ledger.jsonl'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; tokens: number });
+    expect(ledger.map((e) => e.source)).toEqual(['planner', 'planner', 'planner', 'planner']);
+    expect(ledger.reduce((sum, e) => sum + e.tokens, 0)).toBe(shown.usage.tokens);
 
     const run = await a.sb.cli(['daemon', 'start', '--once'], { env: a.env });
     expect(run.code, run.stderr).toBe(0);
