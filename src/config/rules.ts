@@ -6,13 +6,14 @@ import { loadYamlMap } from '../task/parse.js';
 import { checkExecutorsKnown, readExecutorChoice, readExecutors } from './executorRules.js';
 import { FrontmatterFields, REF_NAME, parseSize } from './fields.js';
 import { readReview } from './reviewRules.js';
+import { readSandbox } from './sandboxRules.js';
 import { defaultRules, type Rules } from './types.js';
 
 // The rest of rules.md's API, so callers import it from one place.
 export { BUILTIN_EXECUTORS, executorKnown, unknownExecutorReason } from './executorRules.js';
 export { parseSize } from './fields.js';
 export { DEFAULT_MIN_CONFIDENCE, DEFAULT_RULES } from './types.js';
-export type { CommandExecutor, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
+export type { CommandExecutor, PushMode, ReviewRules, ReviewWhen, Rules, SandboxMode } from './types.js';
 
 const KNOWN_KEYS = new Set([
   'base',
@@ -37,6 +38,9 @@ const KNOWN_KEYS = new Set([
   'retry_backoff',
   'stop_grace',
   'keep_ignored',
+  'sandbox',
+  'sandbox_network',
+  'sandbox_env',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -115,6 +119,7 @@ export function parseRules(text: string): Rules {
     else rules.maxFileSize = size;
   }
   readReview(fields, rules);
+  readSandbox(fields, rules, problems);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

@@ -23,6 +23,9 @@ export interface ReviewRules {
   minConfidence: number;
 }
 
+/** Where steps run: inside bubblewrap where it works (auto), always (bwrap: refuse to start without it), or never. */
+export type SandboxMode = 'auto' | 'bwrap' | 'none';
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -58,6 +61,11 @@ export interface Rules {
    * so `setup` can be cheap. Off by default: each task then starts from exactly the committed tree.
    */
   keepIgnored: boolean;
+  sandbox: SandboxMode;
+  /** `none`: shell and command executors, setup and test run without network (agents keep their API). */
+  sandboxNetwork: 'on' | 'none';
+  /** More environment variables let into the sandbox (names, or prefixes ending in `*`). */
+  sandboxEnv: string[];
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -80,6 +88,9 @@ export const DEFAULT_RULES: Rules = {
   executors: {},
   agents: {},
   keepIgnored: false,
+  sandbox: 'auto',
+  sandboxNetwork: 'on',
+  sandboxEnv: [],
   body: '',
 };
 
@@ -90,5 +101,5 @@ export const DEFAULT_MIN_CONFIDENCE = 0.7;
  * one parse fills in would then leak into every later parse in the same process.
  */
 export function defaultRules(body: string): Rules {
-  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, body };
+  return { ...DEFAULT_RULES, routes: {}, fallback: [], protect: [], tests: [], executors: {}, agents: {}, sandboxEnv: [], body };
 }

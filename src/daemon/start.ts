@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { chooseSandbox } from '../sandbox/choose.js';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
@@ -90,6 +91,7 @@ async function startHolding(
     ownerId: ownerId(),
     health: new ExecutorHealth(),
     pool: new WorktreePool(repo, { root: paths.worktrees, keepIgnored: rules.keepIgnored }),
+    sandbox: await chooseSandbox(rules),
   };
   const status = new StatusFile(paths, events, { mode: opts.once ? 'once' : 'watch', concurrency, primary: pidHold.primary });
   try {

@@ -1,3 +1,4 @@
+import type { StepRole } from '../sandbox/env.js';
 import type { ExecutorPlan } from './executors.js';
 
 /** One process an attempt's step starts in the worktree: an executor, the reviewer, rules.md's setup or test. */
@@ -16,6 +17,14 @@ export interface StepRequest {
   writable?: string[];
   /** The step only reads the worktree (planner, plan reviewer): the sandbox binds it read-only. */
   readOnlyWorktree?: boolean;
+  /** What the sandbox lets in: an agent keeps its network, API keys and home files; a check gets neither keys nor home. Default: command. */
+  role?: StepRole;
+}
+
+/** What the agent may run, for its adapter: everything inside the sandbox, else only rules.md's commands. */
+export interface AgentAccess {
+  sandboxed?: boolean;
+  allowedCommands?: string[];
 }
 
 /**
@@ -24,15 +33,18 @@ export interface StepRequest {
  */
 export function stepRequest(
   plan: Exclude<ExecutorPlan, { kind: 'unavailable' }>,
-  prompt: { promptFile: string; promptBytes: number; worktree: string },
+  prompt: { promptFile: string; promptBytes: number; worktree: string } & AgentAccess,
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
   const { promptFile } = prompt;
   if (plan.kind === 'run') {
     // Command executors may read the prompt on stdin too; the shell executor has no use for it.
-    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
+    const stdinFile = plan.name === 'shell' ? undefined : promptFile;
+    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile, role: { kind: 'command' } };
   }
-  const inv = plan.adapter.invocation({ promptFile, promptBytes: prompt.promptBytes, worktree: prompt.worktree, options: plan.options });
-  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
+  const { promptBytes, worktree, sandboxed, allowedCommands } = prompt;
+  const inv = plan.adapter.invocation({ promptFile, promptBytes, worktree, options: plan.options, sandboxed, allowedCommands });
+  const stdinFile = inv.stdin === 'prompt' ? promptFile : undefined;
+  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile, env: inv.env, role: { kind: 'agent', name: plan.adapter.name } };
 }

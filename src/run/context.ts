@@ -5,6 +5,7 @@ import type { Git, GitIdentity } from '../git/git.js';
 import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../progress/log.js';
+import type { Sandbox } from '../sandbox/choose.js';
 import type { DaemonEvents } from './events.js';
 
 /** Everything a task run needs from the daemon, passed explicitly (no globals, no process.cwd()). */
@@ -35,4 +36,6 @@ export interface RunContext {
   slots?: { whileWaiting(id: string, wait: () => Promise<boolean>): Promise<boolean> };
   /** Executors parked after an infrastructure failure; shared by every task run and the scheduler. */
   health: ExecutorHealth;
+  /** Where steps run, decided once at start (absent: on the host). */
+  sandbox?: Sandbox;
 }

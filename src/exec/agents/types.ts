@@ -15,9 +15,9 @@ export type InfraCause = 'auth' | 'rate-limit' | 'usage-limit' | 'not-installed'
 
 export type AgentVerdict =
   /** The agent says it finished. nightshift still decides (guards, tests). */
-  | { kind: 'success'; usage?: AgentUsage; message?: string }
+  | { kind: 'success'; usage?: AgentUsage; message?: string; denied?: string[] }
   /** The agent ran and failed the task: retry with feedback. */
-  | { kind: 'task-failure'; reason: string; usage?: AgentUsage; message?: string }
+  | { kind: 'task-failure'; reason: string; usage?: AgentUsage; message?: string; denied?: string[] }
   /** The agent could not do any work: fall back or fail closed, never burn the task's attempts. */
   | { kind: 'infra-failure'; cause: InfraCause; reason: string; resetAt?: Date; usage?: AgentUsage };
 
@@ -38,6 +38,10 @@ export interface AgentInput {
   worktree: string;
   /** Settings for this agent from rules.md `executors.<name>` (model, extra args), already validated. */
   options: AgentOptions;
+  /** The agent runs inside nightshift's sandbox: it may run anything there (permissions bypassed). */
+  sandboxed?: boolean;
+  /** rules.md's setup and test commands: without the sandbox, the only shell commands it is allowed. */
+  allowedCommands?: string[];
 }
 
 export interface AgentOptions {
