@@ -123,6 +123,9 @@ describe('parseRules: every key', () => {
       },
       agents: {},
       keepIgnored: true,
+      sandbox: 'auto',
+      sandboxNetwork: 'on',
+      sandboxEnv: [],
       body: 'Be nice.\n',
     });
   });
