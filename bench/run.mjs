@@ -14,14 +14,15 @@ import { claimLatency } from './figures/c-claim.mjs';
 import { manyTasks } from './figures/d-many-tasks.mjs';
 import { version } from './figures/f-version.mjs';
 import { scaling } from './figures/g-scaling.mjs';
+import { sandboxOverhead } from './figures/h-sandbox.mjs';
 
-const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const USAGE = `usage: npm run bench -- [--only a,b,...] [--runs N] [--quick] [--markdown]
   a  per-task overhead vs plain git scripts (200-file repo)     e  idle CPU of a daemon with 10,000 tasks
   b  per-task time on a 20,000-file repo vs fresh worktrees     f  nightshift --version
   c  claim latency of an idle daemon                             g  throughput at concurrency 1, 2, 4, 8
-  d  10,000 tasks: list, start -> first claim, peak RSS
-  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g); default 3 for a and d, 5 for b, 2 for g
+  d  10,000 tasks: list, start -> first claim, peak RSS          h  sandbox overhead per attempt (bwrap vs none)
+  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g, h); default 3 for a, d and h, 5 for b, 2 for g
   --quick     smaller repos and queues, one run each: a smoke check, not figures to publish
   --markdown  also print the table as markdown (for the README)`;
 
@@ -79,6 +80,7 @@ async function main() {
     ['de', () => manyTasks({ quick: opts.quick, runs: runsFor(3), log, want })],
     ['f', () => version({ quick: opts.quick })],
     ['g', () => scaling({ quick: opts.quick, runs: runsFor(2), log })],
+    ['h', () => sandboxOverhead({ quick: opts.quick, runs: runsFor(3), log })],
   ];
   const rows = [];
   const durations = {};

@@ -7,6 +7,7 @@ import { sandboxEnv, type StepRole } from './env.js';
 import { worktreeGit } from './gitDirs.js';
 import { preparePrivateHome } from './home.js';
 import { bwrapArgs } from './mounts.js';
+import { visiblePrograms } from './programs.js';
 
 export interface SandboxStepInput {
   argv: [string, ...string[]];
@@ -42,20 +43,22 @@ export async function sandboxStep(sandbox: Extract<Sandbox, { kind: 'bwrap' }>, 
   const home = env.HOME || homedir();
   const worktree = await realpath(places.worktree);
   const privateHome = await preparePrivateHome(places.homeFrom, home, step.role, env);
+  const hidden = [...checkoutSpellings(places.root), dirname(worktree), dirname(places.worktree)];
+  const [program, ...args] = step.argv;
+  // Resolved out here: a CLI found only on the daemon's PATH is started by its path inside too.
+  const inner = resolveProgram(program, env.PATH, process.env.PATH);
+  const programs = visiblePrograms([inner, ...args], env.PATH, [...hidden, home, '/tmp']);
   const layout = {
     worktree,
     worktreeReadOnly: !!step.readOnlyWorktree,
-    hidden: [...checkoutSpellings(places.root), dirname(worktree), dirname(places.worktree)],
+    hidden,
     git: await worktreeGit(worktree),
-    readOnly: places.readOnly,
+    readOnly: [...places.readOnly, ...programs],
     writable: step.writable ?? [],
     home: { at: home, from: places.homeFrom },
     agentDirs: privateHome.dirs,
     // Agents need their model's API; `sandbox_network: none` cuts everything else off.
     network: sandbox.network === 'on' || step.role.kind === 'agent',
   };
-  const [program, ...args] = step.argv;
-  // Resolved out here: a CLI found only on the daemon's PATH is started by its path inside too.
-  const inner = resolveProgram(program, env.PATH, process.env.PATH);
   return { argv: [sandbox.program, ...bwrapArgs(layout), '--', inner, ...args], env, finish: privateHome.finish };
 }
