@@ -33,8 +33,20 @@ export async function sandboxOverhead({ quick, runs, log }) {
   const diff = ms.bwrap.map((v, i) => v - ms.none[i]);
   const note = `${runs} runs x ${tasks} tasks, 3 steps each`;
   return [
-    { key: 'h.bwrap', label: 'h. per task, sandbox: bwrap (ms)', value: round(median(ms.bwrap), 1), runs: note, raw: ms.bwrap.map((v) => round(v, 1)) },
-    { key: 'h.none', label: 'h. per task, sandbox: none (ms)', value: round(median(ms.none), 1), runs: note, raw: ms.none.map((v) => round(v, 1)) },
+    {
+      key: 'h.bwrap',
+      label: 'h. per task, sandbox: bwrap (ms)',
+      value: round(median(ms.bwrap), 1),
+      runs: note,
+      raw: ms.bwrap.map((v) => round(v, 1)),
+    },
+    {
+      key: 'h.none',
+      label: 'h. per task, sandbox: none (ms)',
+      value: round(median(ms.none), 1),
+      runs: note,
+      raw: ms.none.map((v) => round(v, 1)),
+    },
     {
       key: 'h.overhead',
       label: 'h. sandbox overhead per attempt (ms)',

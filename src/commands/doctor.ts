@@ -80,15 +80,16 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
         : 'valid; no executor set (tasks need run: for the shell executor, or executor:)',
   });
 
-  print(await checkSandbox(rules, env));
   for (const name of routed) print(await checkExecutor(name, rules, env, root));
+  print(await checkSandbox(rules, env));
   return checks.every((c) => c.state === 'ok' || c.state === 'warn') ? 0 : 1;
 }
 
 /** Whether steps will run sandboxed: the canary probe proves it; `auto` without bubblewrap is a warning. */
 async function checkSandbox(rules: Rules, env: NodeJS.ProcessEnv): Promise<Check> {
   const what = 'sandbox';
-  if (rules.sandbox === 'none') return { state: 'warn', what, detail: 'off (rules.md says sandbox: none): executors run with your full rights' };
+  if (rules.sandbox === 'none')
+    return { state: 'warn', what, detail: 'off (rules.md says sandbox: none): executors run with your full rights' };
   const support = await probeSandbox(env.PATH);
   if (support.kind === 'none') {
     const fix = 'install bubblewrap: apt-get install bubblewrap';

@@ -1,5 +1,5 @@
 import type { FrontmatterFields } from './fields.js';
-import type { Rules, SandboxMode } from './types.js';
+import type { Rules } from './types.js';
 
 /** An environment variable's name, or a prefix ending in `*` (`MY_TOOL_*`). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
@@ -12,7 +12,7 @@ export function readSandbox(fields: FrontmatterFields, rules: Rules, problems: s
   const { fm } = fields;
   if (fields.has('sandbox')) {
     const mode = fm.sandbox === false ? 'none' : fm.sandbox;
-    if (mode === 'auto' || mode === 'bwrap' || mode === 'none') rules.sandbox = mode as SandboxMode;
+    if (mode === 'auto' || mode === 'bwrap' || mode === 'none') rules.sandbox = mode;
     else problems.push(`sandbox must be auto, bwrap or none, got ${JSON.stringify(fm.sandbox)} (auto uses bubblewrap where it works)`);
   }
   if (fields.has('sandbox_network')) {
@@ -24,7 +24,9 @@ export function readSandbox(fields: FrontmatterFields, rules: Rules, problems: s
   if (names) {
     const bad = names.filter((n) => !ENV_NAME.test(n));
     if (bad.length > 0) {
-      problems.push(`sandbox_env: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a variable name; write names like [MY_TOKEN, MY_TOOL_*]`);
+      problems.push(
+        `sandbox_env: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a variable name; write names like [MY_TOKEN, MY_TOOL_*]`,
+      );
     } else rules.sandboxEnv = names;
   }
 }

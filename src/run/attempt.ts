@@ -72,7 +72,16 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   const wt = openGit(worktree, { identity: ctx.identity });
 
   const sandbox = ctx.sandbox && { sandbox: ctx.sandbox, root: ctx.paths.root };
-  const steps = new AttemptSteps({ worktree, env, logFile, deadline, claim, stillOurs: input.stillOurs, stopSignal: ctx.stopSignal, sandbox });
+  const steps = new AttemptSteps({
+    worktree,
+    env,
+    logFile,
+    deadline,
+    claim,
+    stillOurs: input.stillOurs,
+    stopSignal: ctx.stopSignal,
+    sandbox,
+  });
 
   type Around = (step: () => Promise<AttemptOutcome | undefined>) => Promise<AttemptOutcome | undefined>;
   const publish = (commit: string, from: string, around: Around = (step) => step()) => {

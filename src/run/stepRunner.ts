@@ -92,7 +92,14 @@ export class AttemptSteps implements StepRunner {
     const files = attemptFilesDir(worktree);
     return sandboxStep(
       box.sandbox,
-      { argv: req.argv, base: env, own: req.env, role: req.role ?? { kind: 'command' }, writable: req.writable, readOnlyWorktree: req.readOnlyWorktree },
+      {
+        argv: req.argv,
+        base: env,
+        own: req.env,
+        role: req.role ?? { kind: 'command' },
+        writable: req.writable,
+        readOnlyWorktree: req.readOnlyWorktree,
+      },
       { root: box.root, worktree, readOnly: [files], homeFrom: `${files}.home` },
     );
   }

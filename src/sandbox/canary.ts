@@ -25,13 +25,18 @@ export async function canaryProbe(sandbox: Extract<Sandbox, { kind: 'bwrap' }>):
     await writeFile(join(home, '.nightshift-canary'), canary);
     const step = await sandboxStep(
       sandbox,
-      { argv: ['sh', '-c', 'echo written > probe.txt; cat "$HOME/.nightshift-canary"'], base: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, role: { kind: 'command' } },
+      {
+        argv: ['sh', '-c', 'echo written > probe.txt; cat "$HOME/.nightshift-canary"'],
+        base: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+        role: { kind: 'command' },
+      },
       { root: join(dir, 'checkout'), worktree, readOnly: [], homeFrom: join(dir, 'private-home') },
     );
     const [program, ...args] = step.argv;
     const { code, output } = await run(program, args, step.env, worktree);
     const wrote = await readFile(join(worktree, 'probe.txt'), 'utf8').catch(() => '');
-    if (wrote !== 'written\n') return { kind: 'failed', why: `a sandboxed step could not write its worktree: ${output.trim() || `exit ${code}`}` };
+    if (wrote !== 'written\n')
+      return { kind: 'failed', why: `a sandboxed step could not write its worktree: ${output.trim() || `exit ${code}`}` };
     if (code === 0 || output.includes(canary)) return { kind: 'failed', why: 'a sandboxed step read a file planted in HOME' };
     return { kind: 'ok' };
   } finally {

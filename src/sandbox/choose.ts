@@ -9,7 +9,10 @@ export type Sandbox = { kind: 'bwrap'; program: string; network: 'on' | 'none'; 
  * rules.md's `sandbox:` against what this machine can do. `auto` falls back to no sandbox, and the daemon
  * says so (daemon-start line, log, doctor); `bwrap` refuses to start without one.
  */
-export async function chooseSandbox(rules: Pick<Rules, 'sandbox' | 'sandboxNetwork' | 'sandboxEnv'>, probe: () => Promise<SandboxSupport> = () => probeSandbox()): Promise<Sandbox> {
+export async function chooseSandbox(
+  rules: Pick<Rules, 'sandbox' | 'sandboxNetwork' | 'sandboxEnv'>,
+  probe: () => Promise<SandboxSupport> = () => probeSandbox(),
+): Promise<Sandbox> {
   if (rules.sandbox === 'none') return { kind: 'none', why: 'rules.md says sandbox: none' };
   const support = await probe();
   if (support.kind === 'bwrap') return { kind: 'bwrap', program: support.program, network: rules.sandboxNetwork, env: rules.sandboxEnv };
@@ -29,7 +32,10 @@ export function describeSandbox(sandbox: Sandbox): string {
 }
 
 /** What an agent adapter is told it may run: anything inside the sandbox, else rules.md's setup and test. */
-export function agentAccess(sandbox: Sandbox | undefined, rules: Pick<Rules, 'setup' | 'test'>): { sandboxed: boolean; allowedCommands: string[] } {
+export function agentAccess(
+  sandbox: Sandbox | undefined,
+  rules: Pick<Rules, 'setup' | 'test'>,
+): { sandboxed: boolean; allowedCommands: string[] } {
   const allowedCommands = [rules.setup, rules.test].filter((c): c is string => !!c);
   return { sandboxed: sandbox?.kind === 'bwrap', allowedCommands };
 }

@@ -62,7 +62,12 @@ const AGENT_PREFIXES = [
  * The sandboxed step's environment: an allow-list of the daemon's (plus rules.md's `sandbox_env`), then
  * what nightshift sets for this step on top. Everything else (cloud keys, tokens, database URLs) stays out.
  */
-export function sandboxEnv(base: NodeJS.ProcessEnv, own: Record<string, string> | undefined, role: StepRole, extra: string[]): NodeJS.ProcessEnv {
+export function sandboxEnv(
+  base: NodeJS.ProcessEnv,
+  own: Record<string, string> | undefined,
+  role: StepRole,
+  extra: string[],
+): NodeJS.ProcessEnv {
   const prefixes = [...BASIC_PREFIXES, ...(role.kind === 'check' ? [] : AGENT_PREFIXES)];
   const named = new Set(extra.filter((n) => !n.endsWith('*')));
   const extraPrefixes = extra.filter((n) => n.endsWith('*')).map((n) => n.slice(0, -1));

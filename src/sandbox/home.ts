@@ -33,7 +33,7 @@ export async function preparePrivateHome(from: string, home: string, role: StepR
   await rm(from, { recursive: true, force: true });
   await mkdir(from, { recursive: true, mode: 0o700 });
   const spec = role.kind === 'agent' ? AGENT_HOME[role.name] : undefined;
-  if (!spec) return { dirs: [], finish: async () => undefined };
+  if (!spec) return { dirs: [], finish: () => Promise.resolve() };
   const wanted = [...spec.dirs.map((d) => join(home, d)), ...spec.envDirs.map((name) => env[name]).filter((d): d is string => !!d)];
   const dirs: string[] = [];
   for (const dir of new Set(wanted)) if (await isDir(dir)) dirs.push(dir);

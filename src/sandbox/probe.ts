@@ -31,9 +31,15 @@ const probes = new Map<string, Promise<SandboxSupport>>();
  * Looks for bwrap on PATH and starts `true` inside it once per process (and bwrap found): installed is not
  * enough, a kernel without user namespaces or a container without the privileges refuses to create one.
  */
-export function probeSandbox(path: string | undefined = process.env.PATH, platform: NodeJS.Platform = process.platform): Promise<SandboxSupport> {
+export function probeSandbox(
+  path: string | undefined = process.env.PATH,
+  platform: NodeJS.Platform = process.platform,
+): Promise<SandboxSupport> {
   if (platform !== 'linux') {
-    return Promise.resolve({ kind: 'none', why: `bubblewrap is Linux only; on ${platform} nightshift has no sandbox yet (sandbox-exec is planned)` });
+    return Promise.resolve({
+      kind: 'none',
+      why: `bubblewrap is Linux only; on ${platform} nightshift has no sandbox yet (sandbox-exec is planned)`,
+    });
   }
   const program = resolveProgram('bwrap', undefined, path);
   if (!program.includes('/')) return Promise.resolve({ kind: 'none', why: 'bubblewrap (bwrap) is not installed' });

@@ -38,7 +38,11 @@ export interface SandboxedStep {
 }
 
 /** The argv and environment that start a step inside bubblewrap instead of on the host. */
-export async function sandboxStep(sandbox: Extract<Sandbox, { kind: 'bwrap' }>, step: SandboxStepInput, places: SandboxPlaces): Promise<SandboxedStep> {
+export async function sandboxStep(
+  sandbox: Extract<Sandbox, { kind: 'bwrap' }>,
+  step: SandboxStepInput,
+  places: SandboxPlaces,
+): Promise<SandboxedStep> {
   const env = sandboxEnv(step.base, step.own, step.role, sandbox.env);
   const home = env.HOME || homedir();
   const worktree = await realpath(places.worktree);
@@ -60,5 +64,5 @@ export async function sandboxStep(sandbox: Extract<Sandbox, { kind: 'bwrap' }>, 
     // Agents need their model's API; `sandbox_network: none` cuts everything else off.
     network: sandbox.network === 'on' || step.role.kind === 'agent',
   };
-  return { argv: [sandbox.program, ...bwrapArgs(layout), '--', inner, ...args], env, finish: privateHome.finish };
+  return { argv: [sandbox.program, ...bwrapArgs(layout), '--', inner, ...args], env, finish: () => privateHome.finish() };
 }

@@ -49,7 +49,12 @@ async function setup(t: TestContext, cli: Cli, script: Turn[], sandbox: 'bwrap' 
 
 /** What the model was sent after its tool call: the tool's output, as the agent reported it back. */
 function sentBack(server: ModelServer): string {
-  return JSON.stringify(server.modelRequests().slice(1).map((q) => q.body));
+  return JSON.stringify(
+    server
+      .modelRequests()
+      .slice(1)
+      .map((q) => q.body),
+  );
 }
 
 describe.concurrent.each(['claude', 'codex'] as const)('%s inside the sandbox', (cli) => {
@@ -88,7 +93,7 @@ describe('claude without the sandbox', () => {
 });
 
 describe('codex without the sandbox, its CODEX_HOME under /tmp', () => {
-  it("fails to run its own sandbox's helper: an infrastructure failure naming the cause, not \"no changes\"", async (t) => {
+  it('fails to run its own sandbox\'s helper: an infrastructure failure naming the cause, not "no changes"', async (t) => {
     const { expect } = t;
     const script: Turn[] = [
       { kind: 'shell', command: 'sh run-tests.sh' },
@@ -97,6 +102,8 @@ describe('codex without the sandbox, its CODEX_HOME under /tmp', () => {
     const { fm, transcript } = await setup(t, 'codex', script, 'none');
     expect(transcript).toMatch(/bwrap: execvp codex-linux-sandbox: No such file or directory/);
     expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
-    expect(String(fm.error)).toMatch(/codex could not run \(other\): codex's own sandbox could not run its commands \(bwrap: execvp codex-linux-sandbox/);
+    expect(String(fm.error)).toMatch(
+      /codex could not run \(other\): codex's own sandbox could not run its commands \(bwrap: execvp codex-linux-sandbox/,
+    );
   });
 });

@@ -223,7 +223,7 @@ describe('several daemons on one queue', () => {
     await sb.git(['clone', '--quiet', sb.remote, other], sb.dir);
     await sb.git(['config', 'user.name', 'Other'], other);
     await sb.git(['config', 'user.email', 'other@example.invalid'], other);
-    await writeFile(join(other, 'rules.md'), '---\nconcurrency: 2\n---\n');
+    await writeFile(join(other, 'rules.md'), '---\nsandbox: none\nconcurrency: 2\n---\n');
     await symlink(join(sb.repo, 'tasks'), join(other, 'tasks'));
     const ids = Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(3, '0')}-t`);
     for (const id of ids)

@@ -125,7 +125,11 @@ describe('hostile executors inside the sandbox (sandbox: bwrap)', () => {
   it("cannot write the user's checkout, another pooled worktree or /etc", async () => {
     for (const id of ['003-writes-checkout', '004-writes-other-worktree', '005-writes-etc']) {
       const { status, error } = await run.status(id);
-      expect({ id, status, error }).toEqual({ id, status: 'failed', error: expect.stringMatching(/exit [12]\b.*(Read-only file system|No such file|Directory nonexistent)/) });
+      expect({ id, status, error }).toEqual({
+        id,
+        status: 'failed',
+        error: expect.stringMatching(/exit [12]\b.*(Read-only file system|No such file|Directory nonexistent)/),
+      });
     }
     await expect(run.sb.read('pwned.txt')).rejects.toThrow();
     expect(existsSync(ETC_FILE)).toBe(false);
@@ -141,11 +145,17 @@ describe('hostile executors inside the sandbox (sandbox: bwrap)', () => {
   });
 
   it('cannot reach 127.0.0.1 with sandbox_network: none', async () => {
-    expect(await run.status('008-reaches-localhost')).toMatchObject({ status: 'failed', error: expect.stringMatching(/ECONNREFUSED|ENETUNREACH/) });
+    expect(await run.status('008-reaches-localhost')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/ECONNREFUSED|ENETUNREACH/),
+    });
   });
 
-  it("runs setup and test sandboxed too: writing the checkout from them fails", async () => {
-    expect(await run.status('009-setup-writes-checkout')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^setup failed/) });
+  it('runs setup and test sandboxed too: writing the checkout from them fails', async () => {
+    expect(await run.status('009-setup-writes-checkout')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^setup failed/),
+    });
     expect(await run.status('010-test-writes-checkout')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^tests failed/) });
     expect(await run.log('010-test-writes-checkout')).toMatch(/from-test\.txt: Read-only file system/);
     for (const file of ['from-setup.txt', 'from-test.txt']) expect(existsSync(join(run.sb.repo, file))).toBe(false);
@@ -192,7 +202,8 @@ describe('the same hostile executors without the sandbox (sandbox: none): why it
   });
 
   it('lets setup and test write the checkout', async () => {
-    for (const id of ['009-setup-writes-checkout', '010-test-writes-checkout']) expect({ id, ...(await run.status(id)) }).toMatchObject({ id, status: 'done' });
+    for (const id of ['009-setup-writes-checkout', '010-test-writes-checkout'])
+      expect({ id, ...(await run.status(id)) }).toMatchObject({ id, status: 'done' });
     expect(await run.sb.read('from-setup.txt')).toBe('pwned\n');
     expect(await run.sb.read('from-test.txt')).toBe('pwned\n');
   });

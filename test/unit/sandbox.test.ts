@@ -133,7 +133,7 @@ describe('rules.md sandbox keys', () => {
 
 describe('chooseSandbox', () => {
   const rules = { sandbox: 'auto' as const, sandboxNetwork: 'on' as const, sandboxEnv: [] };
-  const missing = async () => ({ kind: 'none' as const, why: 'bubblewrap (bwrap) is not installed' });
+  const missing = () => Promise.resolve({ kind: 'none' as const, why: 'bubblewrap (bwrap) is not installed' });
 
   it('auto falls back to none and says why; bwrap refuses to start; none never probes', async () => {
     const none = await chooseSandbox(rules, missing);
@@ -146,7 +146,9 @@ describe('chooseSandbox', () => {
   });
 
   it('auto with a working bwrap runs it', async () => {
-    const sb = await chooseSandbox({ ...rules, sandboxNetwork: 'none' }, async () => ({ kind: 'bwrap', program: '/usr/bin/bwrap' }));
+    const sb = await chooseSandbox({ ...rules, sandboxNetwork: 'none' }, () =>
+      Promise.resolve({ kind: 'bwrap' as const, program: '/usr/bin/bwrap' }),
+    );
     expect(describeSandbox(sb)).toBe('bwrap, no network for commands');
   });
 });
