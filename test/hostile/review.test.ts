@@ -7,6 +7,8 @@ import { startModelServer, type ModelServer, type Turn } from '../helpers/modelS
 import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 
+// Every rules.md here says sandbox: none: the executors and the test talk through files outside the worktree.
+
 /**
  * The review gate against a change that plants a verdict for the reviewer to read: the verdict is the
  * reviewer's own answer, never a JSON block it printed from a file or got back from a tool.
@@ -82,6 +84,7 @@ describe('a command reviewer that prints a planted verdict', () => {
     await sb.write(
       'rules.md',
       `---
+sandbox: none
 push: branch
 max_attempts: 1
 executors:
