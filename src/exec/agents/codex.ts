@@ -40,8 +40,12 @@ export const codex: AgentAdapter = {
  * capabilities there: "Creating new namespace failed"). Inside nightshift's sandbox it runs bypassed.
  */
 function codexSandbox(input: AgentInput): string[] {
-  return input.sandboxed ? ['--dangerously-bypass-approvals-and-sandbox'] : ['-s', 'workspace-write'];
+  if (!input.sandboxed) return ['-s', 'workspace-write'];
+  // Codex refuses the flag given twice: users who bypass it themselves already pass it in args.
+  return input.options.args.includes(BYPASS) ? [] : [BYPASS];
 }
+
+const BYPASS = '--dangerously-bypass-approvals-and-sandbox';
 
 /** What a command says when Codex's own sandbox could not start it (not the command's failure). */
 const OWN_SANDBOX_FAILED = /bwrap: [^\n]*|codex-linux-sandbox[^\n]*|landlock[^\n]*(not supported|failed)[^\n]*|seccomp[^\n]*failed[^\n]*/i;
