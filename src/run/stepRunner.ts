@@ -62,6 +62,7 @@ export class AttemptSteps implements StepRunner {
     const outcome = await spawnBounded(input.deadline, input.worktree, {
       ...req,
       argv: boxed?.argv ?? req.argv,
+      groupEndsWithChild: boxed !== undefined,
       cwd: input.worktree,
       env: boxed?.env ?? (req.env ? { ...input.env, ...req.env } : input.env),
       logFile: req.logFile ?? input.logFile,
