@@ -91,19 +91,3 @@ describe('claude without the sandbox', () => {
     expect(String(fm.error)).toMatch(/the agent was refused this command: `node -e 1`/);
   });
 });
-
-describe('codex without the sandbox, its CODEX_HOME under /tmp', () => {
-  it('fails to run its own sandbox\'s helper: an infrastructure failure naming the cause, not "no changes"', async (t) => {
-    const { expect } = t;
-    const script: Turn[] = [
-      { kind: 'shell', command: 'sh run-tests.sh' },
-      { kind: 'final', text: 'Done.' },
-    ];
-    const { fm, transcript } = await setup(t, 'codex', script, 'none');
-    expect(transcript).toMatch(/bwrap: execvp codex-linux-sandbox: No such file or directory/);
-    expect(fm).toMatchObject({ status: 'blocked', attempts: 0 });
-    expect(String(fm.error)).toMatch(
-      /codex could not run \(other\): codex's own sandbox could not run its commands \(bwrap: execvp codex-linux-sandbox/,
-    );
-  });
-});
