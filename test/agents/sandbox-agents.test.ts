@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { cleanUpAfterTest } from '../helpers/cleanup.js';
-import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
+import { agentTestEnv, codexTestProviderArgs } from '../helpers/agentRun.js';
 import { startModelServer, type ModelServer, type Turn } from '../helpers/modelServer.js';
 import { taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
@@ -30,16 +30,7 @@ async function setup(t: TestContext, cli: Cli, script: Turn[], sandbox: 'bwrap' 
   const sb: Sandbox = await left.sandbox({ rules, files: { 'run-tests.sh': TEST_SCRIPT } });
   await mkdir(join(sb.dir, 'home', '.ssh'), { recursive: true });
   await writeFile(join(sb.dir, 'home', '.ssh', 'id_rsa'), 'canary\n');
-  const codexHome = join(sb.dir, 'codex-home');
-  await mkdir(codexHome);
-  const env: NodeJS.ProcessEnv = {
-    PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: server.url,
-    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    CODEX_HOME: codexHome,
-    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
-  };
+  const env = await agentTestEnv(server.url, sb.dir);
   await sb.write('tasks/001-test.md', taskText({ title: 'Run the tests' }, '# Goal\n\nRun the tests, then write hello.txt.\n'));
   const r = await sb.cli(['daemon', 'start', '--once'], { env });
   const { fm } = await readTask(sb, '001-test');

@@ -79,3 +79,20 @@ export function codexTestProviderArgs(url: string): string[] {
     'test-model',
   ];
 }
+
+/**
+ * The environment a daemon driving the real Claude Code and Codex against the scripted model server runs
+ * with: the pinned CLIs first on PATH, both pointed at `serverUrl`, no retries, a fresh CODEX_HOME in `dir`.
+ */
+export async function agentTestEnv(serverUrl: string, dir: string): Promise<NodeJS.ProcessEnv> {
+  const codexHome = join(dir, 'codex-home');
+  await mkdir(codexHome);
+  return {
+    PATH: pathWithAgents(),
+    ANTHROPIC_BASE_URL: serverUrl,
+    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    CODEX_HOME: codexHome,
+    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
+  };
+}

@@ -1,8 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cleanUpAfterAll, cleanUpAfterTest } from '../helpers/cleanup.js';
-import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
+import { agentTestEnv, codexTestProviderArgs } from '../helpers/agentRun.js';
 import { startModelServer, type ModelServer, type Turn } from '../helpers/modelServer.js';
 import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
@@ -221,16 +221,7 @@ async function reviewWithRealAgent(
   left.defer(() => server.close());
   const codexArgs = cli === 'codex' ? `executors:\n  codex:\n    args: ${JSON.stringify(codexTestProviderArgs(server.url))}\n` : '';
   const sb = await left.sandbox({ rules: `---\nmax_attempts: 1\nreview: { executor: ${cli} }\n${codexArgs}---\n` });
-  const codexHome = join(sb.dir, 'codex-home');
-  await mkdir(codexHome);
-  const env: NodeJS.ProcessEnv = {
-    PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: server.url,
-    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    CODEX_HOME: codexHome,
-    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
-  };
+  const env = await agentTestEnv(server.url, sb.dir);
   await sb.write(`tasks/${id}.md`, taskText({ title: 'Add release notes', run: PLANT }));
   const r = await sb.cli(['daemon', 'start', '--once'], { env });
   return { sb, server, code: r.code };

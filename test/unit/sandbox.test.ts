@@ -1,4 +1,7 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from '../helpers/cleanup.js';
 import { parseRules } from '../../src/config/rules.js';
 import { claude, deniedCommands } from '../../src/exec/agents/claude.js';
 import { codex, interpretCodex } from '../../src/exec/agents/codex.js';
@@ -8,6 +11,7 @@ import type { AttemptReport } from '../../src/run/outcome.js';
 import { chooseSandbox, describeSandbox } from '../../src/sandbox/choose.js';
 import { sandboxEnv } from '../../src/sandbox/env.js';
 import { bwrapArgs, type SandboxLayout } from '../../src/sandbox/mounts.js';
+import { visiblePrograms } from '../../src/sandbox/programs.js';
 import type { Task } from '../../src/task/task.js';
 
 const LAYOUT: SandboxLayout = {
@@ -227,5 +231,23 @@ describe('the prompt says which commands the agent may run', () => {
       'The only shell commands you may run are these, exactly as written:\n\n- `npm test`',
     );
     expect(buildPrompt({ ...base, commands: { sandboxed: false, allowedCommands: [] } })).toContain('Shell commands are not allowed here');
+  });
+});
+
+describe('visiblePrograms', () => {
+  const left = cleanUpAfterEach();
+
+  it('brings back PATH entries, the installed package and script arguments from hidden places, nothing more', async () => {
+    const home = await left.tempDir('ns-home-');
+    const pkg = join(home, '.nvm', 'lib', 'node_modules', '@acme', 'agent');
+    await mkdir(join(pkg, 'dist'), { recursive: true });
+    await writeFile(join(pkg, 'dist', 'cli.js'), '');
+    const bin = join(home, '.nvm', 'bin');
+    await mkdir(bin);
+    await symlink(join(pkg, 'dist', 'cli.js'), join(bin, 'agent'));
+    await writeFile(join(home, 'agent.sh'), '');
+    const seen = visiblePrograms([join(bin, 'agent'), join(home, 'agent.sh'), '/usr/bin/env'], `${bin}:/usr/bin:${home}`, [home]);
+    // HOME itself on PATH is not brought back: that would be all of it.
+    expect(seen.sort()).toEqual([bin, join(bin, 'agent'), pkg, join(home, 'agent.sh')].sort());
   });
 });
