@@ -16,15 +16,17 @@ import { version } from './figures/f-version.mjs';
 import { scaling } from './figures/g-scaling.mjs';
 import { dashboard } from './figures/h-dashboard.mjs';
 import { fleetClaims } from './figures/i-fleet.mjs';
+import { sandboxOverhead } from './figures/j-sandbox.mjs';
 
-const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
 const USAGE = `usage: npm run bench -- [--only a,b,...] [--runs N] [--quick] [--markdown]
   a  per-task overhead vs plain git scripts (200-file repo)     e  idle CPU of a daemon with 10,000 tasks
   b  per-task time on a 20,000-file repo vs fresh worktrees     f  nightshift --version
   c  claim latency of an idle daemon                             g  throughput at concurrency 1, 2, 4, 8
   d  10,000 tasks: list, start -> first claim, peak RSS         h  dashboard on 10,000 tasks: first paint, live update (Chromium)
                                                                i  fleet claims vs machines (git daemon on 127.0.0.1)
-  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g); default 3 for a and d, 5 for b, 2 for g
+                                                               j  sandbox overhead per attempt (bwrap vs none)
+  --runs N    repetitions of the slow figures (a, b, d's daemon starts, g, j); default 3 for a, d and j, 5 for b, 2 for g
   --quick     smaller repos and queues, one run each: a smoke check, not figures to publish
   --markdown  also print the table as markdown (for the README)`;
 
@@ -84,6 +86,7 @@ async function main() {
     ['g', () => scaling({ quick: opts.quick, runs: runsFor(2), log })],
     ['h', () => dashboard({ quick: opts.quick, runs: runsFor(3), log })],
     ['i', () => fleetClaims({ quick: opts.quick, log })],
+    ['j', () => sandboxOverhead({ quick: opts.quick, runs: runsFor(3), log })],
   ];
   const rows = [];
   const durations = {};

@@ -71,14 +71,14 @@ export async function fleetClaims({ quick, log }) {
     log(`h ${machines} machine(s): ${tasks} claims in ${seconds.toFixed(1)} s, ${latencies.length} attempts`);
     rows.push(
       {
-        key: `h.latency.${machines}`,
+        key: `i.latency.${machines}`,
         label: `i. fleet claim attempt, ${machines} machine(s), median (ms)`,
         value: round(median(latencies), 1),
         runs: `${latencies.length} attempts, ${tasks} tasks`,
         raw: latencies.map((v) => round(v, 1)),
       },
       {
-        key: `h.throughput.${machines}`,
+        key: `i.throughput.${machines}`,
         label: `i. fleet claims/s, ${machines} machine(s)`,
         value: round(tasks / seconds, 1),
         runs: `${tasks} tasks`,

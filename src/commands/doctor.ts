@@ -7,6 +7,8 @@ import { findProgram, probeVersion } from '../exec/probe.js';
 import { repoRoot } from '../git/git.js';
 import { probeGit } from '../git/installed.js';
 import { pathsFor } from '../paths.js';
+import { canaryProbe } from '../sandbox/canary.js';
+import { probeSandbox } from '../sandbox/probe.js';
 import { loadTasks } from '../task/store.js';
 import type { Output } from './output.js';
 
@@ -18,12 +20,12 @@ export interface DoctorOptions {
 
 interface Check {
   /** missing = not there at all; failed = there but unusable (does not start, invalid). */
-  state: 'ok' | 'missing' | 'failed';
+  state: 'ok' | 'missing' | 'failed' | 'warn';
   what: string;
   detail: string;
 }
 
-const LABEL: Record<Check['state'], string> = { ok: 'ok     ', missing: 'MISSING', failed: 'FAILED ' };
+const LABEL: Record<Check['state'], string> = { ok: 'ok     ', missing: 'MISSING', failed: 'FAILED ', warn: 'WARN   ' };
 
 /**
  * Is this repository ready for the daemon? One line per check: git, rules.md, then every executor the
@@ -79,7 +81,24 @@ export async function runDoctor(opts: DoctorOptions, io: Output): Promise<number
   });
 
   for (const name of routed) print(await checkExecutor(name, rules, env, root));
-  return checks.every((c) => c.state === 'ok') ? 0 : 1;
+  print(await checkSandbox(rules, env));
+  return checks.every((c) => c.state === 'ok' || c.state === 'warn') ? 0 : 1;
+}
+
+/** Whether steps will run sandboxed: the canary probe proves it; `auto` without bubblewrap is a warning. */
+async function checkSandbox(rules: Rules, env: NodeJS.ProcessEnv): Promise<Check> {
+  const what = 'sandbox';
+  if (rules.sandbox === 'none')
+    return { state: 'warn', what, detail: 'off (rules.md says sandbox: none): executors run with your full rights' };
+  const support = await probeSandbox(env.PATH);
+  if (support.kind === 'none') {
+    const fix = 'install bubblewrap: apt-get install bubblewrap';
+    if (rules.sandbox === 'bwrap') return { state: 'failed', what, detail: `rules.md says sandbox: bwrap, but ${support.why}; ${fix}` };
+    return { state: 'warn', what, detail: `none: ${support.why}; steps run unsandboxed; ${fix}` };
+  }
+  const canary = await canaryProbe({ kind: 'bwrap', program: support.program, network: rules.sandboxNetwork, env: rules.sandboxEnv });
+  if (canary.kind === 'failed') return { state: 'failed', what, detail: `bwrap (${support.program}) starts, but ${canary.why}` };
+  return { state: 'ok', what, detail: `bwrap (${support.program}): a step wrote its worktree and could not read a file planted in HOME` };
 }
 
 /** Every executor rules.md can send work to: the default, each route, each fallback, the reviewer; once each, in that order. */

@@ -10,13 +10,14 @@ import { readNotify } from './notifyRules.js';
 import { readReview } from './reviewRules.js';
 import { readBudget } from './budgetRules.js';
 import { readQueue } from './queueRules.js';
+import { readSandbox } from './sandboxRules.js';
 import { defaultRules, type Rules } from './types.js';
 
 // The rest of rules.md's API, so callers import it from one place.
 export { BUILTIN_EXECUTORS, executorKnown, unknownExecutorReason } from './executorRules.js';
 export { parseSize } from './fields.js';
 export { DEFAULT_MIN_CONFIDENCE, DEFAULT_RULES } from './types.js';
-export type { BudgetRules, CommandExecutor, PlanRules, PushMode, ReviewRules, ReviewWhen, Rules } from './types.js';
+export type { BudgetRules, CommandExecutor, PlanRules, PushMode, ReviewRules, ReviewWhen, Rules, SandboxMode } from './types.js';
 
 const KNOWN_KEYS = new Set([
   'base',
@@ -48,6 +49,9 @@ const KNOWN_KEYS = new Set([
   'lease_ttl',
   'queue_poll',
   'fleet_refs',
+  'sandbox',
+  'sandbox_network',
+  'sandbox_env',
 ]);
 
 export async function loadRules(file: string): Promise<Rules> {
@@ -130,6 +134,7 @@ export function parseRules(text: string): Rules {
   readBudget(fields, rules);
   readNotify(fields, rules, problems);
   readQueue(fields, rules);
+  readSandbox(fields, rules, problems);
   checkExecutorsKnown(rules, problems);
   if (problems.length > 0) throw configError(problems);
   return rules;

@@ -61,6 +61,9 @@ export interface QueueRules {
   refPrefix: string;
 }
 
+/** Where steps run: inside bubblewrap where it works (auto), always (bwrap: refuse to start without it), or never. */
+export type SandboxMode = 'auto' | 'bwrap' | 'none';
+
 /** rules.md frontmatter after validation, every default filled in. */
 export interface Rules {
   /** Branch tasks start from; undefined = the branch checked out in the working tree. */
@@ -102,6 +105,11 @@ export interface Rules {
   /** Where events are sent (rules.md `notify:`); empty = nowhere. */
   notify: NotifySink[];
   queue: QueueRules;
+  sandbox: SandboxMode;
+  /** `none`: shell and command executors, setup and test run without network (agents keep their API). */
+  sandboxNetwork: 'on' | 'none';
+  /** More environment variables let into the sandbox (names, or prefixes ending in `*`). */
+  sandboxEnv: string[];
   /** The markdown body: rules handed to every executor. */
   body: string;
 }
@@ -127,6 +135,9 @@ export const DEFAULT_RULES: Rules = {
   keepIgnored: false,
   notify: [],
   queue: { mode: 'local', leaseTtlMs: 2 * 60_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
+  sandbox: 'auto',
+  sandboxNetwork: 'on',
+  sandboxEnv: [],
   body: '',
 };
 
@@ -148,6 +159,7 @@ export function defaultRules(body: string): Rules {
     plan: defaultPlanRules(),
     notify: [],
     queue: { ...DEFAULT_RULES.queue },
+    sandboxEnv: [],
     body,
   };
 }

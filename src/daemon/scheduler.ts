@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { describeSandbox } from '../sandbox/choose.js';
 import { toError } from '../errors.js';
 import { TaskCache } from '../task/cache.js';
 import type { Task, TaskEntry } from '../task/task.js';
@@ -113,8 +114,10 @@ export class Scheduler {
       mode: this.opts.once ? 'once' : 'watch',
       concurrency: this.opts.concurrency,
       base: ctx.base,
+      ...(ctx.sandbox && { sandbox: describeSandbox(ctx.sandbox) }),
     });
     ctx.logger.info({ root: ctx.paths.root, concurrency: this.opts.concurrency, once: !!this.opts.once }, 'daemon started');
+    if (ctx.sandbox?.kind === 'none') ctx.logger.warn({ why: ctx.sandbox.why }, 'steps run without a sandbox');
     if (!this.opts.once) {
       const setup = { tasksDir: ctx.paths.tasks, logger: ctx.logger, timers: this.timers, baseMs: this.opts.rescanMs ?? 30_000 };
       this.watch = new TaskWatch(setup, {

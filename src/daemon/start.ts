@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { chooseSandbox } from '../sandbox/choose.js';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
@@ -95,6 +96,7 @@ async function startHolding(
     health: new ExecutorHealth(),
     budget: new BudgetKeeper({ state: paths.state, rulesFile: paths.rules, budget: rules.budget, progress, events, logger }),
     pool: new WorktreePool(repo, { root: paths.worktrees, keepIgnored: rules.keepIgnored }),
+    sandbox: await chooseSandbox(rules),
   };
   // Listening from here on: nothing a task does is missed, and no delivery is ever awaited by one.
   const notifying = notifyingDaemon(rules.notify, { root, progress, logger, events, once: opts.once });

@@ -20,6 +20,11 @@ export interface SpawnRequest {
   signal?: AbortSignal;
   /** The transcript's caps; the defaults in normal use (tests set small ones). */
   limits?: TranscriptLimits;
+  /**
+   * The child's exit ends everything it started (bwrap: its PID namespace dies with it). What is left of
+   * the group is only exiting (the namespace's init tears it down, tens of ms): SIGKILLed, not waited for.
+   */
+  groupEndsWithChild?: boolean;
 }
 
 export type SpawnOutcome =
@@ -118,7 +123,8 @@ export async function spawnLogged(req: SpawnRequest): Promise<SpawnOutcome> {
     req.signal?.removeEventListener('abort', onAbort);
     // The direct child is gone; anything it left behind in its group goes too.
     if (pid !== undefined) {
-      await reapGroup(pid);
+      if (req.groupEndsWithChild) signalGroup(pid, 'SIGKILL');
+      else await reapGroup(pid);
       liveGroups.delete(pid);
     }
     // What the group wrote before it ended is read to the end; a process outside it keeps the pipe no longer.

@@ -1,4 +1,5 @@
 import type { AnswerSchema } from './agents/types.js';
+import type { StepRole } from '../sandbox/env.js';
 import type { ExecutorPlan } from './executors.js';
 
 /** One process an attempt's step starts in the worktree: an executor, the reviewer, rules.md's setup or test. */
@@ -19,6 +20,14 @@ export interface StepRequest {
   readOnlyWorktree?: boolean;
   /** Aborting stops this step (on top of the attempt's stop and cancel): a token budget running out. */
   signal?: AbortSignal;
+  /** What the sandbox lets in: an agent keeps its network, API keys and home files; a check gets neither keys nor home. Default: command. */
+  role?: StepRole;
+}
+
+/** What the agent may run, for its adapter: everything inside the sandbox, else only rules.md's commands. */
+export interface AgentAccess {
+  sandboxed?: boolean;
+  allowedCommands?: string[];
 }
 
 /**
@@ -34,16 +43,28 @@ export function stepRequest(
     answerSchema?: AnswerSchema;
     readOnly?: boolean;
     maxBudgetUsd?: number;
-  },
+  } & AgentAccess,
   timeoutMs: number,
   stallTimeoutMs: number | undefined,
 ): StepRequest {
   const { promptFile } = prompt;
   if (plan.kind === 'run') {
     // Command executors may read the prompt on stdin too; the shell executor has no use for it.
-    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile: plan.name === 'shell' ? undefined : promptFile };
+    const stdinFile = plan.name === 'shell' ? undefined : promptFile;
+    return { argv: plan.argv, timeoutMs, stallTimeoutMs, stdinFile, role: { kind: 'command' } };
   }
-  const { promptBytes, worktree, answerSchema, readOnly, maxBudgetUsd } = prompt;
-  const inv = plan.adapter.invocation({ promptFile, promptBytes, worktree, options: plan.options, answerSchema, readOnly, maxBudgetUsd });
-  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile: inv.stdin === 'prompt' ? promptFile : undefined, env: inv.env };
+  const { promptBytes, worktree, answerSchema, readOnly, maxBudgetUsd, sandboxed, allowedCommands } = prompt;
+  const inv = plan.adapter.invocation({
+    promptFile,
+    promptBytes,
+    worktree,
+    options: plan.options,
+    answerSchema,
+    readOnly,
+    maxBudgetUsd,
+    sandboxed,
+    allowedCommands,
+  });
+  const stdinFile = inv.stdin === 'prompt' ? promptFile : undefined;
+  return { argv: inv.argv, timeoutMs, stallTimeoutMs, stdinFile, env: inv.env, role: { kind: 'agent', name: plan.adapter.name } };
 }

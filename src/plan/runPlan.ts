@@ -9,6 +9,7 @@ import { addPlanCheckout, checkoutChanged, treePaths } from '../git/planCheckout
 import { removeWorktree } from '../git/worktrees.js';
 import type { Paths } from '../paths.js';
 import { ProgressLog, utcStamp } from '../progress/log.js';
+import { chooseSandbox } from '../sandbox/choose.js';
 import { slugify } from '../task/id.js';
 import { loadTasks } from '../task/store.js';
 import { approveTasks } from './approve.js';
@@ -116,6 +117,7 @@ export async function runPlan(req: PlanRequest): Promise<PlanResult> {
       recordDir: dir,
       timeoutMs: rules.timeoutMs,
       stallTimeoutMs: rules.stallTimeoutMs,
+      sandbox: await chooseSandbox(rules),
     };
     const planned = await askForAnswer<PlanAnswer>(
       { ...step, executor: planner, name: 'planner', prompt: plannerPrompt(context), schema: 'plan' },

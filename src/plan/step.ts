@@ -12,6 +12,8 @@ import { spawnBounded } from '../run/boundedStep.js';
 import { AttemptDeadline } from '../run/deadline.js';
 import { readSince, tailSince } from '../run/output.js';
 import type { Task } from '../task/task.js';
+import type { Sandbox } from '../sandbox/choose.js';
+import { sandboxStep } from '../sandbox/wrap.js';
 import { formatDuration } from '../util/duration.js';
 import { maskSecrets } from '../util/secrets.js';
 import { answerSchema, parseJsonText, type SchemaName } from './schema.js';
@@ -34,6 +36,8 @@ export interface PlanStepInput {
   recordDir: string;
   timeoutMs: number;
   stallTimeoutMs?: number;
+  /** Where the step runs, decided once per plan like the daemon's (absent: on the host). */
+  sandbox?: Sandbox;
 }
 
 export type PlanStepResult =
@@ -63,24 +67,33 @@ export async function runPlanStep(input: PlanStepInput): Promise<PlanStepResult>
   if (plan.kind === 'unavailable') return { kind: 'failed', reason: plan.reason, usage: {} };
 
   const schema = await answerSchema(input.schema);
-  const place = { promptFile, promptBytes: Buffer.byteLength(masked), worktree: input.worktree, answerSchema: schema, readOnly: true };
+  const sandboxed = input.sandbox?.kind === 'bwrap';
+  const promptBytes = Buffer.byteLength(masked);
+  const place = { promptFile, promptBytes, worktree: input.worktree, answerSchema: schema, readOnly: true, sandboxed };
   const request = stepRequest(plan, place, input.timeoutMs, input.stallTimeoutMs);
   const places = { root: input.root, worktree: input.worktree, taskId: input.name, attempt: 1, promptFile, taskFile: promptFile };
-  const env = {
-    ...executorEnv(process.env, places),
-    ...request.env,
-    NIGHTSHIFT_OUTPUT_FILE: outputFile,
-    NIGHTSHIFT_PLAN_STEP: input.schema,
-  };
+  const base = executorEnv(process.env, places);
+  const own = { ...request.env, NIGHTSHIFT_OUTPUT_FILE: outputFile, NIGHTSHIFT_PLAN_STEP: input.schema };
+  // In the sandbox the checkout is bound read-only and only the record folder (the {output_file}) writable.
+  const homeFrom = `${input.worktree}.${input.name}.home`;
+  const boxed =
+    input.sandbox?.kind === 'bwrap'
+      ? await sandboxStep(
+          input.sandbox,
+          { argv: request.argv, base, own, role: request.role ?? { kind: 'command' }, writable: [input.recordDir], readOnlyWorktree: true },
+          { root: input.root, worktree: input.worktree, readOnly: [], homeFrom },
+        )
+      : undefined;
   const outcome = await spawnBounded(new AttemptDeadline(input.timeoutMs), input.worktree, {
     ...request,
-    // The sandbox binds the checkout read-only and only the record folder (the {output_file}) writable.
-    readOnlyWorktree: true,
-    writable: [input.recordDir],
+    argv: boxed?.argv ?? request.argv,
+    groupEndsWithChild: boxed !== undefined,
     cwd: input.worktree,
-    env,
+    env: boxed?.env ?? { ...base, ...own },
     logFile,
-  } as Parameters<typeof spawnBounded>[2]);
+  });
+  await boxed?.finish();
+  await rm(homeFrom, { recursive: true, force: true });
   const who = `${input.schema === 'plan' ? 'planner' : 'reviewer'} ${plan.name}`;
 
   if (outcome.kind === 'not-found') return { kind: 'infra', cause: 'not-installed', reason: `${who}: ${outcome.message}` };

@@ -25,6 +25,7 @@ import { prepareAttemptFiles } from './attemptFiles.js';
 import { AttemptDeadline } from './deadline.js';
 import { stepFailure } from './stepFailure.js';
 import { AttemptSteps } from './stepRunner.js';
+import { agentAccess } from '../sandbox/choose.js';
 
 export interface AttemptInput {
   task: Task;
@@ -74,7 +75,17 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
   await logHeader(logFile, `attempt ${attempt} of ${task.id}: worktree ${worktree} on ${branch} from ${baseCommit.slice(0, 12)}`);
   const wt = openGit(worktree, { identity: ctx.identity });
 
-  const steps = new AttemptSteps({ worktree, env, logFile, deadline, claim, stillOurs: input.stillOurs, stopSignal: ctx.stopSignal });
+  const sandbox = ctx.sandbox && { sandbox: ctx.sandbox, root: ctx.paths.root };
+  const steps = new AttemptSteps({
+    worktree,
+    env,
+    logFile,
+    deadline,
+    claim,
+    stillOurs: input.stillOurs,
+    stopSignal: ctx.stopSignal,
+    sandbox,
+  });
 
   type Around = (step: () => Promise<AttemptOutcome | undefined>) => Promise<AttemptOutcome | undefined>;
   const publish = (commit: string, from: string, around: Around = (step) => step()) => {
@@ -104,6 +115,7 @@ export async function runAttempt(ctx: RunContext, input: AttemptInput): Promise<
     scopeBody: ctx.scopeBody,
     previousFailure: input.previousFailure,
     skills: skills.skills,
+    commands: agentAccess(ctx.sandbox, ctx.rules),
   });
   const masked = maskSecrets(prompt);
   await writeFile(promptFile, masked);

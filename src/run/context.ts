@@ -5,6 +5,7 @@ import type { Git, GitIdentity } from '../git/git.js';
 import type { WorktreePool } from '../git/pool.js';
 import type { Paths } from '../paths.js';
 import type { ProgressLog } from '../progress/log.js';
+import type { Sandbox } from '../sandbox/choose.js';
 import type { DaemonEvents } from './events.js';
 import type { BudgetKeeper } from '../budget/keeper.js';
 import type { ClaimStore } from '../fleet/claimStore.js';
@@ -41,4 +42,6 @@ export interface RunContext {
   budget?: BudgetKeeper;
   /** Where runs get their claims when the queue is remote (fleet/claimStore.ts); absent: lock files only. */
   claims?: ClaimStore;
+  /** Where steps run, decided once at start (absent: on the host). */
+  sandbox?: Sandbox;
 }

@@ -1,4 +1,6 @@
 import { oneLine, toError } from '../errors.js';
+import { agentAccess } from '../sandbox/choose.js';
+import { noteDenied } from './denied.js';
 import type { AgentExit, AgentVerdict } from '../exec/agents/types.js';
 import { commandVerdict } from '../exec/commandVerdict.js';
 import { commandUsage } from '../exec/commandUsage.js';
@@ -79,10 +81,12 @@ export async function runExecutors(ctx: RunContext, input: ExecutorStepInput): P
     const usage = verdict.usage ?? {};
     switch (verdict.kind) {
       case 'success':
+        noteDenied(input.report, verdict.denied);
         input.report.runs.push({ executor: name, result: 'success', usage });
         await logHeader(logFile, `executor ${name} finished${verdict.message ? `: ${oneLine(verdict.message, 200)}` : ''}`);
         return undefined;
       case 'task-failure': {
+        noteDenied(input.report, verdict.denied);
         input.report.runs.push({ executor: name, result: 'task-failure', usage });
         const reason = `executor ${name} failed: ${verdict.reason}`;
         await logHeader(logFile, reason);
@@ -125,7 +129,8 @@ async function runOne(ctx: RunContext, input: ExecutorStepInput, plan: Exclude<E
   const { logFile } = input;
   await logHeader(logFile, `executor ${plan.name}`);
   const from = await logSize(logFile);
-  const request = stepRequest(plan, input, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
+  const access = agentAccess(ctx.sandbox, ctx.rules);
+  const request = stepRequest(plan, { ...input, ...access }, input.task.timeoutMs ?? ctx.rules.timeoutMs, ctx.rules.stallTimeoutMs);
 
   const tokens = watchTokens(plan, input.maxTokens, logFile, from);
   const outcome = await input.steps.run(tokens ? { ...request, signal: tokens.signal } : request);

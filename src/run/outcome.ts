@@ -70,6 +70,8 @@ export interface ExecutorRun {
 /** What the attempt learnt about its executors, filled in as they run (read by runTask afterwards). */
 export interface AttemptReport {
   runs: ExecutorRun[];
+  /** Commands an agent was refused during the attempt (see run/denied.ts). */
+  denied?: string[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { agentAccess } from '../sandbox/choose.js';
 import { basename, join } from 'node:path';
 import type { ReviewRules } from '../config/rules.js';
 import type { AgentVerdict } from '../exec/agents/types.js';
@@ -89,7 +90,7 @@ export async function reviewChange(input: ReviewInput): Promise<ReviewResult> {
   }
   const request = stepRequest(
     plan,
-    { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir },
+    { promptFile, promptBytes: Buffer.byteLength(masked), worktree: worktree.dir, ...agentAccess(ctx.sandbox, ctx.rules) },
     ctx.rules.timeoutMs,
     ctx.rules.stallTimeoutMs,
   );

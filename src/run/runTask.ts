@@ -1,4 +1,5 @@
 import { InternalError, oneLine } from '../errors.js';
+import { withDenied } from './denied.js';
 import { chooseExecutor } from '../exec/executors.js';
 import { dropEmptyBranch, taskBranch } from '../git/git.js';
 import type { PooledWorktree } from '../git/pool.js';
@@ -164,6 +165,7 @@ async function runClaimed(ctx: RunContext, candidate: Task, claim: Claim): Promi
       // The owner file keeps naming the worktree: recovery only stops processes of this task there.
       await worktree?.release();
     }
+    outcome = withDenied(outcome, report);
     // Reasons quote executor output: no secret goes into the task file, progress.txt or the next prompt.
     if (outcome.kind === 'failure') outcome = { ...outcome, reason: maskSecrets(outcome.reason), detail: maskSecrets(outcome.detail) };
     if (outcome.kind === 'unpublished' || outcome.kind === 'blocked' || outcome.kind === 'waiting')

@@ -1,6 +1,9 @@
 import type { SpawnOutcome } from '../exec/spawn.js';
 import type { StepRequest } from '../exec/stepRequest.js';
 import type { Claim } from '../locks/claims.js';
+import type { Sandbox } from '../sandbox/choose.js';
+import { sandboxStep } from '../sandbox/wrap.js';
+import { attemptFilesDir } from './attemptFiles.js';
 import { spawnBounded } from './boundedStep.js';
 import type { AttemptDeadline } from './deadline.js';
 import type { AttemptOutcome, StepRunner } from './outcome.js';
@@ -22,6 +25,8 @@ export interface AttemptStepsInput {
   stillOurs: () => Promise<boolean>;
   /** The daemon is stopping. */
   stopSignal: AbortSignal;
+  /** Where the steps run (absent: on the host, as `sandbox: none`); root is the checkout it hides. */
+  sandbox?: { sandbox: Sandbox; root: string };
 }
 
 /**
@@ -53,10 +58,13 @@ export class AttemptSteps implements StepRunner {
         () => undefined,
       );
     }, CANCEL_POLL_MS);
+    const boxed = await this.sandboxed(req);
     const outcome = await spawnBounded(input.deadline, input.worktree, {
       ...req,
+      argv: boxed?.argv ?? req.argv,
+      groupEndsWithChild: boxed !== undefined,
       cwd: input.worktree,
-      env: req.env ? { ...input.env, ...req.env } : input.env,
+      env: boxed?.env ?? (req.env ? { ...input.env, ...req.env } : input.env),
       logFile: req.logFile ?? input.logFile,
       signal: req.signal ? AbortSignal.any([this.signal, req.signal]) : this.signal,
       onStart: (pgid) => {
@@ -70,10 +78,31 @@ export class AttemptSteps implements StepRunner {
       },
     });
     clearInterval(watch);
+    await boxed?.finish();
     // Cleared only after the group was written, or a late write could leave a dead group for cancel to signal.
     await recorded;
     await input.claim.setExecutorGroup(undefined).catch(() => undefined);
     return (await input.stillOurs()) ? outcome : 'cancelled';
+  }
+
+  /** The step wrapped in bubblewrap, when the daemon runs a sandbox (see src/sandbox/). */
+  private async sandboxed(req: StepRequest) {
+    const box = this.input.sandbox;
+    if (box?.sandbox.kind !== 'bwrap') return undefined;
+    const { worktree, env } = this.input;
+    const files = attemptFilesDir(worktree);
+    return sandboxStep(
+      box.sandbox,
+      {
+        argv: req.argv,
+        base: env,
+        own: req.env,
+        role: req.role ?? { kind: 'command' },
+        writable: req.writable,
+        readOnlyWorktree: req.readOnlyWorktree,
+      },
+      { root: box.root, worktree, readOnly: [files], homeFrom: `${files}.home` },
+    );
   }
 
   /** rules.md's setup and test commands: the user's own shell commands, run in the worktree. */
@@ -81,7 +110,7 @@ export class AttemptSteps implements StepRunner {
     const { logFile } = this.input;
     const from = await logSize(logFile);
     await logHeader(logFile, `${step}: ${command}`);
-    const outcome = await this.run({ argv: ['sh', '-c', command], timeoutMs });
+    const outcome = await this.run({ argv: ['sh', '-c', command], timeoutMs, role: { kind: 'check' } });
     if (outcome === 'cancelled') return { kind: 'lost', why: 'cancelled' };
     return stepFailure(step, outcome, { logFile, from, stopSignal: this.input.stopSignal });
   }

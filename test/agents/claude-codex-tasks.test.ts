@@ -1,8 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { cleanUpAfterTest } from '../helpers/cleanup.js';
-import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
+import { agentTestEnv, codexTestProviderArgs } from '../helpers/agentRun.js';
 import { startModelServer, USAGE, type ModelServer, type Turn } from '../helpers/modelServer.js';
 import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
@@ -38,16 +36,7 @@ async function setup(t: TestContext, cli: Cli, script: Turn[], more: { rules?: s
   const executors = codexArgs || more.executors ? `executors:\n${codexArgs}${more.executors ?? ''}` : '';
   const rules = `---\nexecutor: ${cli}\ntest: grep -q hello hello.txt\nmax_attempts: 1\n${more.rules ?? ''}${executors}---\nBe brief.\n`;
   const sb = await left.sandbox({ rules });
-  const codexHome = join(sb.dir, 'codex-home');
-  await mkdir(codexHome);
-  const env: NodeJS.ProcessEnv = {
-    PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: server.url,
-    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    CODEX_HOME: codexHome,
-    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
-  };
+  const env = await agentTestEnv(server.url, sb.dir);
   return { sb, server, env };
 }
 

@@ -27,10 +27,10 @@ async function setup(t: TestContext) {
   left.defer(() => server.close());
   const sb = await left.sandbox({ files: FILES });
   // Codex's own sandbox (workspace-write) leaves every folder but the worktree and /tmp read-only, and a
-  // linked worktree keeps its index in the repository's .git/worktrees/<slot>/: in the sandbox `git rm`
+  // linked worktree keeps its index in the repository's .git/worktrees/<slot>/: in its sandbox `git rm`
   // fails ("Unable to create .../index.lock: Read-only file system") before nightshift sees anything.
-  // This case is about what nightshift does with a change staged by the agent, so the sandbox is off
-  // here, as users whose kernel refuses it run Codex.
+  // So its own sandbox is off here, as users whose kernel refuses it run Codex; where bubblewrap works,
+  // nightshift's sandbox (which binds that folder writable) is around it anyway.
   const args = [...codexTestProviderArgs(server.url), '--dangerously-bypass-approvals-and-sandbox'];
   await sb.write(
     'rules.md',

@@ -119,7 +119,9 @@ describe('codex adapter: recorded outputs of Codex 0.169.0', () => {
 describe('codex adapter: the real CLI with its own argv', () => {
   const left = cleanUpAfterEach();
 
-  it('runs exec_command in its sandbox to write the file and reports the server-side usage', async () => {
+  // Its own sandbox bypassed, as inside nightshift's: with bubblewrap installed, Codex 0.169's own sandbox
+  // cannot start its helper under this temporary CODEX_HOME (see sandbox-agents.test.ts).
+  it('runs exec_command to write the file and reports the server-side usage', async () => {
     const server = await startModelServer([
       { kind: 'write-file', path: 'hello.txt', content: 'hi\n' },
       { kind: 'final', text: 'Done.' },
@@ -128,7 +130,7 @@ describe('codex adapter: the real CLI with its own argv', () => {
     const run = await runAdapter(
       codex,
       'Write hello.txt.',
-      { args: codexTestProviderArgs(server.url) },
+      { args: [...codexTestProviderArgs(server.url), '--dangerously-bypass-approvals-and-sandbox'] },
       { NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret' },
     );
     left.defer(run.cleanup);

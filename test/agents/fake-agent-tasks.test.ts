@@ -22,7 +22,8 @@ interface AgentSandbox {
 
 /** A sandbox whose PATH starts with a folder holding the fake agent under each of `agents`' names. */
 async function agentSandbox(rules: string, agents: string[], files?: Record<string, string>): Promise<AgentSandbox> {
-  const sb = await left.sandbox({ rules, files });
+  // The fake agent records its runs in a file outside the worktree, which the sandbox would hide.
+  const sb = await left.sandbox({ rules: rules.replace(/^---\n/, '---\nsandbox: none\n'), files });
   const bin = join(sb.dir, 'bin');
   await mkdir(bin);
   for (const name of agents) await symlink(FAKE_AGENT, join(bin, name));

@@ -37,7 +37,7 @@ executors:
 Be brief.
 `;
   const sb = await left.sandbox({ rules });
-  const env = await agentTestEnv(sb.dir, claude.url);
+  const env = await agentTestEnv(claude.url, sb.dir);
   return { sb, claude, codex, env };
 }
 

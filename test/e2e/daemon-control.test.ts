@@ -136,7 +136,8 @@ describe('daemon start --detach, status, stop', () => {
 
 describe('graceful and forced stop', () => {
   it('lets a running attempt finish within the grace period, starting nothing new', async () => {
-    const sb = await sandbox('---\nstop_grace: 2m\nconcurrency: 1\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\nstop_grace: 2m\nconcurrency: 1\n---\n');
     const gate = join(sb.dir, 'gate');
     await sb.write(
       'tasks/001-gated.md',

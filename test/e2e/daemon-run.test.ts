@@ -44,7 +44,8 @@ describe('watch mode', () => {
   });
 
   it('--concurrency 3 runs three tasks at the same time', async () => {
-    const sb = await sandbox('---\nconcurrency: 1\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\nconcurrency: 1\n---\n');
     const ledger = join(sb.dir, 'ledger');
     await writeFile(ledger, '');
     // Each task records its start, waits until all three have started (impossible one or two at a time),
@@ -93,7 +94,8 @@ describe('crash recovery', () => {
     },
     { recorded: false, what: 'reruns a task whose trailer commit the dead daemon never recorded (an executor could have written it)' },
   ])('$what', async ({ recorded }) => {
-    const sb = await sandbox('---\npush: branch\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\npush: branch\n---\n');
     const ran = join(sb.dir, 'executor-ran');
     const id = '001-finished';
     const base = (await sb.git(['rev-parse', 'main'])).trim();
@@ -160,7 +162,8 @@ describe('crash recovery', () => {
 
 describe('crash recovery with push: land', () => {
   it('marks done a task whose commit had reached the remote base; one only on its branch runs again', async () => {
-    const sb = await sandbox('---\npush: land\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\npush: land\n---\n');
     const base = (await sb.git(['rev-parse', 'main'])).trim();
     const host = execFileSync('hostname', { encoding: 'utf8' }).trim();
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
@@ -212,14 +215,15 @@ describe('crash recovery with push: land', () => {
 
 describe('several daemons on one queue', () => {
   it('two daemons on one checkout (--allow-multiple) and one in a second checkout sharing tasks/ run each task once', async () => {
-    const sb = await sandbox('---\nconcurrency: 2\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\nconcurrency: 2\n---\n');
     const ledger = join(sb.dir, 'ledger');
     await writeFile(ledger, '');
     const other = join(sb.dir, 'other');
     await sb.git(['clone', '--quiet', sb.remote, other], sb.dir);
     await sb.git(['config', 'user.name', 'Other'], other);
     await sb.git(['config', 'user.email', 'other@example.invalid'], other);
-    await writeFile(join(other, 'rules.md'), '---\nconcurrency: 2\n---\n');
+    await writeFile(join(other, 'rules.md'), '---\nsandbox: none\nconcurrency: 2\n---\n');
     await symlink(join(sb.repo, 'tasks'), join(other, 'tasks'));
     const ids = Array.from({ length: 12 }, (_, i) => `${String(i + 1).padStart(3, '0')}-t`);
     for (const id of ids)

@@ -37,13 +37,15 @@ describe('nightshift doctor', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7);
     expect(lines[0]).toMatch(/^ok +git +git version \d/);
     expect(lines[1]).toMatch(/^ok +rules\.md +valid; executors used: gemini, opencode, mine, shell$/);
     expect(lines[2]).toMatch(/^ok +gemini +gemini 0\.0\.0-fixture \(.*\/bin\/gemini\)$/);
     expect(lines[3]).toMatch(/^ok +opencode +opencode 0\.0\.0-fixture \(/);
     expect(lines[4]).toMatch(/^ok +mine +command my-agent \(.*\/bin\/my-agent\)$/);
     expect(lines[5]).toMatch(/^ok +shell +built in/);
+    // With bwrap the canary probe ran; without it auto runs unsandboxed, a warning that fails nothing.
+    expect(lines[6]).toMatch(/^(ok +sandbox +bwrap .*could not read a file planted in HOME|WARN +sandbox +none: .*steps run unsandboxed)/);
   });
 
   it('exits 1 naming what is missing or does not start', async () => {
@@ -82,5 +84,26 @@ describe('nightshift doctor', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ok +git /);
     expect(r.stdout).toMatch(/\nFAILED {2}rules\.md +rules\.md is not valid: executor "nosuch" is not available/);
+  });
+});
+
+describe('nightshift doctor: the sandbox', () => {
+  it('warns when auto finds no bubblewrap, fails when rules.md says bwrap', async () => {
+    const sb = await left.sandbox('---\n---\n');
+    // A PATH with git and sh but no bwrap.
+    const bin = join(sb.dir, 'nobwrap');
+    await mkdir(bin);
+    for (const tool of ['/usr/bin/git', '/usr/bin/sh', process.execPath]) await symlink(tool, join(bin, tool.split('/').pop() as string));
+    const PATH = bin;
+    const auto = await sb.cli(['doctor'], { env: { PATH } });
+    expect(auto.code).toBe(0);
+    expect(auto.stdout).toMatch(/\nWARN +sandbox +none: bubblewrap \(bwrap\) is not installed; steps run unsandboxed; install bubblewrap/);
+    await sb.write('rules.md', '---\nsandbox: bwrap\n---\n');
+    const strict = await sb.cli(['doctor'], { env: { PATH } });
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/\nFAILED +sandbox +rules\.md says sandbox: bwrap, but bubblewrap \(bwrap\) is not installed/);
+    const start = await sb.cli(['daemon', 'start', '--once'], { env: { PATH } });
+    expect(start.code).toBe(2);
+    expect(start.stderr).toContain('rules.md says sandbox: bwrap, but bubblewrap (bwrap) is not installed');
   });
 });

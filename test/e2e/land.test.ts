@@ -15,7 +15,8 @@ const left = cleanUpAfterEach();
  * the rebased commit for a retest). `extra` runs after that, still inside the test command.
  */
 function landRules(runs: string, extra = ''): string {
-  return `---\nbase: main\npush: land\nmax_attempts: 2\ntest: 'echo "$NIGHTSHIFT_TASK_ID $(git rev-parse HEAD)" >> ${runs}${extra}'\n---\nRules.\n`;
+  // The gates and the run log are files outside the worktree, which the sandbox hides.
+  return `---\nsandbox: none\nbase: main\npush: land\nmax_attempts: 2\ntest: 'echo "$NIGHTSHIFT_TASK_ID $(git rev-parse HEAD)" >> ${runs}${extra}'\n---\nRules.\n`;
 }
 
 /** Commits rules.md and pushes it, as a user would: their checkout then has nothing uncommitted. */

@@ -23,6 +23,7 @@ describe('plan drift, setup failures and secrets', () => {
 max_attempts: 2
 setup: 'echo "setup sees $MY_API_TOKEN"; test "$NIGHTSHIFT_TASK_ID" != 004-setup-fails || { echo "npm ci: registry unreachable"; exit 3; }'
 test: 'echo "test sees $MY_API_TOKEN"'
+sandbox_env: [MY_API_TOKEN]
 ---
 `,
       files: { 'src/x.ts': 'export const x = 1;\n', 'docs/guide.md': '# Guide\n' },

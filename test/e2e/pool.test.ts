@@ -69,7 +69,8 @@ describe('the worktree pool across runs', () => {
 
 describe('a worktree whose .git an executor redirected', () => {
   it('gets no git command from nightshift: the attempt fails, the user checkout is untouched, the next attempt gets a new slot', async () => {
-    const sb = await left.sandbox('---\nmax_attempts: 2\nretry_backoff: 100ms\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await left.sandbox('---\nsandbox: none\nmax_attempts: 2\nretry_backoff: 100ms\n---\n');
     const mainHead = (await sb.git(['rev-parse', 'HEAD'])).trim();
     const flag = `${sb.dir}/redirected-once`;
     // First attempt: point the worktree at the user's own repository and change a file; the retry behaves.

@@ -48,7 +48,8 @@ async function setup(frontmatter: string): Promise<Setup> {
   }
   await box.write(
     'rules.md',
-    `---\n${frontmatter}\ntest: grep -q hello hello.txt\nmax_attempts: 2\nexecutors:\n${executors.join('\n')}\n---\n`,
+    // The scripts log to runs.log outside the worktree, which the sandbox hides.
+    `---\nsandbox: none\n${frontmatter}\ntest: grep -q hello hello.txt\nmax_attempts: 2\nexecutors:\n${executors.join('\n')}\n---\n`,
   );
   await box.git(['add', 'rules.md']);
   await box.git(['commit', '-qm', 'rules']);

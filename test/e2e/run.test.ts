@@ -279,7 +279,8 @@ describe('queue order', () => {
 
 describe('requeue', () => {
   it('puts a failed task back with a fresh budget and runs it again; --failed takes every failed task', async () => {
-    const sb = await sandbox('---\nmax_attempts: 1\n---\n');
+    // The executor and the test talk through a file outside the worktree, which the sandbox hides.
+    const sb = await sandbox('---\nsandbox: none\nmax_attempts: 1\n---\n');
     const flag = join(sb.dir, 'flag.txt');
     // Fails until the test creates the flag file outside the repository.
     await sb.write('tasks/001-first.md', taskText({ title: 'First', run: `cp '${flag}' first.txt` }));
@@ -503,7 +504,8 @@ describe('executors', () => {
 
 describe('crash recovery', () => {
   it('after kill -9 of the daemon, the next start kills the orphaned executor, cleans up and runs the task again', async () => {
-    const sb = await sandbox('---\nmax_attempts: 3\n---\n');
+    // Unsandboxed: bwrap's executor dies with its daemon, so there would be no orphan to recover.
+    const sb = await sandbox('---\nsandbox: none\nmax_attempts: 3\n---\n');
     const marker = sleepMarker(30);
     markers.push(marker);
     const flag = join(sb.dir, 'second-time');
@@ -538,7 +540,8 @@ describe('crash recovery', () => {
 
 describe('recovery without a recorded process group', () => {
   it('kills an executor whose daemon died before recording its group: it is found by its worktree', async () => {
-    const sb = await sandbox('---\nmax_attempts: 3\n---\n');
+    // Unsandboxed: bwrap's executor dies with its daemon, so there would be no orphan to recover.
+    const sb = await sandbox('---\nsandbox: none\nmax_attempts: 3\n---\n');
     const marker = sleepMarker(30);
     markers.push(marker);
     const flag = join(sb.dir, 'second-time');

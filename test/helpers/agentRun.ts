@@ -81,16 +81,15 @@ export function codexTestProviderArgs(url: string): string[] {
 }
 
 /**
- * The environment for the built CLI running the real Claude Code and Codex against scripted model
- * servers: the pinned CLIs on PATH, Claude pointed at `anthropicUrl` without retries, and a Codex home of
- * its own inside the sandbox `dir` (Codex's provider comes from codexTestProviderArgs in rules.md).
+ * The environment a daemon driving the real Claude Code and Codex against the scripted model server runs
+ * with: the pinned CLIs first on PATH, both pointed at `serverUrl`, no retries, a fresh CODEX_HOME in `dir`.
  */
-export async function agentTestEnv(dir: string, anthropicUrl: string): Promise<NodeJS.ProcessEnv> {
+export async function agentTestEnv(serverUrl: string, dir: string): Promise<NodeJS.ProcessEnv> {
   const codexHome = join(dir, 'codex-home');
   await mkdir(codexHome, { recursive: true });
   return {
     PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: anthropicUrl,
+    ANTHROPIC_BASE_URL: serverUrl,
     ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
     CLAUDE_CODE_MAX_RETRIES: '0',
     CODEX_HOME: codexHome,

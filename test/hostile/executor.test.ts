@@ -62,7 +62,9 @@ const TASKS: Record<string, Record<string, unknown>> = {
 };
 
 // Setup and test sleep 2 s for the deadline tasks only: within their 3 s, each step alone would fit.
+// Unsandboxed: these are what the guards catch when an executor can reach the checkout (see sandbox.test.ts).
 const RULES = `---
+sandbox: none
 push: branch
 concurrency: 4
 retry_backoff: 1s

@@ -13,7 +13,10 @@ import { readTask, taskBranches } from '../helpers/task.js';
  * refuse every commit and push, and commit signing on with a gpg that always fails: nightshift's own
  * commits and pushes must succeed anyway, and every piece of that state must be byte for byte as before.
  */
+// These executors reach outside their worktree on purpose: what the guards catch without the sandbox
+// (sandbox: none; the sandbox's own suite is sandbox.test.ts).
 const RULES = `---
+sandbox: none
 push: branch
 max_attempts: 1
 concurrency: 1
@@ -182,7 +185,7 @@ describe('an executor that pushes to base itself, with push: land', () => {
 
   beforeAll(async () => {
     sb = await left.sandbox({
-      rules: '---\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n',
+      rules: '---\nsandbox: none\npush: land\nmax_attempts: 1\nconcurrency: 1\n---\n',
       files: { 'src/app.ts': 'export const app = 1;\n' },
     });
     mainBefore = (await sb.git(['rev-parse', 'main'])).trim();
@@ -220,8 +223,10 @@ describe('a reviewer that installs a hook while it reviews', () => {
 
   beforeAll(async () => {
     const judge = `printf '#!/bin/sh\\n' > "$(git rev-parse --git-common-dir)/hooks/post-merge"; echo '{"verdict": "approve", "confidence": 0.9}'`;
+    // Unsandboxed: inside the sandbox the hooks folder is read-only and the hook never lands.
     const rules = [
       '---',
+      'sandbox: none',
       'max_attempts: 1',
       'executors:',
       `  judge: { command: ["sh", "-c", ${JSON.stringify(judge)}] }`,

@@ -9,6 +9,8 @@ import { listFiles, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask } from '../helpers/task.js';
 import { exitedWithPeakRss, spawnCli, waitFor } from '../helpers/wait.js';
 
+// Every rules.md here says sandbox: none: the executors and the test talk through files outside the worktree.
+
 const execFileP = promisify(execFile);
 
 /** Fake credentials, shaped like real ones, set in the daemon's environment. */
@@ -44,7 +46,7 @@ describe('hostile output: huge lines and leaked secrets', () => {
   let peakKb = 0;
 
   beforeAll(async () => {
-    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\nconcurrency: 2\ntest: "true"\n---\n' });
+    sb = await left.sandbox({ rules: '---\nsandbox: none\npush: branch\nmax_attempts: 1\nconcurrency: 2\ntest: "true"\n---\n' });
     await sb.write(
       'tasks/001-long-line.md',
       taskText({
@@ -132,7 +134,7 @@ describe('hostile output: the daemon killed mid-output', () => {
   let sb: Sandbox;
 
   it('leaves a transcript with every secret masked', async () => {
-    sb = await left.sandbox({ rules: '---\nmax_attempts: 1\n---\n' });
+    sb = await left.sandbox({ rules: '---\nsandbox: none\nmax_attempts: 1\n---\n' });
     await sb.write(
       'tasks/001-chatty.md',
       taskText({

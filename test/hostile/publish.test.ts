@@ -9,6 +9,8 @@ import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
+// Every rules.md here says sandbox: none: the executors and the test talk through files outside the worktree.
+
 /**
  * Publishing exactly what was verified, and keeping verified work: what is pushed or landed is the commit
  * nightshift checked, whatever moves the branch; recovery finalizes only the commit it recorded; a push or
@@ -63,7 +65,7 @@ const counted = (runs: string, change: string) => `echo run >> '${runs}'; ${chan
 
 describe('what is published is the commit that was checked', () => {
   it('push: branch pushes the checked commit even when the branch moves between the commit and the push', async () => {
-    const sb = await left.sandbox('---\npush: branch\n---\n');
+    const sb = await left.sandbox('---\nsandbox: none\npush: branch\n---\n');
     const base = (await sb.git(['rev-parse', 'HEAD'])).trim();
     const forged = forgeCommit(sb, base, 'evil.txt', '001-moved');
     await sb.write('tasks/001-moved.md', taskText({ title: 'Moved', run: 'echo t > t.txt' }));
@@ -88,7 +90,7 @@ describe('what is published is the commit that was checked', () => {
   it('push: land lands the checked commit, not a forged one the branch was moved to before the rebase', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'tests.txt');
-    const initial = await setRules(sb, `---\npush: land\ntest: 'echo "$(git rev-parse HEAD)" >> ${runs}'\n---\n`);
+    const initial = await setRules(sb, `---\nsandbox: none\npush: land\ntest: 'echo "$(git rev-parse HEAD)" >> ${runs}'\n---\n`);
     const human = join(sb.dir, 'human');
     await sb.git(['clone', '--quiet', sb.remote, human], sb.dir);
     const forged = forgeCommit(sb, initial, 'evil.txt', '001-t');
@@ -118,7 +120,7 @@ describe('what is published is the commit that was checked', () => {
 describe('recovery finalizes only the recorded commit', () => {
   it("push: land never finalizes with another clone's commit carrying the same trailer; a recorded commit is landed, not redone", async () => {
     const sb = await left.sandbox('');
-    const base = await setRules(sb, '---\npush: land\nconcurrency: 1\n---\n');
+    const base = await setRules(sb, '---\nsandbox: none\npush: land\nconcurrency: 1\n---\n');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
     // Another clone landed commits of its own with the same trailers.
     const other = join(sb.dir, 'other');
@@ -188,7 +190,7 @@ describe('recovery finalizes only the recorded commit', () => {
 describe('a push or fetch failure keeps the verified commit', () => {
   it('recovery whose push fails requeues the recorded commit and publishes it without the executor', async () => {
     const sb = await left.sandbox('');
-    const base = await setRules(sb, '---\npush: branch\nretry_backoff: 1ms\n---\n');
+    const base = await setRules(sb, '---\nsandbox: none\npush: branch\nretry_backoff: 1ms\n---\n');
     const id = '001-crashed';
     const ran = join(sb.dir, 'ran');
     const dead = Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim());
@@ -230,7 +232,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
   it.each(['branch', 'land'])('push: %s retries a refused push without running the executor again', async (mode) => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    await setRules(sb, `---\npush: ${mode}\nretry_backoff: 20ms\n---\n`);
+    await setRules(sb, `---\nsandbox: none\npush: ${mode}\nretry_backoff: 20ms\n---\n`);
     await rejectPushes(sb, 1);
     await sb.write('tasks/001-p.md', taskText({ title: 'P', run: counted(runs, 'echo p > p.txt') }));
     const d = await start(sb);
@@ -266,7 +268,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
   it('push: land finishes a kept commit that already reached base (a push reported failed after the remote took it)', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    const base = await setRules(sb, '---\npush: land\n---\n');
+    const base = await setRules(sb, '---\nsandbox: none\npush: land\n---\n');
     const id = '001-there';
     const kept = forgeCommit(sb, base, 'there.txt', id);
     await sb.git(['branch', `nightshift/${id}`, kept]);
@@ -299,7 +301,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
   it('a daemon stopped while it waits to push again requeues the task with its verified commit; the next start only pushes it', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    await setRules(sb, '---\npush: branch\nretry_backoff: 10m\n---\n');
+    await setRules(sb, '---\nsandbox: none\npush: branch\nretry_backoff: 10m\n---\n');
     await rejectPushes(sb, 1);
     await sb.write('tasks/001-s.md', taskText({ title: 'S', run: counted(runs, 'echo s > s.txt') }));
     let waiting: () => void = () => undefined;
@@ -327,7 +329,7 @@ describe('a push or fetch failure keeps the verified commit', () => {
   it('after publishing failed for good, requeue publishes the kept commit without the executor; a forged one is not published', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    const base = await setRules(sb, '---\npush: branch\nretry_backoff: 1ms\n---\n');
+    const base = await setRules(sb, '---\nsandbox: none\npush: branch\nretry_backoff: 1ms\n---\n');
     await rejectPushes(sb, 1000);
     await sb.write('tasks/001-kept.md', taskText({ title: 'Kept', run: counted(runs, 'echo k > k.txt') }));
     // An executor that forges all of it on its first run (a trailer commit on its branch, its task file's
@@ -413,7 +415,7 @@ describe('push: land reaches the remote before the executor starts', () => {
   it('waits out an unreachable remote without starting the executor or spending an attempt', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    await setRules(sb, '---\npush: land\nretry_backoff: 20ms\n---\n');
+    await setRules(sb, '---\nsandbox: none\npush: land\nretry_backoff: 20ms\n---\n');
     await sb.write('tasks/001-u.md', taskText({ title: 'U', run: counted(runs, 'echo u > u.txt') }));
     const away = `${sb.remote}.away`;
     renameSync(sb.remote, away);
@@ -438,7 +440,7 @@ describe('push: land reaches the remote before the executor starts', () => {
   it('blocks the task, executor never started, when the remote stays unreachable', async () => {
     const sb = await left.sandbox('');
     const runs = join(sb.dir, 'runs.txt');
-    await setRules(sb, '---\npush: land\nretry_backoff: 1ms\n---\n');
+    await setRules(sb, '---\nsandbox: none\npush: land\nretry_backoff: 1ms\n---\n');
     await sb.write('tasks/001-gone.md', taskText({ title: 'Gone', run: counted(runs, 'echo g > g.txt') }));
     renameSync(sb.remote, `${sb.remote}.away`);
     const d = await start(sb);

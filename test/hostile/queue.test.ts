@@ -10,6 +10,7 @@ import { waitFor } from '../helpers/wait.js';
 import { cleanUpAfterEach } from '../helpers/cleanup.js';
 
 const { sandbox } = cleanUpAfterEach();
+// Every rules.md here says sandbox: none: the executors and the test talk through files outside the worktree.
 
 /**
  * A shell task that records each run in `runs` (one line per run), then waits for the test to create
@@ -36,14 +37,14 @@ const events = async (sb: Sandbox) => progressEvents(await sb.read('progress.txt
 describe('limits that agree', () => {
   it('a 1,000-task chain whose head fails is blocked whole in the one scan after the failure', async () => {
     // The 10,000-task variant is in test/chaos/hostile-chain.chaos.ts (writing its files alone takes a while).
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     const seconds = await failedHeadOfChain(sb, 1000);
     console.log(`chain of 1,000: blocked 999 dependents in ${seconds.toFixed(2)} s after the head failed`);
     expect(seconds).toBeLessThan(30);
   }, 120_000);
 
   it('a concurrency the worktree pool cannot hold is a configuration error at start, not failed tasks', async () => {
-    const sb = await sandbox('---\nconcurrency: 1000\n---\n');
+    const sb = await sandbox('---\nsandbox: none\nconcurrency: 1000\n---\n');
     await sb.write('tasks/001-a.md', taskText({ title: 'A', run: 'echo a > a.txt' }));
     const fromRules = await sb.cli(['daemon', 'start', '--once']);
     expect(fromRules.code).toBe(2);
@@ -68,7 +69,7 @@ describe('limits that agree', () => {
 
 describe('one run per claim, whatever happens to the file', () => {
   it('a running task whose file is unparsable for a while (a non-atomic save) runs once, and its status waits for the file', async () => {
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     const file = join(sb.repo, 'tasks', '001-edited.md');
     const t = waitingTask(sb, 'edited', 'Edited while running');
     await writeFile(file, t.text);
@@ -99,7 +100,7 @@ describe('one run per claim, whatever happens to the file', () => {
   }, 60_000);
 
   it('a running task whose file is renamed runs once: the status goes into the renamed file, with one renamed line', async () => {
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     const t = waitingTask(sb, 'moved', 'Renamed while running');
     await writeFile(join(sb.repo, 'tasks', '001-old.md'), t.text);
     const daemon = await watchDaemon(sb);
@@ -128,7 +129,7 @@ describe('one run per claim, whatever happens to the file', () => {
 
 describe('changes made by editing task files', () => {
   it('a cancel, a requeue and a delete made by hand get one line each, a CLI cancel is not reported twice, and a restart reports nothing again', async () => {
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     const tasks = join(sb.repo, 'tasks');
     /** Rewrites a task file the way an editor's atomic save does, changing only its status line. */
     const editStatus = async (id: string, status: string) => {
@@ -203,7 +204,7 @@ describe('changes made by editing task files', () => {
   }, 90_000);
 
   it('a waiting task renamed by hand gets one renamed line; renamed while no daemon runs, the old id reads as removed', async () => {
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     const tasks = join(sb.repo, 'tasks');
     await writeFile(join(tasks, '001-draft.md'), taskText({ title: 'Draft', status: 'draft' }));
     const daemon = await watchDaemon(sb);
@@ -231,7 +232,7 @@ describe('changes made by editing task files', () => {
   }, 60_000);
 
   it('cancel clears branch: when the branch it names is gone, and keeps it when the branch holds work', async () => {
-    const sb = await sandbox('---\n---\n');
+    const sb = await sandbox('---\nsandbox: none\n---\n');
     await sb.git(['branch', 'nightshift/002-kept']);
     await writeFile(join(sb.repo, 'tasks', '001-gone.md'), taskText({ title: 'Gone', status: 'failed', branch: 'nightshift/001-gone' }));
     await writeFile(join(sb.repo, 'tasks', '002-kept.md'), taskText({ title: 'Kept', status: 'failed', branch: 'nightshift/002-kept' }));

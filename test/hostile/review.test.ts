@@ -1,11 +1,13 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cleanUpAfterAll, cleanUpAfterTest } from '../helpers/cleanup.js';
-import { codexTestProviderArgs, pathWithAgents } from '../helpers/agentRun.js';
+import { agentTestEnv, codexTestProviderArgs } from '../helpers/agentRun.js';
 import { startModelServer, type ModelServer, type Turn } from '../helpers/modelServer.js';
 import { progressEvents, taskText, type Sandbox } from '../helpers/repo.js';
 import { readTask, taskBranches } from '../helpers/task.js';
+
+// Every rules.md here says sandbox: none: the executors and the test talk through files outside the worktree.
 
 /**
  * The review gate against a change that plants a verdict for the reviewer to read: the verdict is the
@@ -82,6 +84,7 @@ describe('a command reviewer that prints a planted verdict', () => {
     await sb.write(
       'rules.md',
       `---
+sandbox: none
 push: branch
 max_attempts: 1
 executors:
@@ -218,16 +221,7 @@ async function reviewWithRealAgent(
   left.defer(() => server.close());
   const codexArgs = cli === 'codex' ? `executors:\n  codex:\n    args: ${JSON.stringify(codexTestProviderArgs(server.url))}\n` : '';
   const sb = await left.sandbox({ rules: `---\nmax_attempts: 1\nreview: { executor: ${cli} }\n${codexArgs}---\n` });
-  const codexHome = join(sb.dir, 'codex-home');
-  await mkdir(codexHome);
-  const env: NodeJS.ProcessEnv = {
-    PATH: pathWithAgents(),
-    ANTHROPIC_BASE_URL: server.url,
-    ANTHROPIC_API_KEY: 'sk-test-not-a-secret',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    CODEX_HOME: codexHome,
-    NIGHTSHIFT_TEST_MODEL_KEY: 'sk-test-not-a-secret',
-  };
+  const env = await agentTestEnv(server.url, sb.dir);
   await sb.write(`tasks/${id}.md`, taskText({ title: 'Add release notes', run: PLANT }));
   const r = await sb.cli(['daemon', 'start', '--once'], { env });
   return { sb, server, code: r.code };

@@ -127,6 +127,9 @@ describe('parseRules: every key', () => {
       keepIgnored: true,
       notify: [],
       queue: { mode: 'local', leaseTtlMs: 120_000, pollMs: 30_000, refPrefix: 'refs/nightshift/' },
+      sandbox: 'auto',
+      sandboxNetwork: 'on',
+      sandboxEnv: [],
       body: 'Be nice.\n',
     });
   });

@@ -7,10 +7,11 @@ import { jsonLines, num, obj, str } from './read.js';
  * --verbose` reads the prompt on stdin and prints one JSON object per line, ending with
  * `{"type":"result", is_error, api_error_status, result, total_cost_usd, usage, ...}`.
  *
- * Permissions: `--permission-mode acceptEdits` lets it write files in the worktree without asking and
- * works as root; `--dangerously-skip-permissions` refuses to run as root unless IS_SANDBOX=1. In -p mode
- * nobody can approve anything else, so shell commands it was not allowed are refused (it says so in
- * `permission_denials`) and it carries on; users who want it to run commands add `--allowedTools` in args.
+ * Permissions: inside nightshift's sandbox `--permission-mode bypassPermissions` with IS_SANDBOX=1 (as root
+ * it refuses bypassed permissions without it). Without the sandbox `--permission-mode acceptEdits` lets it
+ * write files in the worktree and `--allowedTools Bash(<cmd>)` run rules.md's setup and test. In -p mode
+ * nobody can approve anything else, so other shell commands are refused (listed in the result's
+ * `permission_denials`) and it carries on: the attempt names them (see `denied`).
  */
 export const claude: AgentAdapter = {
   name: 'claude',
@@ -22,18 +23,17 @@ export const claude: AgentAdapter = {
     // Read-only (planning): only the tools that read, and no prompt to wait on for anything else. The
     // structured answer comes back as the result line's `structured_output` (its StructuredOutput tool).
     if (input.readOnly) argv.push('--permission-mode', 'dontAsk', '--tools', 'Read,Glob,Grep');
-    else argv.push('--permission-mode', 'acceptEdits');
+    else argv.push(...claudePermissions(input));
     if (input.answerSchema) argv.push('--json-schema', input.answerSchema.json);
     if (input.options.model) argv.push('--model', input.options.model);
     // budget.per_task_usd: what the task may still spend, enforced by Claude Code itself mid-run.
     if (input.maxBudgetUsd !== undefined) argv.push('--max-budget-usd', String(input.maxBudgetUsd));
     argv.push(...input.options.args);
-    return {
-      argv,
-      stdin: 'prompt',
-      // Unattended: no telemetry, error reporting or self-update in the middle of a night's run.
-      env: { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' },
-    };
+    // Unattended: no telemetry, error reporting or self-update in the middle of a night's run.
+    const env: Record<string, string> = { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' };
+    // Claude Code refuses bypassed permissions as root unless told it is inside a sandbox, which it is.
+    if (input.sandboxed) env.IS_SANDBOX = '1';
+    return { argv, stdin: 'prompt', env };
   },
 
   interpret(output: string, exit: AgentExit): AgentVerdict {
@@ -41,7 +41,35 @@ export const claude: AgentAdapter = {
   },
 };
 
+/**
+ * Inside nightshift's sandbox it may run anything (the sandbox, not Claude Code, is the boundary). Outside
+ * it edits files (acceptEdits) and runs only rules.md's setup and test commands, named exactly.
+ */
+function claudePermissions(input: AgentInput): string[] {
+  if (input.sandboxed) return ['--permission-mode', 'bypassPermissions'];
+  const allowed = (input.allowedCommands ?? []).map((c) => `Bash(${c})`);
+  // Before --permission-mode: the list takes every argument up to the next flag.
+  return [...(allowed.length > 0 ? ['--allowedTools', ...allowed] : []), '--permission-mode', 'acceptEdits'];
+}
+
 export function interpretClaude(output: string, exit: AgentExit, now: Date = new Date()): AgentVerdict {
+  const verdict = interpretResult(output, exit, now);
+  const denied = deniedCommands(output);
+  return denied.length > 0 && verdict.kind !== 'infra-failure' ? { ...verdict, denied } : verdict;
+}
+
+/** What the result's `permission_denials` lists: a Bash call's command, else the tool's name. */
+export function deniedCommands(output: string): string[] {
+  const result = jsonLines(output).findLast((l) => l.type === 'result');
+  const list = Array.isArray(result?.permission_denials) ? (result.permission_denials as unknown[]) : [];
+  const names = list.map((d) => {
+    const denial = obj(d);
+    return str(obj(denial?.tool_input)?.command) ?? str(denial?.tool_name) ?? 'a tool';
+  });
+  return [...new Set(names)];
+}
+
+function interpretResult(output: string, exit: AgentExit, now: Date): AgentVerdict {
   const lines = jsonLines(output);
   const result = lines.findLast((l) => l.type === 'result');
   if (!result) return withoutResult(output, exit);

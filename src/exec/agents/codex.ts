@@ -8,10 +8,11 @@ import type { AgentAdapter, AgentExit, AgentInput, AgentInvocation, AgentUsage, 
  * file_change, agent_message, error notices), turn.completed {usage} or turn.failed {error}, and `error`
  * events while it reconnects. It reports tokens, not cost.
  *
- * Sandbox: `-s workspace-write` lets its commands write in the worktree (and /tmp) and nowhere else; on
- * this kind of Linux box it runs them under seccomp/landlock and that works without privileges, so the
- * sandbox stays on. Users whose kernel refuses it can pass `--dangerously-bypass-approvals-and-sandbox`
- * in args instead. `exec` never asks for approval.
+ * Sandbox: inside nightshift's sandbox it runs with `--dangerously-bypass-approvals-and-sandbox` (its own
+ * bwrap cannot nest there). Without it, `-s workspace-write` lets its commands write in the worktree (and
+ * /tmp) and nowhere else, through bwrap and a `codex-linux-sandbox` helper where bubblewrap is installed;
+ * when that helper cannot run, every command fails and the verdict says so (ownSandboxFailure). `exec`
+ * never asks for approval.
  */
 export const codex: AgentAdapter = {
   name: 'codex',
@@ -19,8 +20,7 @@ export const codex: AgentAdapter = {
   versionArgs: ['--version'],
 
   invocation(input: AgentInput): AgentInvocation {
-    const sandbox = input.readOnly ? 'read-only' : 'workspace-write';
-    const argv: [string, ...string[]] = ['codex', 'exec', '--json', '--skip-git-repo-check', '-s', sandbox];
+    const argv: [string, ...string[]] = ['codex', 'exec', '--json', '--skip-git-repo-check', ...codexSandbox(input)];
     // The final message then follows the schema (the last agent_message in the JSONL is the answer).
     if (input.answerSchema) argv.push('--output-schema', input.answerSchema.file);
     // Unattended: no connectors or plugins to load, no analytics, no update check on start-up.
@@ -37,8 +37,49 @@ export const codex: AgentAdapter = {
   },
 };
 
+/**
+ * Its own workspace-write sandbox is bwrap too, and cannot nest inside nightshift's (no namespaces, no
+ * capabilities there: "Creating new namespace failed"). Inside nightshift's sandbox it runs bypassed.
+ */
+function codexSandbox(input: AgentInput): string[] {
+  // Inside nightshift's sandbox a read-only step's worktree is bound read-only there, so Codex's own
+  // sandbox (which cannot nest in bwrap) is not what keeps it from writing.
+  if (!input.sandboxed) return ['-s', input.readOnly ? 'read-only' : 'workspace-write'];
+  // Codex refuses the flag given twice: users who bypass it themselves already pass it in args.
+  return input.options.args.includes(BYPASS) ? [] : [BYPASS];
+}
+
+const BYPASS = '--dangerously-bypass-approvals-and-sandbox';
+
+/** What a command says when Codex's own sandbox could not start it (not the command's failure). */
+const OWN_SANDBOX_FAILED = /bwrap: [^\n]*|codex-linux-sandbox[^\n]*|landlock[^\n]*(not supported|failed)[^\n]*|seccomp[^\n]*failed[^\n]*/i;
+
+/**
+ * Codex reports success even when its own sandbox failed every command it ran (measured with 0.169:
+ * `bwrap: execvp codex-linux-sandbox: No such file or directory` under a temporary CODEX_HOME). That is
+ * an infrastructure failure with a cause to name, not "no changes".
+ */
+export function ownSandboxFailure(events: Array<Record<string, unknown>>): string | undefined {
+  const commands = events.map((e) => obj(e.item)).filter((item) => item?.type === 'command_execution' && isDone(item));
+  if (commands.length === 0 || commands.some((c) => num(c?.exit_code) === 0)) return undefined;
+  for (const c of commands) {
+    const said = OWN_SANDBOX_FAILED.exec(str(c?.aggregated_output) ?? '')?.[0];
+    if (said) return said.trim();
+  }
+  return undefined;
+}
+
+function isDone(item: Record<string, unknown> | undefined): boolean {
+  return item?.status !== 'in_progress';
+}
+
 export function interpretCodex(output: string, exit: AgentExit, now: Date = new Date()): AgentVerdict {
   const events = jsonLines(output);
+  const sandboxFailed = ownSandboxFailure(events);
+  if (sandboxFailed) {
+    const reason = `codex's own sandbox could not run its commands (${sandboxFailed}); run nightshift with sandbox: bwrap, or pass --dangerously-bypass-approvals-and-sandbox in executors.codex.args`;
+    return { kind: 'infra-failure', cause: 'other', reason, usage: usageOf(events) };
+  }
   const usage = usageOf(events);
   const message = events.map((e) => obj(e.item)).findLast((item) => item?.type === 'agent_message' && typeof item.text === 'string')
     ?.text as string | undefined;

@@ -15,9 +15,9 @@ export type InfraCause = 'auth' | 'rate-limit' | 'usage-limit' | 'not-installed'
 
 export type AgentVerdict =
   /** The agent says it finished. nightshift still decides (guards, tests). */
-  | { kind: 'success'; usage?: AgentUsage; message?: string }
+  | { kind: 'success'; usage?: AgentUsage; message?: string; denied?: string[] }
   /** The agent ran and failed the task: retry with feedback. */
-  | { kind: 'task-failure'; reason: string; usage?: AgentUsage; message?: string }
+  | { kind: 'task-failure'; reason: string; usage?: AgentUsage; message?: string; denied?: string[] }
   /** The agent could not do any work: fall back or fail closed, never burn the task's attempts. */
   | { kind: 'infra-failure'; cause: InfraCause; reason: string; resetAt?: Date; usage?: AgentUsage };
 
@@ -44,6 +44,10 @@ export interface AgentInput {
   readOnly?: boolean;
   /** What the task may still spend in dollars (budget.per_task_usd), for an agent that enforces it itself. */
   maxBudgetUsd?: number;
+  /** The agent runs inside nightshift's sandbox: it may run anything there (permissions bypassed). */
+  sandboxed?: boolean;
+  /** rules.md's setup and test commands: without the sandbox, the only shell commands it is allowed. */
+  allowedCommands?: string[];
 }
 
 /** A JSON Schema for a step's structured answer: its file (for CLIs that read one) and its text. */
