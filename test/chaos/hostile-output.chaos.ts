@@ -17,7 +17,8 @@ describe('hostile output (chaos)', () => {
   let sb: Sandbox;
 
   it('survives 1 GB on one line with flat memory', async () => {
-    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\ntest: "true"\n---\n' });
+    // The sandbox passes no token an executor was not given: sandbox_env lets this one in, to be masked.
+    sb = await left.sandbox({ rules: '---\npush: branch\nmax_attempts: 1\ntest: "true"\nsandbox_env: [GITHUB_TOKEN]\n---\n' });
     await sb.write(
       'tasks/001-gigabyte.md',
       taskText({

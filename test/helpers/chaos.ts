@@ -151,7 +151,8 @@ export async function raceRun(
   tasks: number,
 ): Promise<{ tasks: number; seconds: number; byDaemon: Record<string, number> }> {
   const started = Date.now();
-  const sb = await left.sandbox('---\nconcurrency: 3\n---\n');
+  // The executors append to a ledger outside the worktree, which the sandbox would hide: unsandboxed.
+  const sb = await left.sandbox('---\nconcurrency: 3\nsandbox: none\n---\n');
   const ledger = join(sb.dir, 'ledger');
   await writeFile(ledger, '');
   for (const id of ids(tasks)) {
