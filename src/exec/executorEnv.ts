@@ -91,11 +91,12 @@ export function pathInWorktree(path: string, spellings: string[], worktree: stri
  */
 export function resolveProgram(program: string, executorPath: string | undefined, daemonPath: string | undefined): string {
   if (program.includes('/')) return program;
-  if (findOnPath(program, executorPath)) return program;
-  return findOnPath(program, daemonPath) ?? program;
+  if (locateProgram(program, executorPath)) return program;
+  return locateProgram(program, daemonPath) ?? program;
 }
 
-function findOnPath(program: string, path: string | undefined): string | undefined {
+/** Where `program` is on `path`: the first executable file of that name, as execvp would find it. */
+export function locateProgram(program: string, path: string | undefined): string | undefined {
   for (const dir of (path ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, program);

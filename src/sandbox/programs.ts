@@ -1,4 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
+import { locateProgram } from '../exec/executorEnv.js';
 import { delimiter, dirname, isAbsolute, sep } from 'node:path';
 
 /**
@@ -9,6 +10,9 @@ import { delimiter, dirname, isAbsolute, sep } from 'node:path';
  * of those places comes back.
  */
 export function visiblePrograms(argv: string[], path: string | undefined, hidden: string[]): string[] {
+  // A bare program name is looked up on PATH, like the shell inside will: its package must come along.
+  const [program, ...args] = argv;
+  if (program !== undefined && !program.includes('/')) argv = [locateProgram(program, path) ?? program, ...args];
   // Strictly inside: a PATH entry that is HOME or /tmp itself would bring all of it back.
   const inHidden = (p: string) => hidden.some((h) => p.startsWith(h.endsWith(sep) ? h : h + sep));
   const out = new Set<string>();
@@ -23,14 +27,15 @@ export function visiblePrograms(argv: string[], path: string | undefined, hidden
   return [...out];
 }
 
-/** A node CLI needs its whole package (its own node_modules); a native binary needs its folder. */
+/**
+ * A node CLI needs the node_modules folder it is installed in, not only its own package: its dependencies
+ * and platform binaries are sibling packages there (Codex starts @openai/codex-linux-x64's binary). A native
+ * binary needs its folder. Installed software only, bound read-only.
+ */
 function installRoot(file: string): string {
   const parts = file.split(sep);
   const at = parts.lastIndexOf('node_modules');
-  if (at >= 0 && parts.length > at + 1) {
-    const scoped = parts[at + 1]?.startsWith('@') ? 2 : 1;
-    return parts.slice(0, at + 1 + scoped).join(sep);
-  }
+  if (at >= 0 && parts.length > at + 1) return parts.slice(0, at + 1).join(sep);
   return dirname(file);
 }
 

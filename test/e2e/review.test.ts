@@ -123,7 +123,9 @@ describe('review gate with a built-in agent as the reviewer', () => {
   let sb: Sandbox | undefined;
 
   it('starts the agent the way a task executor starts it and reads the verdict from its final message', async () => {
-    sb = await left.sandbox({ rules: '---\nreview: { executor: gemini }\nmax_attempts: 1\n---\n' });
+    // The fake agent reads its canned answers from the fixtures beside it in this checkout, which the sandbox
+    // hides wherever /tmp or HOME holds the checkout (a CI clone): the review gate is what is tested here.
+    sb = await left.sandbox({ rules: '---\nreview: { executor: gemini }\nmax_attempts: 1\nsandbox: none\n---\n' });
     const bin = join(sb.dir, 'bin');
     await mkdir(bin);
     await symlink(resolve(import.meta.dirname, '../fixtures/agents/bin/fake-agent.mjs'), join(bin, 'gemini'));

@@ -239,15 +239,19 @@ describe('visiblePrograms', () => {
 
   it('brings back PATH entries, the installed package and script arguments from hidden places, nothing more', async () => {
     const home = await left.tempDir('ns-home-');
-    const pkg = join(home, '.nvm', 'lib', 'node_modules', '@acme', 'agent');
+    const modules = join(home, '.nvm', 'lib', 'node_modules');
+    const pkg = join(modules, '@acme', 'agent');
     await mkdir(join(pkg, 'dist'), { recursive: true });
-    await writeFile(join(pkg, 'dist', 'cli.js'), '');
+    await writeFile(join(pkg, 'dist', 'cli.js'), '', { mode: 0o755 });
     const bin = join(home, '.nvm', 'bin');
     await mkdir(bin);
     await symlink(join(pkg, 'dist', 'cli.js'), join(bin, 'agent'));
     await writeFile(join(home, 'agent.sh'), '');
     const seen = visiblePrograms([join(bin, 'agent'), join(home, 'agent.sh'), '/usr/bin/env'], `${bin}:/usr/bin:${home}`, [home]);
     // HOME itself on PATH is not brought back: that would be all of it.
-    expect(seen.sort()).toEqual([bin, join(bin, 'agent'), pkg, join(home, 'agent.sh')].sort());
+    // The package's node_modules folder comes whole: its dependencies and platform binaries are siblings.
+    expect(seen.sort()).toEqual([bin, join(bin, 'agent'), modules, join(home, 'agent.sh')].sort());
+    // A bare name is found on PATH first.
+    expect(visiblePrograms(['agent', '--flag'], `/usr/bin:${bin}`, [home]).sort()).toEqual([bin, join(bin, 'agent'), modules].sort());
   });
 });
