@@ -45,7 +45,11 @@ function hostileTasks(s: Setting): Record<string, Record<string, unknown>> {
     '006-signals-daemon': { title: 'Signals the daemon', run: `kill -${signal} ${process.pid} && echo x > x.txt` },
     '007-leaves-process': {
       title: 'Leaves a process running',
-      run: `env -u NIGHTSHIFT_WORKTREE setsid sh -c 'cd / && exec sleep ${s.marker}' >/dev/null 2>&1 < /dev/null & echo x > x.txt`,
+      // The executor exits only once the process has left the worktree (it wrote x.txt from /): otherwise the
+      // end-of-step sweep may still find it there, and whether it survives would be a race.
+      run:
+        `env -u NIGHTSHIFT_WORKTREE setsid sh -c 'cd / && echo x > "$0" && exec sleep ${s.marker}' "$PWD/x.txt" >/dev/null 2>&1 < /dev/null & ` +
+        'while [ ! -s x.txt ]; do sleep 0.05; done',
     },
     '008-reaches-localhost': { title: 'Reaches 127.0.0.1', run: `${connect} && echo x > x.txt` },
     '009-setup-writes-checkout': { title: 'Setup writes the checkout', run: 'echo x > x.txt' },
