@@ -33,7 +33,8 @@ async function setup(budget: string, extra = ''): Promise<{ sb: Sandbox; rules: 
   await writeFile(spend, `${SPEND}\n`);
   await chmod(spend, 0o755);
   const rules = (b: string) =>
-    sb.write('rules.md', `---\nexecutor: spend\n${b}\n${extra}executors:\n  spend: { command: ["${spend}"] }\n---\n`);
+    // The executor hangs on a flag file outside the worktree, which the sandbox would hide: unsandboxed.
+    sb.write('rules.md', `---\nexecutor: spend\nsandbox: none\n${b}\n${extra}executors:\n  spend: { command: ["${spend}"] }\n---\n`);
   await rules(budget);
   await sb.git(['add', 'rules.md']);
   await sb.git(['commit', '-qm', 'rules']);
@@ -171,7 +172,8 @@ describe('budget: hard', () => {
     const rules = (limit: number) =>
       sb.write(
         'rules.md',
-        `---\nexecutor: hard\nconcurrency: 2\nbudget: { per_day_usd: ${limit}, hard: true }\nexecutors:\n  hard: { command: ["${join(bin, 'hard')}"] }\n---\n`,
+        // 002-slow waits on a file outside the worktree, which the sandbox would hide: unsandboxed.
+        `---\nexecutor: hard\nconcurrency: 2\nsandbox: none\nbudget: { per_day_usd: ${limit}, hard: true }\nexecutors:\n  hard: { command: ["${join(bin, 'hard')}"] }\n---\n`,
       );
     await rules(0.2);
     await sb.write('tasks/001-quick.md', taskText({ title: 'Quick', priority: 1 }));

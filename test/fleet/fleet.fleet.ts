@@ -8,10 +8,14 @@ const left = cleanUpAfterEach();
 
 const ids = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(3, '0')}-${prefix}`);
 
-/** Small leases and polls: a takeover takes seconds, not minutes. */
+/**
+ * Small leases and polls: a takeover takes seconds, not minutes. The executors append to a ledger outside
+ * their worktrees, which the sandbox would hide: the fleet runs unsandboxed.
+ */
 const rules = (push: 'branch' | 'land', concurrency = 2) =>
   [
     'base: main',
+    'sandbox: none',
     `push: ${push}`,
     'queue: remote',
     'lease_ttl: 4s',
