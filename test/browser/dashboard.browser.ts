@@ -72,7 +72,8 @@ describe('dashboard in a real browser', () => {
   });
 
   it('shows a dropped task appear, run with its output streaming, and end done, with no reload; its page shows the diff', async () => {
-    const sb = await left.sandbox('---\n---\n');
+    // The executor waits on gate files outside its worktree, which the sandbox would hide: unsandboxed.
+    const sb = await left.sandbox('---\nsandbox: none\n---\n');
     const gate = (n: number) => join(sb.dir, `release-${n}`);
     // Neighbours the daemon leaves alone, so the screenshot (docs/dashboard.png) shows a night in progress.
     await sb.write('tasks/002-plan.md', taskText({ title: 'Plan the cache layer', status: 'draft' }));
