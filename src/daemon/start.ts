@@ -1,17 +1,17 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { chooseSandbox } from '../sandbox/choose.js';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/atomic.js';
 import { pino } from 'pino';
 import { checkConcurrency, loadRules, type Rules } from '../config/rules.js';
-import { UsageError, hasCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { currentBranch, openGit, remoteExists, repoRoot, type Git } from '../git/git.js';
 import { readIdentity } from '../git/identity.js';
 import { WorktreePool } from '../git/pool.js';
 import { pathsFor, type Paths } from '../paths.js';
 import { ownerId } from '../locks/claims.js';
 import { ProgressLog } from '../progress/log.js';
-import { splitFrontmatter } from '../task/frontmatter.js';
+import { readScope } from '../config/scope.js';
 import { secretMasker } from '../util/secrets.js';
 import { Scheduler } from './scheduler.js';
 import { openFleet } from '../fleet/fleet.js';
@@ -115,17 +115,6 @@ async function startHolding(
     return notifying(handle);
   } catch (err) {
     await status.close();
-    throw err;
-  }
-}
-
-export async function readScope(file: string): Promise<string> {
-  try {
-    const text = await readFile(file, 'utf8');
-    const split = splitFrontmatter(text);
-    return split.kind === 'ok' ? split.file.body : text.replace(/^\uFEFF/, '');
-  } catch (err) {
-    if (hasCode(err, 'ENOENT')) return '';
     throw err;
   }
 }

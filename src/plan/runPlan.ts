@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { executorKnown, loadRules, unknownExecutorReason } from '../config/rules.js';
-import { readScope } from '../daemon/start.js';
+import { readScope } from '../config/scope.js';
 import { UsageError, hasCode, toError } from '../errors.js';
 import { currentBranch, openGit, resolveCommit } from '../git/git.js';
 import { addPlanCheckout, checkoutChanged, treePaths } from '../git/planCheckout.js';
